@@ -1,0 +1,144 @@
+/*
+ * tenant-from-metadata: copies the request body's /metadata/tenant string into
+ * a request header (default x-tenant), so a route can pick a backend per tenant.
+ *
+ * Plain C99 against bbr/plugin.h alone: the whole contract between a plugin
+ * and bbr-host.
+ *
+ * Parameters (optional JSON object): {"headerName": "x-tenant"}
+ */
+#include <bbr/plugin.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_HEADER "x-tenant"
+#define TENANT_POINTER "/metadata/tenant"
+#define MAX_HEADER_NAME 128
+
+typedef struct tenant_plugin {
+  const bbr_host_api_t *api;
+  const bbr_plugin_context_t *context;
+  char header_name[MAX_HEADER_NAME];
+} tenant_plugin_t;
+
+static void write_error(const bbr_create_args_t *args, const char *text) {
+  if (args->error != NULL && args->error_capacity > 0) {
+    snprintf(args->error, args->error_capacity, "%s", text);
+  }
+}
+
+/* Finds "headerName": "<value>" in the parameters. A real JSON parser is the
+ * better choice for anything richer; this keeps the example dependency-free and
+ * refuses anything it does not understand instead of guessing. */
+static int read_header_name(const bbr_create_args_t *args, char *out, size_t capacity) {
+  const char *key = "\"headerName\"";
+  const char *text = args->parameters_json.data;
+  size_t length = args->parameters_json.length;
+  const char *found = NULL;
+  size_t i;
+  size_t key_length = strlen(key);
+  for (i = 0; text != NULL && i + key_length <= length; ++i) {
+    if (memcmp(text + i, key, key_length) == 0) {
+      found = text + i + key_length;
+      break;
+    }
+  }
+  if (found == NULL) {
+    snprintf(out, capacity, "%s", DEFAULT_HEADER);
+    return 0;
+  }
+  {
+    const char *end = text + length;
+    const char *start;
+    size_t n;
+    while (found < end && (*found == ' ' || *found == ':' || *found == '\t')) ++found;
+    if (found >= end || *found != '"') {
+      write_error(args, "headerName: must be a string");
+      return -1;
+    }
+    start = ++found;
+    while (found < end && *found != '"' && *found != '\\') ++found;
+    if (found >= end || *found != '"') {
+      write_error(args, "headerName: must be a plain string without escapes");
+      return -1;
+    }
+    n = (size_t)(found - start);
+    if (n == 0) {
+      write_error(args, "headerName: must not be empty");
+      return -1;
+    }
+    if (n >= capacity) {
+      write_error(args, "headerName: too long");
+      return -1;
+    }
+    memcpy(out, start, n);
+    out[n] = '\0';
+  }
+  return 0;
+}
+
+static int tenant_create(const bbr_create_args_t *args, void **instance_out) {
+  tenant_plugin_t *plugin = (tenant_plugin_t *)calloc(1, sizeof(*plugin));
+  if (plugin == NULL) {
+    write_error(args, "out of memory");
+    return 1;
+  }
+  plugin->api = args->api;
+  plugin->context = args->context;
+  if (read_header_name(args, plugin->header_name, sizeof(plugin->header_name)) != 0) {
+    free(plugin);
+    return 1;
+  }
+  *instance_out = plugin;
+  return 0;
+}
+
+static void tenant_destroy(void *instance) { free(instance); }
+
+static bbr_result_t tenant_process_request(void *instance, bbr_message_t *msg) {
+  tenant_plugin_t *plugin = (tenant_plugin_t *)instance;
+  bbr_json_value_t tenant;
+  bbr_status_t status;
+  memset(&tenant, 0, sizeof(tenant));
+  tenant.struct_size = sizeof(tenant);
+  status = plugin->api->json_get(msg, TENANT_POINTER, strlen(TENANT_POINTER), &tenant);
+  if (status != BBR_OK || tenant.type != BBR_JSON_STRING || tenant.string.length == 0) {
+    /* No tenant: leave the request as it is. */
+    return BBR_CONTINUE;
+  }
+  status = plugin->api->set_header(msg, plugin->header_name, strlen(plugin->header_name),
+                                   tenant.string.data, tenant.string.length);
+  if (status == BBR_INVALID_ARGUMENT) {
+    const char *text = "metadata.tenant cannot be a header value";
+    plugin->api->set_error(msg, text, strlen(text));
+    return BBR_FAIL_BAD_REQUEST;
+  }
+  plugin->api->counter_add(plugin->context, "tenant_header_set_total",
+                           strlen("tenant_header_set_total"), "", 0, "", 0, 1);
+  return BBR_CONTINUE;
+}
+
+static const bbr_plugin_type_t tenant_type = {
+    sizeof(bbr_plugin_type_t),
+    "tenant-from-metadata",
+    "1.0.0",
+    "Copies the body's metadata.tenant into a request header (default x-tenant)",
+    BBR_CAP_REQUEST | BBR_CAP_THREAD_SAFE,
+    "{\"type\":\"object\",\"properties\":{\"headerName\":{\"type\":\"string\",\"minLength\":1,"
+    "\"default\":\"x-tenant\"}}}",
+    tenant_create,
+    tenant_destroy,
+    tenant_process_request,
+    NULL};
+
+static const bbr_plugin_type_t *const plugin_types[] = {&tenant_type};
+
+static const bbr_plugin_library_t plugin_library = {
+    sizeof(bbr_plugin_library_t), BBR_ABI_MAJOR, BBR_ABI_MINOR, 1, plugin_types};
+
+BBR_PLUGIN_EXPORT const bbr_plugin_library_t *bbr_plugin_entry_v1(const bbr_host_info_t *host) {
+  if (host == NULL || host->abi_major != BBR_ABI_MAJOR) return NULL;
+  return &plugin_library;
+}

@@ -1,0 +1,24 @@
+// Encoding JSON the way Go's encoding/json does for a decoded map[string]any,
+// so a body the chain edited is byte-for-byte what the reference BBR would send:
+// compact, object keys sorted, '<' '>' '&' U+2028 U+2029 escaped as \uXXXX,
+// floats in Go's shortest form (1e+21, 1e-7). Integers are written exactly, where
+// the reference would round them through float64 (a deliberate difference:
+// never corrupt a value).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace bbr {
+
+void append_go_json(std::string& out, const nlohmann::json& value);
+std::string to_go_json(const nlohmann::json& value);
+
+// Go's encoding/json error text for input that does not decode into
+// map[string]any ("unexpected end of JSON input", "invalid character 'x'
+// looking for beginning of value", ...). Empty when `text` decodes.
+std::string go_json_decode_error(std::string_view text);
+
+}  // namespace bbr

@@ -1,0 +1,30 @@
+// The bbr_host_api_t table handed to every plugin, and the host side of
+// bbr_plugin_context_t (names an instance in logs and metrics).
+#pragma once
+
+#include <bbr/plugin.h>
+
+#include <string>
+
+namespace bbr {
+class Metrics;
+}
+
+// Defined in the global namespace because plugin.h declares it there.
+struct bbr_plugin_context {
+  std::string type_name;
+  std::string instance_name;
+  bbr::Metrics* metrics = nullptr;  // may be null (e.g. in `plugins validate`)
+};
+
+namespace bbr {
+
+// The one table, valid for the life of the process.
+const bbr_host_api_t* host_api();
+
+// Casts between the opaque handle and the host's Message.
+class Message;
+inline bbr_message_t* to_handle(Message* m) { return reinterpret_cast<bbr_message_t*>(m); }
+inline Message* from_handle(bbr_message_t* m) { return reinterpret_cast<Message*>(m); }
+
+}  // namespace bbr

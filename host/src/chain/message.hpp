@@ -1,0 +1,123 @@
+// Message: one HTTP request or response as the plugins see it, and what they
+// did to it. The host side of the opaque bbr_message_t.
+#pragma once
+
+#include <bbr/plugin.h>
+
+#include "body/json_body.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace bbr {
+
+// One header as received (key lower-cased by Envoy).
+struct Header {
+  std::string key;
+  std::string value;
+};
+using Headers = std::vector<Header>;
+
+// A header change to send to Envoy. Each key appears once, in the order it was
+// first touched; the last plugin to touch it decides.
+struct HeaderMutation {
+  std::string key;                   // as the plugin spelt it
+  std::optional<std::string> value;  // nullopt: remove
+};
+
+struct ImmediateResponse {
+  uint32_t http_status = 0;
+  std::string body;
+  std::string details;  // goes to ImmediateResponse.details (logged by Envoy)
+};
+
+// Per-stream values shared by the plugins across request and response phases
+// (the reference's CycleState). Owns the values: runs their destructors.
+class RequestState {
+ public:
+  RequestState() = default;
+  RequestState(const RequestState&) = delete;
+  RequestState& operator=(const RequestState&) = delete;
+  ~RequestState();
+
+  void put(std::string key, void* value, void (*destroy)(void*));
+  void* get(std::string_view key) const;
+
+ private:
+  struct Entry {
+    void* value;
+    void (*destroy)(void*);
+  };
+  std::map<std::string, Entry, std::less<>> entries_;
+};
+
+class Message {
+ public:
+  Message(bbr_phase_t phase, Headers headers, JsonBody body, RequestState& state)
+      : phase_(phase), received_(std::move(headers)), body_(std::move(body)), state_(state) {}
+
+  bbr_phase_t phase() const { return phase_; }
+
+  // Current header view: the received headers with the plugins' changes
+  // applied (keys compared case-insensitively).
+  std::optional<std::string_view> header(std::string_view name) const;
+  std::size_t header_count() const { return current_view().size(); }
+  const Header* header_at(std::size_t index) const;
+  bbr_status_t set_header(std::string_view name, std::string_view value);
+  bbr_status_t remove_header(std::string_view name);
+
+  // The headers as received, untouched by plugins.
+  const Headers& received_headers() const { return received_; }
+  // What the plugins changed, one entry per key (see HeaderMutation).
+  const std::vector<HeaderMutation>& header_mutations() const { return mutations_; }
+
+  JsonBody& body() { return body_; }
+
+  void reject(uint32_t http_status, std::string body) {
+    immediate_ = ImmediateResponse{http_status, std::move(body), {}};
+  }
+  const std::optional<ImmediateResponse>& immediate_response() const { return immediate_; }
+
+  void set_error(std::string text) { error_ = std::move(text); }
+  const std::string& error() const { return error_; }
+  void clear_error() { error_.clear(); }
+
+  RequestState& state() { return state_; }
+
+  // Scratch space for views returned to plugins (json_get_text): lives until
+  // the next call that fills it, which is after the plugin callback returned
+  // or after the plugin asked for another text.
+  std::string& scratch() { return scratch_; }
+
+ private:
+  const Headers& current_view() const;
+
+  bbr_phase_t phase_;
+  Headers received_;
+  mutable Headers view_;  // received_ + mutations_, rebuilt when stale
+  mutable bool view_stale_ = true;
+  JsonBody body_;
+  RequestState& state_;
+  std::vector<HeaderMutation> mutations_;
+  std::optional<ImmediateResponse> immediate_;
+  std::string error_;
+  std::string scratch_;
+};
+
+// ASCII case-insensitive equality, as header names compare.
+bool header_name_equals(std::string_view a, std::string_view b);
+// True when `value` may go on the wire as a header value (no CR, LF or NUL).
+bool is_safe_header_value(std::string_view value);
+// Headers Envoy refuses to let an ext_proc server change (x-envoy-*, host,
+// :method, :authority, :scheme; for removal any ':' header): refused up front
+// so a plugin learns it at once instead of Envoy ignoring it silently.
+bool is_envoy_protected_header(std::string_view name, bool removal);
+// True for an RFC 9110 token (plus a leading ':' for pseudo-headers).
+bool is_valid_header_name(std::string_view name);
+
+}  // namespace bbr

@@ -1,0 +1,443 @@
+// `bbr-host plugins list` and `bbr-host plugins validate`.
+//
+// validate runs each file in a forked child: a plugin under test is untrusted
+// code, and one that segfaults or aborts must be reported, not take the CLI
+// down with it.
+#include "chain/chain.hpp"
+#include "chain/message.hpp"
+#include "cli/commands.hpp"
+#include "loader/plugin_library.hpp"
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace bbr::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A chat-completions request like the ones Envoy forwards (the shape of
+// shared/fixtures/chat-completions.request.json).
+constexpr const char* kSampleRequest = R"({
+  "model": "food-review-1",
+  "messages": [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "Write a short review of a ramen place in Kyoto."}
+  ],
+  "max_tokens": 256,
+  "temperature": 0.7,
+  "stream": false
+})";
+
+constexpr const char* kSampleResponse = R"({
+  "id": "chatcmpl-8f2c",
+  "object": "chat.completion",
+  "created": 1764201600,
+  "model": "food-review-1",
+  "choices": [
+    {
+      "index": 0,
+      "message": {"role": "assistant", "content": "A warm, honest bowl: rich tonkotsu, springy noodles, long queue."},
+      "finish_reason": "stop",
+      "logprobs": null
+    }
+  ],
+  "usage": {"prompt_tokens": 31, "completion_tokens": 17, "total_tokens": 48}
+})";
+
+std::string capability_list(uint32_t caps, const char* separator) {
+  std::vector<std::string> names;
+  if (caps & BBR_CAP_REQUEST) names.emplace_back("request");
+  if (caps & BBR_CAP_RESPONSE) names.emplace_back("response");
+  if (caps & BBR_CAP_THREAD_SAFE) names.emplace_back("thread-safe");
+  if (names.empty()) return "-";
+  return fmt::format("{}", fmt::join(names, separator));
+}
+
+std::string or_empty(const char* text) { return text ? text : ""; }
+
+// ---------------------------------------------------------------- list ----
+
+struct ListOptions {
+  std::vector<std::string> plugin_dirs;
+  bool json = false;
+  bool allow_insecure = false;
+};
+
+int run_list(const ListOptions& opts) {
+  LoadOptions load;
+  load.allow_insecure_permissions = opts.allow_insecure;
+  std::vector<fs::path> dirs(opts.plugin_dirs.begin(), opts.plugin_dirs.end());
+  PluginRegistry registry = scan_plugin_dirs(dirs, load);
+
+  std::vector<PluginTypeRef> types = registry.types();
+  std::sort(types.begin(), types.end(), [](const PluginTypeRef& a, const PluginTypeRef& b) {
+    return std::string_view(a.type->name) < std::string_view(b.type->name);
+  });
+
+  if (opts.json) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const auto& ref : types) {
+      nlohmann::ordered_json entry;
+      entry["type"] = ref.type->name;
+      entry["version"] = or_empty(ref.type->version);
+      entry["description"] = or_empty(ref.type->description);
+      entry["abi"] = {{"major", ref.library->abi_major()}, {"minor", ref.library->abi_minor()}};
+      nlohmann::ordered_json caps = nlohmann::ordered_json::array();
+      if (ref.type->capabilities & BBR_CAP_REQUEST) caps.push_back("request");
+      if (ref.type->capabilities & BBR_CAP_RESPONSE) caps.push_back("response");
+      if (ref.type->capabilities & BBR_CAP_THREAD_SAFE) caps.push_back("thread-safe");
+      entry["capabilities"] = caps;
+      if (ref.type->parameters_schema == nullptr) {
+        entry["parameters"] = nullptr;
+      } else {
+        // A schema that is not JSON is still shown, as the text the plugin gave.
+        auto schema = nlohmann::ordered_json::parse(ref.type->parameters_schema, nullptr,
+                                                    /*allow_exceptions=*/false);
+        entry["parameters"] =
+            schema.is_discarded() ? nlohmann::ordered_json(ref.type->parameters_schema) : schema;
+      }
+      entry["file"] = ref.library->path().string();
+      out.push_back(std::move(entry));
+    }
+    std::cout << out.dump(2) << "\n";
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    rows.push_back({"TYPE", "VERSION", "ABI", "CAPABILITIES", "FILE"});
+    for (const auto& ref : types) {
+      rows.push_back({ref.type->name, or_empty(ref.type->version),
+                      fmt::format("{}.{}", ref.library->abi_major(), ref.library->abi_minor()),
+                      capability_list(ref.type->capabilities, ","), ref.library->path().string()});
+    }
+    std::vector<std::size_t> widths(rows.front().size(), 0);
+    for (const auto& row : rows) {
+      for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+    }
+    for (const auto& row : rows) {
+      std::string line;
+      for (std::size_t i = 0; i < row.size(); ++i) {
+        if (i + 1 == row.size()) {
+          line += row[i];
+        } else {
+          line += fmt::format("{:<{}}  ", row[i], widths[i]);
+        }
+      }
+      std::cout << line << "\n";
+    }
+    if (types.empty()) std::cout << "(no plugins found)\n";
+  }
+  std::cout.flush();
+  for (const auto& error : registry.errors()) std::cerr << "error: " << error << "\n";
+  return registry.errors().empty() ? 0 : 1;
+}
+
+// ------------------------------------------------------------ validate ----
+
+struct ValidateOptions {
+  std::vector<std::string> files;
+  std::string parameters;
+  std::string body_file;
+  std::string response_body_file;
+  bool allow_insecure = false;
+  unsigned timeout_seconds = 30;
+};
+
+// The child speaks to the parent in lines over a pipe:
+//   "step <what it is about to do>"  (so a crash can be placed)
+//   "info <a note for the OK line>"
+//   "fail <reason>"
+// and exits 0 when the file passed.
+class Reporter {
+ public:
+  explicit Reporter(int fd) : fd_(fd) {}
+  void step(const std::string& text) { send("step", text); }
+  void info(const std::string& text) { send("info", text); }
+  void fail(const std::string& text) { send("fail", text); }
+
+ private:
+  void send(const char* kind, std::string text) {
+    std::replace(text.begin(), text.end(), '\n', ' ');
+    std::string line = fmt::format("{} {}\n", kind, text);
+    const char* p = line.data();
+    std::size_t left = line.size();
+    while (left > 0) {
+      ssize_t n = ::write(fd_, p, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+  }
+  int fd_;
+};
+
+std::string outcome_text(const ChainOutcome& outcome) {
+  switch (outcome.kind) {
+    case ChainOutcome::Kind::kContinue:
+      return "continued";
+    case ChainOutcome::Kind::kRejected:
+      return fmt::format("rejected with {}", outcome.http_status);
+    case ChainOutcome::Kind::kFailed:
+      return fmt::format("failed with {}: {}", outcome.http_status, outcome.error);
+  }
+  return "?";
+}
+
+// Runs in the child. Returns the exit status.
+int validate_in_child(const fs::path& file, const ValidateOptions& opts,
+                      const std::string& request_body, const std::string& response_body,
+                      Reporter& report) {
+  LoadOptions load;
+  load.allow_insecure_permissions = opts.allow_insecure;
+  report.step("load");
+  std::shared_ptr<PluginLibrary> library;
+  try {
+    library = PluginLibrary::open(file, load);
+  } catch (const LoadError& e) {
+    // The verdict line already starts with the file name.
+    std::string reason = e.what();
+    std::string prefix = file.string() + ": ";
+    if (reason.rfind(prefix, 0) == 0) reason.erase(0, prefix.size());
+    report.fail(reason);
+    return 1;
+  }
+  report.info(fmt::format("ABI {}.{}", library->abi_major(), library->abi_minor()));
+
+  for (const bbr_plugin_type_t* type : library->types()) {
+    std::string name = type->name;
+    PluginTypeRef ref{library, type};
+    std::shared_ptr<PluginInstance> instance;
+    report.step(fmt::format("create() of type '{}'", name));
+    try {
+      instance = std::make_shared<PluginInstance>(ref, "validate", opts.parameters, nullptr);
+    } catch (const std::exception& e) {
+      report.fail(fmt::format("type '{}': create() failed: {}", name, e.what()));
+      return 1;
+    }
+    std::string summary = fmt::format("{} {} [{}]", name, or_empty(type->version),
+                                      capability_list(type->capabilities, ","));
+    RequestState state;
+    if (type->capabilities & BBR_CAP_REQUEST) {
+      report.step(fmt::format("process_request of type '{}'", name));
+      Chain chain;
+      chain.add_request(instance);
+      Message msg(BBR_PHASE_REQUEST, Headers{{"content-type", "application/json"}},
+                  JsonBody(request_body), state);
+      ChainOutcome outcome = chain.run(msg);
+      if (outcome.kind == ChainOutcome::Kind::kFailed) {
+        report.fail(fmt::format("type '{}': process_request on the sample request {}", name,
+                                outcome_text(outcome)));
+        return 1;
+      }
+      summary += fmt::format(" request: {}", outcome_text(outcome));
+    }
+    if (type->capabilities & BBR_CAP_RESPONSE) {
+      report.step(fmt::format("process_response of type '{}'", name));
+      Chain chain;
+      chain.add_response(instance);
+      Message msg(BBR_PHASE_RESPONSE,
+                  Headers{{":status", "200"}, {"content-type", "application/json"}},
+                  JsonBody(response_body), state);
+      ChainOutcome outcome = chain.run(msg);
+      if (outcome.kind == ChainOutcome::Kind::kFailed) {
+        report.fail(fmt::format("type '{}': process_response on the sample response {}", name,
+                                outcome_text(outcome)));
+        return 1;
+      }
+      summary += fmt::format(" response: {}", outcome_text(outcome));
+    }
+    report.step(fmt::format("destroy() of type '{}'", name));
+    instance.reset();
+    report.info(summary);
+  }
+  report.step("unload");
+  library.reset();
+  return 0;
+}
+
+std::string signal_text(int sig) {
+  const char* name = ::strsignal(sig);
+  return fmt::format("crashed with signal {} ({})", sig, name ? name : "unknown");
+}
+
+// Forks, validates `file` in the child, and prints the verdict. Returns true
+// when the file passed.
+bool validate_file(const fs::path& file, const ValidateOptions& opts,
+                   const std::string& request_body, const std::string& response_body) {
+  int fds[2];
+  if (::pipe(fds) != 0) {
+    std::cout << fmt::format("{}: FAILED: cannot create a pipe: {}\n", file.string(),
+                             std::strerror(errno));
+    return false;
+  }
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    std::cout << fmt::format("{}: FAILED: cannot fork: {}\n", file.string(), std::strerror(errno));
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return false;
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    // A plugin stuck in a loop must not hang the CLI either.
+    if (opts.timeout_seconds > 0) ::alarm(opts.timeout_seconds);
+    Reporter report(fds[1]);
+    int status = 1;
+    try {
+      status = validate_in_child(file, opts, request_body, response_body, report);
+    } catch (const std::exception& e) {
+      report.fail(fmt::format("unexpected error: {}", e.what()));
+    }
+    std::fflush(nullptr);
+    // _exit: the parent's atexit handlers and static destructors are not ours to run.
+    ::_exit(status);
+  }
+
+  ::close(fds[1]);
+  std::string received;
+  char buffer[4096];
+  for (;;) {
+    ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    received.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  int wait_status = 0;
+  while (::waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
+  }
+
+  std::string last_step;
+  std::string failure;
+  std::vector<std::string> notes;
+  std::istringstream lines(received);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("step ", 0) == 0) last_step = line.substr(5);
+    if (line.rfind("info ", 0) == 0) notes.push_back(line.substr(5));
+    if (line.rfind("fail ", 0) == 0) failure = line.substr(5);
+  }
+
+  if (WIFSIGNALED(wait_status)) {
+    int sig = WTERMSIG(wait_status);
+    std::string what = sig == SIGALRM && opts.timeout_seconds > 0
+                           ? fmt::format("timed out after {} s", opts.timeout_seconds)
+                           : signal_text(sig);
+    std::cout << fmt::format("{}: FAILED: {}{}\n", file.string(), what,
+                             last_step.empty() ? "" : " during " + last_step);
+    return false;
+  }
+  int code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 1;
+  if (code != 0 || !failure.empty()) {
+    if (failure.empty()) {
+      failure = fmt::format("exited with status {}{}", code,
+                            last_step.empty() ? "" : " during " + last_step);
+    }
+    std::cout << fmt::format("{}: FAILED: {}\n", file.string(), failure);
+    return false;
+  }
+  std::cout << fmt::format("{}: OK ({})\n", file.string(), fmt::join(notes, "; "));
+  return true;
+}
+
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+int run_validate(const ValidateOptions& opts) {
+  std::string request_body = kSampleRequest;
+  std::string response_body = kSampleResponse;
+  if (!opts.body_file.empty() && !read_file(opts.body_file, request_body)) {
+    std::cerr << fmt::format("error: --body {}: cannot read: {}\n", opts.body_file,
+                             std::strerror(errno));
+    return 2;
+  }
+  if (!opts.response_body_file.empty() && !read_file(opts.response_body_file, response_body)) {
+    std::cerr << fmt::format("error: --response-body {}: cannot read: {}\n",
+                             opts.response_body_file, std::strerror(errno));
+    return 2;
+  }
+  if (!opts.parameters.empty()) {
+    auto params = nlohmann::json::parse(opts.parameters, nullptr, /*allow_exceptions=*/false);
+    if (params.is_discarded() || !params.is_object()) {
+      std::cerr << "error: --parameters must be a JSON object, e.g. '{\"fieldName\":\"model\"}'\n";
+      return 2;
+    }
+  }
+  bool all_ok = true;
+  for (const auto& file : opts.files) {
+    if (!validate_file(file, opts, request_body, response_body)) all_ok = false;
+  }
+  std::cout.flush();
+  return all_ok ? 0 : 1;
+}
+
+}  // namespace
+
+void add_plugins_commands(CLI::App& app, int& exit_code) {
+  auto* plugins = app.add_subcommand("plugins", "List and validate plugin libraries");
+  plugins->require_subcommand(1);
+
+  auto list_opts = std::make_shared<ListOptions>();
+  auto* list = plugins->add_subcommand(
+      "list", "List the plugin types in the default plugin directory and the given ones");
+  list->add_option("--plugin-dir", list_opts->plugin_dirs,
+                   "Also scan this directory for *.so (repeatable)");
+  list->add_flag("--json", list_opts->json,
+                 "Print a JSON array (with descriptions and parameter schemas)");
+  list->add_flag("--allow-insecure-plugin-permissions", list_opts->allow_insecure,
+                 "Load plugins even when they or their directory are writable by group/others "
+                 "or owned by another user");
+  list->callback([list_opts, &exit_code] { exit_code = run_list(*list_opts); });
+
+  auto validate_opts = std::make_shared<ValidateOptions>();
+  auto* validate = plugins->add_subcommand(
+      "validate",
+      "Load each file in a child process, check its ABI and descriptors, and run every type "
+      "once on a sample request/response");
+  validate->add_option("files", validate_opts->files, "Plugin .so files")->required();
+  validate->add_option("--parameters", validate_opts->parameters,
+                       "Parameters (a JSON object) given to create(); none by default");
+  validate->add_option("--body", validate_opts->body_file,
+                       "Request body to run process_request on (default: a chat-completions "
+                       "request)");
+  validate->add_option("--response-body", validate_opts->response_body_file,
+                       "Response body to run process_response on (default: a chat-completions "
+                       "response)");
+  validate
+      ->add_option("--timeout", validate_opts->timeout_seconds,
+                   "Seconds a file may take before it is reported as hung (0: no limit)")
+      ->default_val(30);
+  validate->add_flag("--allow-insecure-plugin-permissions", validate_opts->allow_insecure,
+                     "Load plugins even when they or their directory are writable by "
+                     "group/others or owned by another user");
+  validate->callback([validate_opts, &exit_code] { exit_code = run_validate(*validate_opts); });
+}
+
+}  // namespace bbr::cli

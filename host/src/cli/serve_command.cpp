@@ -1,0 +1,288 @@
+// `bbr-host serve` (also what runs when no subcommand is named): the
+// reference's flags with its names and defaults, plus ours for plugins,
+// configuration files, TLS files, body limits and draining.
+#include "cli/commands.hpp"
+#include "config/chain_builder.hpp"
+#include "config/config.hpp"
+#include "extproc/extproc_server.hpp"
+#include "loader/plugin_library.hpp"
+#include "log/log.hpp"
+#include "metrics/metrics.hpp"
+#include "session/session.hpp"
+
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bbr::cli {
+
+namespace {
+
+struct ServeFlags {
+  // The reference's flags, names and defaults.
+  int grpc_port = 9004;
+  int grpc_health_port = 9005;
+  int metrics_port = 9090;
+  bool streaming = false;
+  bool secure_serving = true;
+  std::vector<std::string> plugins;
+  int verbosity = 2;
+  // Accepted so the reference's command lines (and its Helm chart's) keep
+  // working; they configure things bbr-host does not have.
+  bool tracing = true;
+  bool metrics_endpoint_auth = true;
+  bool enable_pprof = true;
+  bool zap_devel = false;
+  std::string zap_encoder, zap_log_level, zap_stacktrace_level, zap_time_encoding;
+  // Ours.
+  std::string config_file;
+  std::vector<std::string> plugin_dirs;
+  bool allow_insecure_plugin_permissions = false;
+  std::uint64_t max_body_bytes = 100ull * 1024 * 1024;
+  double grace_period_seconds = 30;
+  std::string cert_path;
+  std::string key_path;
+};
+
+// The reference's validation, in its order and with its messages.
+std::optional<std::string> validate_ports(const ServeFlags& f) {
+  const struct {
+    const char* name;
+    int value;
+  } ports[] = {{"grpc-port", f.grpc_port},
+               {"grpc-health-port", f.grpc_health_port},
+               {"metrics-port", f.metrics_port}};
+  for (const auto& port : ports) {
+    if (port.value < 1 || port.value > 65535) {
+      return fmt::format("invalid value {} for flag \"{}\": must be between 1 and 65535",
+                         port.value, port.name);
+    }
+  }
+  if (f.grpc_port == f.grpc_health_port || f.grpc_port == f.metrics_port ||
+      f.grpc_health_port == f.metrics_port) {
+    return fmt::format(
+        "port conflict: grpc-port ({}), grpc-health-port ({}), and metrics-port ({}) must all be "
+        "different",
+        f.grpc_port, f.grpc_health_port, f.metrics_port);
+  }
+  return std::nullopt;
+}
+
+std::string describe_chain(const Chain& chain) {
+  const auto names = [](const std::vector<std::shared_ptr<PluginInstance>>& plugins) {
+    std::string text;
+    for (const auto& p : plugins) {
+      if (!text.empty()) text += " -> ";
+      text += fmt::format("{} ({})", p->name(), p->type_name());
+    }
+    return text.empty() ? std::string("(none)") : text;
+  };
+  return fmt::format("request: {}; response: {}", names(chain.request_plugins()),
+                     names(chain.response_plugins()));
+}
+
+// Blocks until SIGTERM or SIGINT arrives. The signals are blocked in every
+// thread (the mask is set before any server thread exists) and taken here
+// with sigwait, so no work runs inside a signal handler.
+int wait_for_stop_signal(const sigset_t& stop_signals) {
+  int signal_number = 0;
+  while (sigwait(&stop_signals, &signal_number) != 0) {
+  }
+  return signal_number;
+}
+
+int run_serve(const ServeFlags& flags) {
+  log::set_verbosity(flags.verbosity < 0 ? 2 : flags.verbosity);
+
+  if (auto problem = validate_ports(flags)) {
+    log::error("Failed to validate flags: {}", *problem);
+    return 1;
+  }
+  if (!flags.config_file.empty() && !flags.plugins.empty()) {
+    log::error("--config and --plugin cannot be used together: put the plugins in {}",
+               flags.config_file);
+    return 1;
+  }
+  if (flags.grace_period_seconds < 0) {
+    log::error("invalid value {} for flag \"grace-period\": must be 0 or more seconds",
+               flags.grace_period_seconds);
+    return 1;
+  }
+  if (flags.max_body_bytes == 0) {
+    log::error("invalid value 0 for flag \"max-body-bytes\": must be at least 1");
+    return 1;
+  }
+  if (flags.cert_path.empty() != flags.key_path.empty()) {
+    log::error("--cert-path and --key-path must be given together");
+    return 1;
+  }
+  if (flags.metrics_endpoint_auth) {
+    log::debug("--metrics-endpoint-auth: /metrics is served without Kubernetes authentication");
+  }
+
+  // Block the stop signals before any thread starts, so every thread inherits
+  // the mask and only sigwait below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // A shell starts background jobs with SIGINT ignored, and an ignored signal
+  // never reaches sigwait; like the reference (Go's signal.Notify) take it anyway.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+
+  try {
+    ChainConfig config;
+    if (!flags.config_file.empty()) {
+      config = load_config_file(flags.config_file);
+    } else if (!flags.plugins.empty()) {
+      config = config_from_plugin_flags(flags.plugins);
+    } else {
+      log::info("No BBR plugins are specified. Running BBR with the default behavior.");
+      config = default_config();
+    }
+
+    LoadOptions load_options;
+    load_options.allow_insecure_permissions = flags.allow_insecure_plugin_permissions;
+    std::vector<std::filesystem::path> plugin_dirs(config.plugin_dirs.begin(), config.plugin_dirs.end());
+    plugin_dirs.insert(plugin_dirs.end(), flags.plugin_dirs.begin(), flags.plugin_dirs.end());
+    PluginRegistry registry = scan_plugin_dirs(plugin_dirs, load_options);
+    for (const auto& problem : registry.errors()) log::warn("plugin loading: {}", problem);
+
+    Metrics metrics;
+    metrics.set_build_info(BBR_HOST_VERSION, "bbr-host");
+    Chain chain = build_chain(config, registry, &metrics);
+    log::info("chain from {}: {}", config.source, describe_chain(chain));
+
+    // The metrics endpoint (plain HTTP, as the reference's without its
+    // Kubernetes auth filter).
+    std::unique_ptr<prometheus::Exposer> exposer;
+    const std::string metrics_address = fmt::format("0.0.0.0:{}", flags.metrics_port);
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(metrics_address, 1);
+      exposer->RegisterCollectable(metrics.registry(), "/metrics");
+    } catch (const std::exception& e) {
+      log::error("cannot serve metrics on {}: {}", metrics_address, e.what());
+      return 1;
+    }
+    log::info("metrics on http://{}/metrics", metrics_address);
+
+    SessionOptions session_options;
+    session_options.streaming = flags.streaming;
+    session_options.max_body_bytes = static_cast<std::size_t>(flags.max_body_bytes);
+    session_options.metrics = &metrics;
+
+    ServerOptions server_options;
+    server_options.grpc_port = flags.grpc_port;
+    server_options.health_port = flags.grpc_health_port;
+    server_options.secure_serving = flags.secure_serving;
+    server_options.cert_path = flags.cert_path;
+    server_options.key_path = flags.key_path;
+    // A buffered body arrives as one message; leave room for the envelope.
+    constexpr std::uint64_t kEnvelopeBytes = 1024 * 1024;
+    server_options.max_receive_message_bytes =
+        static_cast<std::size_t>(flags.max_body_bytes + kEnvelopeBytes);
+
+    ExtProcServer server(chain, session_options, server_options);
+    log::info("serving ({} mode)", flags.streaming ? "streaming (FULL_DUPLEX_STREAMED)"
+                                                   : "buffered");
+
+    const int signal_number = wait_for_stop_signal(stop_signals);
+    log::info("{} received: draining {} in-flight stream(s) for up to {} s", strsignal(signal_number),
+              server.active_streams(), flags.grace_period_seconds);
+    server.shutdown(std::chrono::milliseconds(
+        static_cast<std::int64_t>(flags.grace_period_seconds * 1000)));
+    log::info("stopped");
+    return 0;
+  } catch (const ConfigError& e) {
+    log::error("{}", e.what());
+  } catch (const ServerStartError& e) {
+    log::error("{}", e.what());
+  } catch (const std::exception& e) {
+    log::error("{}", e.what());
+  }
+  return 1;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* serve = app.add_subcommand(
+      "serve", "Serve Envoy ext_proc (the default when no subcommand is named)");
+  // As pflag: a flag given twice takes its last value (charts append overrides).
+  serve->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+
+  serve->add_option("--grpc-port", flags->grpc_port,
+                    "The gRPC port used for communicating with Envoy proxy.")
+      ->capture_default_str();
+  serve->add_option("--grpc-health-port", flags->grpc_health_port,
+                    "The port used for gRPC liveness and readiness probes.")
+      ->capture_default_str();
+  serve->add_option("--metrics-port", flags->metrics_port, "The metrics port exposed by BBR.")
+      ->capture_default_str();
+  serve->add_flag("--streaming", flags->streaming,
+                  "Enables streaming support for Envoy full-duplex streaming mode.");
+  serve->add_flag("--secure-serving", flags->secure_serving,
+                  "Enables secure serving. (default true; --secure-serving=false for plaintext)");
+  serve->add_option("--plugin", flags->plugins,
+                    "Repeatable. --plugin <type>:<name>[:<json>]")
+      ->allow_extra_args(false)
+      ->take_all();
+  serve->add_option("-v,--v", flags->verbosity, "Number for the log level verbosity.")
+      ->capture_default_str();
+
+  serve->add_flag("--tracing", flags->tracing,
+                  "Accepted for compatibility with the reference; bbr-host emits no traces.");
+  serve->add_flag("--metrics-endpoint-auth", flags->metrics_endpoint_auth,
+                  "Accepted for compatibility; /metrics is served without authentication.");
+  serve->add_flag("--enable-pprof", flags->enable_pprof,
+                  "Accepted for compatibility; bbr-host has no pprof handlers.");
+  serve->add_flag("--zap-devel", flags->zap_devel,
+                  "Accepted for compatibility with the reference; ignored.")
+      ->group("Compatibility (ignored)");
+  for (auto [name, target] : {std::pair{"--zap-encoder", &flags->zap_encoder},
+                              std::pair{"--zap-log-level", &flags->zap_log_level},
+                              std::pair{"--zap-stacktrace-level", &flags->zap_stacktrace_level},
+                              std::pair{"--zap-time-encoding", &flags->zap_time_encoding}}) {
+    serve->add_option(name, *target, "Accepted for compatibility with the reference; ignored.")
+        ->group("Compatibility (ignored)");
+  }
+
+  serve->add_option("--config", flags->config_file,
+                    "Chain configuration file (YAML or JSON); not with --plugin")
+      ->check(CLI::ExistingFile);
+  serve->add_option("--plugin-dir", flags->plugin_dirs,
+                    "Repeatable. Another directory of plugin .so files")
+      ->allow_extra_args(false)
+      ->take_all();
+  serve->add_flag("--allow-insecure-plugin-permissions", flags->allow_insecure_plugin_permissions,
+                  "Load plugin files and directories writable by group or others");
+  serve->add_option("--max-body-bytes", flags->max_body_bytes,
+                    "Largest request or response body accepted (bigger ones answer 413)")
+      ->capture_default_str();
+  serve->add_option("--grace-period", flags->grace_period_seconds,
+                    "Seconds in-flight streams may take to finish after SIGTERM/SIGINT")
+      ->capture_default_str();
+  serve->add_option("--cert-path", flags->cert_path,
+                    "TLS certificate chain (PEM) for secure serving; default: self-signed")
+      ->check(CLI::ExistingFile);
+  serve->add_option("--key-path", flags->key_path, "TLS private key (PEM) for --cert-path")
+      ->check(CLI::ExistingFile);
+
+  serve->callback([flags, &exit_code] { exit_code = run_serve(*flags); });
+}
+
+}  // namespace bbr::cli

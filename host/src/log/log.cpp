@@ -1,0 +1,54 @@
+#include "log/log.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace bbr::log {
+namespace {
+std::atomic<int> g_verbosity{1};
+std::mutex g_write_mutex;  // keeps concurrent lines whole
+
+const char* level_name(Level level) {
+  switch (level) {
+    case Level::kError: return "ERROR";
+    case Level::kWarn: return "WARN";
+    case Level::kInfo: return "INFO";
+    case Level::kDebug: return "DEBUG";
+    case Level::kTrace: return "TRACE";
+  }
+  return "?";
+}
+}  // namespace
+
+void set_verbosity(int v) { g_verbosity.store(v, std::memory_order_relaxed); }
+int verbosity() { return g_verbosity.load(std::memory_order_relaxed); }
+
+bool enabled(Level level) {
+  switch (level) {
+    case Level::kError:
+    case Level::kWarn: return true;
+    case Level::kInfo: return verbosity() >= 1;
+    case Level::kDebug: return verbosity() >= 3;
+    case Level::kTrace: return verbosity() >= 4;
+  }
+  return false;
+}
+
+void write(Level level, std::string_view text) {
+  using namespace std::chrono;
+  auto now = system_clock::now();
+  std::time_t secs = system_clock::to_time_t(now);
+  auto millis = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::lock_guard lock(g_write_mutex);
+  std::fprintf(stderr, "%s.%03dZ %-5s %.*s\n", stamp, static_cast<int>(millis), level_name(level),
+               static_cast<int>(text.size()), text.data());
+}
+
+}  // namespace bbr::log

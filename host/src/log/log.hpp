@@ -1,0 +1,42 @@
+// Process-wide logging with the reference's verbosity scale (-v / --v=N).
+//
+// Lines go to stderr as: <RFC3339 UTC time> <LEVEL> <message>. ERROR and WARN
+// always print; INFO prints at v>=1 (the reference's DEFAULT), DEBUG at v>=3
+// (the reference chart runs with --v=3), TRACE at v>=4.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <string_view>
+
+namespace bbr::log {
+
+enum class Level { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3, kTrace = 4 };
+
+void set_verbosity(int v);
+int verbosity();
+bool enabled(Level level);
+void write(Level level, std::string_view text);
+
+template <class... Args>
+void error(fmt::format_string<Args...> f, Args&&... args) {
+  write(Level::kError, fmt::format(f, std::forward<Args>(args)...));
+}
+template <class... Args>
+void warn(fmt::format_string<Args...> f, Args&&... args) {
+  write(Level::kWarn, fmt::format(f, std::forward<Args>(args)...));
+}
+template <class... Args>
+void info(fmt::format_string<Args...> f, Args&&... args) {
+  if (enabled(Level::kInfo)) write(Level::kInfo, fmt::format(f, std::forward<Args>(args)...));
+}
+template <class... Args>
+void debug(fmt::format_string<Args...> f, Args&&... args) {
+  if (enabled(Level::kDebug)) write(Level::kDebug, fmt::format(f, std::forward<Args>(args)...));
+}
+template <class... Args>
+void trace(fmt::format_string<Args...> f, Args&&... args) {
+  if (enabled(Level::kTrace)) write(Level::kTrace, fmt::format(f, std::forward<Args>(args)...));
+}
+
+}  // namespace bbr::log

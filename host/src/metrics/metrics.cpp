@@ -1,0 +1,139 @@
+#include "metrics/metrics.hpp"
+
+#include "log/log.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace bbr {
+
+namespace {
+
+// The help texts the reference registers, so a plugin counter carrying one of
+// the reference's names is indistinguishable from the reference's.
+std::string help_for_plugin_counter(const std::string& name) {
+  if (name == "bbr_body_field_not_found_total") {
+    return "[ALPHA] Count of times a field wasn't found in a request body.";
+  }
+  if (name == "bbr_body_field_empty_total") {
+    return "[ALPHA] Count of times a field was found in a request body but was empty.";
+  }
+  return "Counter added by a bbr-host plugin.";
+}
+
+}  // namespace
+
+struct Metrics::Impl {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+
+  prometheus::Family<prometheus::Gauge>& info =
+      prometheus::BuildGauge()
+          .Name("bbr_info")
+          .Help("[ALPHA] General information of the current build of BBR.")
+          .Register(*registry);
+  prometheus::Counter& success =
+      prometheus::BuildCounter()
+          .Name("bbr_success_total")
+          .Help("[ALPHA] Count of time the request was processed successfully.")
+          .Register(*registry)
+          .Add({});
+  prometheus::Family<prometheus::Histogram>& plugin_duration =
+      prometheus::BuildHistogram()
+          .Name("bbr_plugin_duration_seconds")
+          .Help("[ALPHA] Plugin processing latency distribution in seconds for each extension "
+                "point, plugin type and plugin name.")
+          .Register(*registry);
+
+  // Plugin counter families, created on first use. The mutex guards the map
+  // and the creation; Family::Add and Counter::Increment are thread-safe.
+  std::mutex plugin_mutex;
+  std::map<std::string, prometheus::Family<prometheus::Counter>*, std::less<>> plugin_families;
+  std::set<std::string, std::less<>> refused_names;  // warned about once each
+};
+
+Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
+Metrics::~Metrics() = default;
+
+void Metrics::plugin_counter_add(std::string_view instance_name, std::string_view name,
+                                 std::string_view label_name, std::string_view label_value,
+                                 uint64_t delta) {
+  const std::string family_name(name);
+  prometheus::Family<prometheus::Counter>* family = nullptr;
+  {
+    std::lock_guard lock(impl_->plugin_mutex);
+    if (impl_->refused_names.count(family_name) != 0) return;
+    auto found = impl_->plugin_families.find(family_name);
+    if (found != impl_->plugin_families.end()) {
+      family = found->second;
+    } else {
+      try {
+        family = &prometheus::BuildCounter()
+                      .Name(family_name)
+                      .Help(help_for_plugin_counter(family_name))
+                      .Register(*impl_->registry);
+        impl_->plugin_families.emplace(family_name, family);
+      } catch (const std::exception& e) {
+        impl_->refused_names.insert(family_name);
+        log::warn("plugin {}: counter {:?} refused: {}", instance_name, family_name, e.what());
+        return;
+      }
+    }
+  }
+  prometheus::Labels labels{{"plugin_name", std::string(instance_name)}};
+  if (!label_name.empty()) {
+    if (label_name == "plugin_name") {
+      log::warn("plugin {}: counter {:?} label name plugin_name is reserved for the host",
+                instance_name, family_name);
+      return;
+    }
+    labels.emplace(std::string(label_name), std::string(label_value));
+  }
+  try {
+    family->Add(labels).Increment(static_cast<double>(delta));
+  } catch (const std::exception& e) {
+    log::warn("plugin {}: counter {:?} label {:?} refused: {}", instance_name, family_name,
+              std::string(label_name), e.what());
+  }
+}
+
+void Metrics::set_build_info(std::string_view commit, std::string_view build_ref) {
+  impl_->info.Add({{"commit", std::string(commit)}, {"build_ref", std::string(build_ref)}}).Set(1);
+}
+
+void Metrics::record_success() { impl_->success.Increment(); }
+
+void Metrics::observe_plugin_duration(std::string_view extension_point,
+                                      std::string_view plugin_type, std::string_view plugin_name,
+                                      double seconds) {
+  // The reference's buckets.
+  static const prometheus::Histogram::BucketBoundaries kBuckets{
+      0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1};
+  impl_->plugin_duration
+      .Add({{"extension_point", std::string(extension_point)},
+            {"plugin_type", std::string(plugin_type)},
+            {"plugin_name", std::string(plugin_name)}},
+           kBuckets)
+      .Observe(seconds);
+}
+
+std::string Metrics::render_text() const {
+  const prometheus::TextSerializer serializer;
+  std::ostringstream out;
+  serializer.Serialize(out, impl_->registry->Collect());
+  return out.str();
+}
+
+std::shared_ptr<prometheus::Registry> Metrics::registry() const { return impl_->registry; }
+
+}  // namespace bbr

@@ -1,0 +1,31 @@
+/* Shared scaffolding for the deliberately broken plugins of tests/abi: one
+ * well-formed type whose hooks each plugin file overrides, so every .so differs
+ * from a good plugin in exactly the one way its test is about. */
+#ifndef ABI_TEST_PLUGIN_H
+#define ABI_TEST_PLUGIN_H
+
+#include <bbr/plugin.h>
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct abi_test_instance {
+  const bbr_host_api_t* api;
+} abi_test_instance_t;
+
+static int abi_test_create(const bbr_create_args_t* args, void** instance_out) {
+  static abi_test_instance_t instances[16];
+  static unsigned next = 0;
+  abi_test_instance_t* self = &instances[next++ % 16];
+  self->api = args->api;
+  *instance_out = self;
+  return 0;
+}
+
+static void abi_test_destroy(void* instance) { (void)instance; }
+
+static const bbr_host_api_t* abi_test_api(void* instance) {
+  return ((abi_test_instance_t*)instance)->api;
+}
+
+#endif

@@ -1,0 +1,127 @@
+// Test-only plugin types, driven by their parameters. They use nothing but the
+// SDK (plus nlohmann_json to read parameters), like any third-party plugin.
+#include <bbr/plugin.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <stdexcept>
+#include <string>
+
+namespace {
+
+nlohmann::json params_of(const bbr::CreateContext& ctx) {
+  if (ctx.parameters_json.empty()) return nlohmann::json::object();
+  return nlohmann::json::parse(ctx.parameters_json);
+}
+
+// Sets body field `field` to the JSON `value` (default "test-value").
+class BodyMutator {
+ public:
+  explicit BodyMutator(const bbr::CreateContext& ctx) {
+    auto p = params_of(ctx);
+    field_ = p.value("field", "injected");
+    value_ = p.contains("value") ? p["value"].dump() : "\"test-value\"";
+  }
+  bbr_result_t on_request(bbr::Message& msg) { return apply(msg); }
+  bbr_result_t on_response(bbr::Message& msg) { return apply(msg); }
+
+ private:
+  bbr_result_t apply(bbr::Message& msg) {
+    if (msg.json_set("/" + field_, value_) != BBR_OK) {
+      return msg.fail(BBR_FAIL_INTERNAL, "json_set failed");
+    }
+    return BBR_CONTINUE;
+  }
+  std::string field_;
+  std::string value_;
+};
+
+// Sets header `name` = `value` in whichever phase it is called.
+class HeaderSetter {
+ public:
+  explicit HeaderSetter(const bbr::CreateContext& ctx) {
+    auto p = params_of(ctx);
+    name_ = p.value("name", "X-Test");
+    value_ = p.value("value", "set");
+    remove_ = p.value("remove", "");
+  }
+  bbr_result_t on_request(bbr::Message& msg) { return apply(msg); }
+  bbr_result_t on_response(bbr::Message& msg) { return apply(msg); }
+
+ private:
+  bbr_result_t apply(bbr::Message& msg) {
+    if (!remove_.empty()) msg.remove_header(remove_);
+    msg.set_header(name_, value_);
+    return BBR_CONTINUE;
+  }
+  std::string name_, value_, remove_;
+};
+
+// Answers immediately with `status` and `body`.
+class Rejecter {
+ public:
+  explicit Rejecter(const bbr::CreateContext& ctx) {
+    auto p = params_of(ctx);
+    status_ = p.value("status", 403u);
+    body_ = p.value("body", R"({"error":{"message":"refused by test-rejecter"}})");
+  }
+  bbr_result_t on_request(bbr::Message& msg) {
+    msg.reject(status_, body_);
+    return BBR_CONTINUE;
+  }
+
+ private:
+  uint32_t status_;
+  std::string body_;
+};
+
+// Returns `result` with `message` (or throws it when `throw` is true).
+class Failer {
+ public:
+  explicit Failer(const bbr::CreateContext& ctx) {
+    auto p = params_of(ctx);
+    result_ = static_cast<bbr_result_t>(p.value("result", 403));
+    message_ = p.value("message", "test failure");
+    throw_ = p.value("throw", false);
+    if (p.value("failCreate", false)) throw std::runtime_error("failCreate was set");
+  }
+  bbr_result_t on_request(bbr::Message& msg) {
+    if (throw_) throw std::runtime_error(message_);
+    return msg.fail(result_, message_);
+  }
+
+ private:
+  bbr_result_t result_;
+  std::string message_;
+  bool throw_;
+};
+
+// Request phase stores the model in per-request state; response phase reads
+// it back into header x-request-model: pins the CycleState across phases.
+class StateCarrier {
+ public:
+  explicit StateCarrier(const bbr::CreateContext&) {}
+  bbr_result_t on_request(bbr::Message& msg) {
+    auto model = msg.json_string("/model");
+    msg.put_state<std::string>("model", std::string(model.value_or("")));
+    return BBR_CONTINUE;
+  }
+  bbr_result_t on_response(bbr::Message& msg) {
+    if (auto* model = msg.state<std::string>("model")) msg.set_header("x-request-model", *model);
+    return BBR_CONTINUE;
+  }
+};
+
+}  // namespace
+
+BBR_EXPORT_PLUGINS(
+    bbr::plugin_type<BodyMutator>("test-body-mutator", "1.0.0", "sets a body field",
+                                  BBR_CAP_THREAD_SAFE),
+    bbr::plugin_type<HeaderSetter>("test-header-setter", "1.0.0", "sets a header",
+                                   BBR_CAP_THREAD_SAFE),
+    bbr::plugin_type<Rejecter>("test-rejecter", "1.0.0", "answers immediately",
+                               BBR_CAP_THREAD_SAFE),
+    bbr::plugin_type<Failer>("test-failer", "1.0.0", "fails with a given result",
+                             BBR_CAP_THREAD_SAFE),
+    bbr::plugin_type<StateCarrier>("test-state-carrier", "1.0.0",
+                                   "carries the model from request to response"))

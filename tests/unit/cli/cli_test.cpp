@@ -1,0 +1,385 @@
+// The real bbr-host binary, run as a child process: what an operator types and
+// sees, exit codes included.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const std::string kBinary = BBR_BINARY_DIR "/bin/bbr-host";
+const std::string kAbiPlugins = BBR_BINARY_DIR "/tests/abi/plugins";
+const std::string kInTreePlugins = BBR_PLUGIN_OUTPUT_DIR;
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// fork + exec with stdout and stderr captured separately.
+Result run(std::vector<std::string> args) {
+  args.insert(args.begin(), kBinary);
+  int out_pipe[2];
+  int err_pipe[2];
+  REQUIRE(::pipe(out_pipe) == 0);
+  REQUIRE(::pipe(err_pipe) == 0);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::dup2(out_pipe[1], STDOUT_FILENO);
+    ::dup2(err_pipe[1], STDERR_FILENO);
+    ::close(out_pipe[0]);
+    ::close(out_pipe[1]);
+    ::close(err_pipe[0]);
+    ::close(err_pipe[1]);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  Result result;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  int open_count = 2;
+  while (open_count > 0) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buffer[4096];
+      ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+      if (n > 0) {
+        sinks[i]->append(buffer, static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_count;
+      }
+    }
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "bbr-cli-test-XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path = pattern;
+    fs::permissions(path, fs::perms(0755));
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string write(const std::string& name, const std::string& text) const {
+    fs::path file = path / name;
+    fs::create_directories(file.parent_path());
+    std::ofstream(file, std::ios::binary) << text;
+    return file.string();
+  }
+};
+
+std::string abi(const std::string& name) { return kAbiPlugins + "/" + name + ".so"; }
+
+const char* kGoodConfig = R"(apiVersion: inference.networking.x-k8s.io/v1alpha1
+kind: BodyBasedRoutingConfig
+plugins:
+  - type: body-field-to-header
+    name: model-extractor
+    parameters: {fieldName: model, headerName: X-Gateway-Model-Name}
+  - type: base-model-to-header
+    name: base-model
+    parameters: {adaptersDir: ADAPTERS}
+request: [{pluginRef: model-extractor}, {pluginRef: base-model}]
+response: []
+)";
+
+std::string good_config(const TempDir& dir) {
+  dir.write("adapters/llama.yaml",
+            "baseModel: meta-llama/Llama-3.1-8B-Instruct\nadapters: [food-review-1]\n");
+  std::string text = kGoodConfig;
+  text.replace(text.find("ADAPTERS"), 8, (dir.path / "adapters").string());
+  return dir.write("bbr.yaml", text);
+}
+
+}  // namespace
+
+TEST_CASE("the --version flag prints the host version and the plugin ABI", "[cli]") {
+  auto r = run({"--version"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("bbr-host " BBR_HOST_VERSION) && Contains("plugin ABI 1.0"));
+}
+
+TEST_CASE("no subcommand and flags only means serve, as the reference binary", "[cli]") {
+  // A flag only serve knows: the error comes from serve's validation, before
+  // any port is bound.
+  auto r = run({"--grpc-port", "0"});
+  CHECK(r.exit_code != 0);
+  CHECK_THAT(r.err, Contains("grpc-port"));
+  CHECK_THAT(r.err, !Contains("A subcommand is required"));
+}
+
+TEST_CASE("plugins list shows the in-tree plugins with version, ABI and capabilities",
+          "[cli][plugins]") {
+  auto r = run({"plugins", "list"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("TYPE") && Contains("CAPABILITIES") && Contains("FILE"));
+  CHECK_THAT(r.out, Contains("body-field-to-header") && Contains("base-model-to-header"));
+  CHECK_THAT(r.out, Contains("1.0  request"));
+  CHECK_THAT(r.out, Contains(kInTreePlugins + "/body-field-to-header.so"));
+}
+
+TEST_CASE("plugins list --json is an array with schemas and descriptions", "[cli][plugins]") {
+  auto r = run({"plugins", "list", "--json"});
+  REQUIRE(r.exit_code == 0);
+  auto listed = nlohmann::json::parse(r.out);
+  REQUIRE(listed.is_array());
+  bool found = false;
+  for (const auto& entry : listed) {
+    CHECK(entry.contains("version"));
+    CHECK(entry.contains("description"));
+    CHECK(entry["abi"]["major"] == 1);
+    if (entry["type"] == "body-field-to-header") {
+      found = true;
+      CHECK(entry["capabilities"].front() == "request");
+      CHECK(entry["parameters"].is_object());
+      CHECK(entry["file"] == kInTreePlugins + "/body-field-to-header.so");
+    }
+  }
+  CHECK(found);
+}
+
+TEST_CASE("plugins list reports broken files on stderr and exits non-zero", "[cli][plugins]") {
+  auto r = run({"plugins", "list", "--plugin-dir", kAbiPlugins});
+  CHECK(r.exit_code != 0);
+  // The good ones are still listed.
+  CHECK_THAT(r.out, Contains("abi-test-good") && Contains("body-field-to-header"));
+  CHECK_THAT(r.err, Contains(abi("abi_missing_entry") + ": missing entry symbol"));
+  CHECK_THAT(r.err, Contains(abi("abi_major_2") + ": built for ABI 2.0"));
+  CHECK_THAT(r.err, Contains(abi("abi_not_a_shared_object") + ": not a loadable shared object"));
+}
+
+TEST_CASE("plugins validate passes a good plugin and runs both hooks", "[cli][plugins]") {
+  auto r = run({"plugins", "validate", abi("abi_good")});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains(abi("abi_good") + ": OK") && Contains("request: continued") &&
+                        Contains("response: continued"));
+}
+
+TEST_CASE("plugins validate survives a plugin that segfaults and goes on to the next file",
+          "[cli][plugins]") {
+  auto r = run({"plugins", "validate", abi("abi_segfaults"), abi("abi_good")});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Contains(abi("abi_segfaults") + ": FAILED: crashed with signal 11") &&
+                        Contains("during process_request of type 'abi-test-segfaults'"));
+  CHECK_THAT(r.out, Contains(abi("abi_good") + ": OK"));
+}
+
+TEST_CASE("plugins validate gives up on a plugin that hangs after --timeout seconds",
+          "[cli][plugins]") {
+  auto r = run({"plugins", "validate", "--timeout", "1", abi("abi_hangs")});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Contains(abi("abi_hangs") + ": FAILED: timed out after 1 s during "
+                                                "process_request of type 'abi-test-hangs'"));
+}
+
+TEST_CASE("plugins validate reports plugins built for another ABI", "[cli][plugins]") {
+  auto r = run({"plugins", "validate", abi("abi_entry_v2_only"), abi("abi_major_2")});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Contains(abi("abi_entry_v2_only") +
+                             ": FAILED: missing entry symbol "
+                             "bbr_plugin_entry_v1: it exports bbr_plugin_entry_v2 instead: "
+                             "built for ABI 2, this host speaks ABI 1"));
+  CHECK_THAT(r.out, Contains(abi("abi_major_2") + ": FAILED: built for ABI 2.0"));
+}
+
+TEST_CASE("plugins validate reports create() errors and failing or throwing hooks",
+          "[cli][plugins]") {
+  auto r = run({"plugins", "validate", abi("abi_create_throws"), abi("abi_request_throws"),
+                abi("abi_fail_forbidden")});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Contains("type 'abi-test-create-throws': create() failed: instance "
+                             "'validate': fieldName is required"));
+  CHECK_THAT(r.out, Contains("process_request on the sample request failed with 500: "
+                             "tokenizer table missing"));
+  CHECK_THAT(r.out, Contains("failed with 403: api key not allowed to use this model"));
+}
+
+TEST_CASE("plugins validate gives --parameters to create() and runs on --body", "[cli][plugins]") {
+  TempDir dir;
+  std::string body = dir.write("body.json", R"({"model":"m"})");
+  std::string plugin = kInTreePlugins + "/body-field-to-header.so";
+  auto without = run({"plugins", "validate", plugin});
+  CHECK(without.exit_code == 1);
+  CHECK_THAT(without.out, Contains("create() failed"));
+  auto with = run({"plugins", "validate", plugin, "--body", body, "--parameters",
+                   R"({"fieldName":"model","headerName":"X-Gateway-Model-Name"})"});
+  INFO(with.err);
+  CHECK(with.exit_code == 0);
+  CHECK_THAT(with.out, Contains(plugin + ": OK"));
+}
+
+TEST_CASE("config check accepts a good config and names its chains", "[cli][config]") {
+  TempDir dir;
+  std::string config = good_config(dir);
+  auto r = run({"config", "check", config});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains(config + ": OK (request: model-extractor, base-model; response: -)"));
+}
+
+TEST_CASE("config check lists every problem with its path and exits non-zero", "[cli][config]") {
+  TempDir dir;
+  std::string config = dir.write("bad.yaml", R"(apiVersion: inference.networking.x-k8s.io/v1alpha1
+kind: BodyBasedRoutingConfig
+plugins:
+  - type: body-field-to-header
+    name: model-extractor
+    parameters: {headerName: X-Model}
+  - type: no-such-type
+    name: mystery
+request: [{pluginRef: model-extractor}, {pluginRef: mystery}]
+)");
+  auto r = run({"config", "check", config});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Contains(config + ": plugins[0].parameters.fieldName"));
+  CHECK_THAT(r.err, Contains(config + ": plugins[1]") && Contains("no-such-type"));
+  CHECK_THAT(r.out, !Contains("OK"));
+}
+
+TEST_CASE("config check reports YAML syntax errors with their line", "[cli][config]") {
+  TempDir dir;
+  std::string config = dir.write("broken.yaml", "plugins: [\n");
+  auto r = run({"config", "check", config});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Contains(config + ": line"));
+}
+
+TEST_CASE("chain run maps a LoRA adapter to its base model through a config file", "[cli][chain]") {
+  TempDir dir;
+  std::string config = good_config(dir);
+  std::string body = dir.write("body.json", R"({"model":"food-review-1"})");
+  auto r = run({"chain", "run", "--config", config, "--body", body});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto out = nlohmann::json::parse(r.out);
+  CHECK(out["headers"] == nlohmann::json::parse(R"([
+    {"key": "X-Gateway-Model-Name", "value": "food-review-1"},
+    {"key": "X-Gateway-Base-Model-Name", "value": "meta-llama/Llama-3.1-8B-Instruct"}])"));
+  CHECK(out["body"] == R"({"model":"food-review-1"})");
+  CHECK(out["bodyChanged"] == false);
+  CHECK(out["immediateResponse"].is_null());
+  CHECK(out["error"].is_null());
+}
+
+TEST_CASE("chain run without --config or --plugin runs the reference's default chain",
+          "[cli][chain]") {
+  TempDir dir;
+  std::string body = dir.write("body.json", R"({"model":"llama-3-8b"})");
+  auto r = run({"chain", "run", "--body", body});
+  REQUIRE(r.exit_code == 0);
+  auto out = nlohmann::json::parse(r.out);
+  REQUIRE(out["headers"].size() >= 1);
+  CHECK(out["headers"][0] ==
+        nlohmann::json({{"key", "X-Gateway-Model-Name"}, {"value", "llama-3-8b"}}));
+}
+
+TEST_CASE("chain run answers an invalid JSON body with 400 as the server would", "[cli][chain]") {
+  TempDir dir;
+  std::string body = dir.write("body.json", "not json");
+  auto r = run({"chain", "run", "--body", body});
+  CHECK(r.exit_code == 0);
+  auto out = nlohmann::json::parse(r.out);
+  CHECK(out["immediateResponse"]["status"] == 400);
+  CHECK_THAT(out["immediateResponse"]["body"].get<std::string>(),
+             Contains("inference error: BadRequest - failed to parse request body: "));
+  CHECK(out["headers"].empty());
+}
+
+TEST_CASE("chain run prints a rejection and a plugin failure, and still exits 0", "[cli][chain]") {
+  TempDir dir;
+  std::string body = dir.write("body.json", R"({"model":"m"})");
+  auto rejected = run({"chain", "run", "--body", body, "--plugin-dir", kAbiPlugins, "--plugin",
+                       "abi-test-rejects:guard"});
+  CHECK(rejected.exit_code == 0);
+  auto out = nlohmann::json::parse(rejected.out);
+  CHECK(out["immediateResponse"] ==
+        nlohmann::json({{"status", 403}, {"body", R"({"error":"blocked by policy"})"}}));
+
+  auto failed = run({"chain", "run", "--body", body, "--plugin-dir", kAbiPlugins, "--plugin",
+                     "abi-test-fail-forbidden:key-check"});
+  CHECK(failed.exit_code == 0);
+  out = nlohmann::json::parse(failed.out);
+  CHECK(out["error"] == nlohmann::json({{"plugin", "key-check"},
+                                        {"status", 403},
+                                        {"message", "api key not allowed to use this model"}}));
+}
+
+TEST_CASE("chain run --response-body runs the response chain after the request chain",
+          "[cli][chain]") {
+  TempDir dir;
+  // pluginDirs in the config is scanned too.
+  std::string config = dir.write("bbr.json", R"({
+    "apiVersion": "inference.networking.x-k8s.io/v1alpha1",
+    "kind": "BodyBasedRoutingConfig",
+    "pluginDirs": [")" + kAbiPlugins + R"("],
+    "plugins": [{"type": "abi-test-good", "name": "marker"}],
+    "request": [{"pluginRef": "marker"}],
+    "response": [{"pluginRef": "marker"}]
+  })");
+  std::string body = dir.write("body.json", R"({"model":"m"})");
+  std::string response = dir.write("response.json", R"({"choices":[]})");
+  auto r = run({"chain", "run", "--config", config, "--body", body, "--response-body", response});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto out = nlohmann::json::parse(r.out);
+  auto marked = nlohmann::json::parse(R"([{"key":"x-abi-test","value":"ok"}])");
+  CHECK(out["headers"] == marked);
+  CHECK(out["response"]["headers"] == marked);
+  CHECK(out["response"]["body"] == R"({"choices":[]})");
+  CHECK(out["response"]["error"].is_null());
+}
+
+TEST_CASE("chain run refuses a --header without a colon", "[cli][chain]") {
+  TempDir dir;
+  std::string body = dir.write("body.json", R"({"model":"m"})");
+  auto ok = run({"chain", "run", "--body", body, "--header", "X-Tenant: acme"});
+  CHECK(ok.exit_code == 0);
+  auto bad = run({"chain", "run", "--body", body, "--header", "X-Tenant"});
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.err, Contains("--header #1 \"X-Tenant\": expected NAME:VALUE"));
+}
+
+TEST_CASE("chain run with an unknown plugin type fails with the reason and no output",
+          "[cli][chain]") {
+  TempDir dir;
+  std::string body = dir.write("body.json", R"({"model":"m"})");
+  auto r = run({"chain", "run", "--body", body, "--plugin", "no-such-type:x"});
+  CHECK(r.exit_code != 0);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err, Contains("no-such-type"));
+}

@@ -1,0 +1,228 @@
+// base-model-to-header, loaded from its real .so, reading a real directory of
+// YAML/JSON files that the tests change while the plugin serves.
+#include "plugin_harness.hpp"
+
+using plugin_test::create;
+using plugin_test::eventually;
+using plugin_test::run_request;
+using plugin_test::TempDir;
+using plugin_test::write_file;
+
+namespace {
+
+constexpr const char* kHeader = "X-Gateway-Base-Model-Name";
+
+std::string params_for(const TempDir& dir, int poll_ms = 50) {
+  return R"({"adaptersDir":")" + dir.path().string() + R"(","pollIntervalMs":)" +
+         std::to_string(poll_ms) + "}";
+}
+
+// The header the plugin sets for `model` (nullopt: no header at all).
+std::optional<std::string> base_for(const std::shared_ptr<bbr::PluginInstance>& plugin,
+                                    const std::string& model_json) {
+  auto result = run_request({plugin}, R"({"model":)" + model_json + R"(,"prompt":"hi"})");
+  REQUIRE(result.outcome.kind == bbr::ChainOutcome::Kind::kContinue);
+  return result.mutation(kHeader);
+}
+
+std::string create_error(const std::string& params) {
+  try {
+    create("base-model-to-header", params);
+  } catch (const bbr::CreateError& e) {
+    return e.what();
+  }
+  return "(create succeeded)";
+}
+
+void write_reference_files(const TempDir& dir) {
+  // The shape of the reference's ConfigMap data: adapters as a YAML list in a string.
+  write_file(dir.path() / "qwen.yaml",
+             "baseModel: '  qwen  '\n"
+             "adapters: \"\\n- sql-lora-sheddable\\n- foo\\n- 1\\n- \\n\"\n");
+  // A plain list, in JSON.
+  write_file(dir.path() / "llama.json",
+             R"({"baseModel": "meta-llama/Llama-3.1-8B", "adapters": ["  tweet-summary  ", "chat-lora", 7]})");
+}
+
+}  // namespace
+
+TEST_CASE("base-model-to-header maps adapters to their base model from YAML and JSON files") {
+  TempDir dir;
+  write_reference_files(dir);
+  auto plugin = create("base-model-to-header", params_for(dir));
+  CHECK(base_for(plugin, R"("sql-lora-sheddable")") == "qwen");
+  CHECK(base_for(plugin, R"("foo")") == "qwen");
+  CHECK(base_for(plugin, R"("tweet-summary")") == "meta-llama/Llama-3.1-8B");
+  CHECK(base_for(plugin, R"("chat-lora")") == "meta-llama/Llama-3.1-8B");
+}
+
+TEST_CASE("base-model-to-header maps a known base model to itself") {
+  TempDir dir;
+  write_reference_files(dir);
+  auto plugin = create("base-model-to-header", params_for(dir));
+  CHECK(base_for(plugin, R"("qwen")") == "qwen");
+  CHECK(base_for(plugin, R"("meta-llama/Llama-3.1-8B")") == "meta-llama/Llama-3.1-8B");
+}
+
+TEST_CASE("base-model-to-header trims white space around the requested model") {
+  TempDir dir;
+  write_reference_files(dir);
+  auto plugin = create("base-model-to-header", params_for(dir));
+  CHECK(base_for(plugin, R"("  foo \t")") == "qwen");
+  CHECK(base_for(plugin, R"(" qwen ")") == "qwen");
+}
+
+TEST_CASE("base-model-to-header prints a numeric model as %v before the lookup") {
+  TempDir dir;
+  write_reference_files(dir);
+  auto plugin = create("base-model-to-header", params_for(dir));
+  CHECK(base_for(plugin, "1") == "qwen");
+  CHECK(base_for(plugin, "7") == "meta-llama/Llama-3.1-8B");
+}
+
+TEST_CASE("base-model-to-header sets an empty header for an unknown or empty model") {
+  TempDir dir;
+  write_reference_files(dir);
+  auto plugin = create("base-model-to-header", params_for(dir));
+  CHECK(base_for(plugin, R"("no-such-model")") == "");
+  CHECK(base_for(plugin, R"("")") == "");
+}
+
+TEST_CASE("base-model-to-header sets no header when the body has no model field") {
+  TempDir dir;
+  write_reference_files(dir);
+  auto plugin = create("base-model-to-header", params_for(dir));
+  auto result = run_request({plugin}, R"({"prompt":"hi"})");
+  CHECK(result.outcome.kind == bbr::ChainOutcome::Kind::kContinue);
+  CHECK_FALSE(result.touched(kHeader));
+}
+
+TEST_CASE("base-model-to-header follows the model header plugin in the default chain") {
+  TempDir dir;
+  write_file(dir.path() / "qwen3.yaml",
+             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lora}\n"
+             "data:\n  baseModel: Qwen/Qwen3-32B\n  adapters: |\n    - food-review-1\n");
+  auto model = create("body-field-to-header",
+                      R"({"fieldName":"model","headerName":"X-Gateway-Model-Name"})");
+  auto base = create("base-model-to-header", params_for(dir));
+  auto body = plugin_test::read_file(std::string(BBR_SOURCE_DIR) +
+                                     "/tests/fixtures/chat-completions.request.json");
+  auto result = run_request({model, base}, body);
+  CHECK(result.mutation("X-Gateway-Model-Name") == "food-review-1");
+  CHECK(result.mutation(kHeader) == "Qwen/Qwen3-32B");
+}
+
+TEST_CASE("base-model-to-header picks up added, changed and removed files without restart") {
+  TempDir dir;
+  auto plugin = create("base-model-to-header", params_for(dir));
+  CHECK(base_for(plugin, R"("a1")") == "");
+
+  write_file(dir.path() / "b.yaml", "baseModel: b\nadapters: [a1, a2]\n");
+  CHECK(eventually([&] { return base_for(plugin, R"("a1")") == "b"; }));
+  CHECK(base_for(plugin, R"("a2")") == "b");
+
+  write_file(dir.path() / "b.yaml", "baseModel: b\nadapters: [a2, a3]\n");
+  CHECK(eventually([&] { return base_for(plugin, R"("a3")") == "b"; }));
+  CHECK(base_for(plugin, R"("a1")") == "");
+
+  std::filesystem::remove(dir.path() / "b.yaml");
+  CHECK(eventually([&] { return base_for(plugin, R"("a2")") == ""; }));
+  CHECK(base_for(plugin, R"("b")") == "");
+}
+
+TEST_CASE("base-model-to-header notices a file rewritten in place by the periodic poll") {
+  TempDir dir;
+  // A long poll interval would make this wait; inotify sees the in-place write.
+  auto plugin = create("base-model-to-header", params_for(dir, 100));
+  {
+    std::ofstream out(dir.path() / "c.json");
+    out << R"({"baseModel":"c","adapters":["x"]})";
+  }
+  CHECK(eventually([&] { return base_for(plugin, R"("x")") == "c"; }));
+}
+
+TEST_CASE("base-model-to-header skips a malformed file, reports it, and serves the others") {
+  TempDir dir;
+  write_reference_files(dir);
+  write_file(dir.path() / "broken.yaml", "baseModel: [unclosed\n");
+  write_file(dir.path() / "nobase.json", R"({"adapters":["orphan"]})");
+  std::shared_ptr<bbr::PluginInstance> plugin;
+  std::string log;
+  {
+    plugin_test::StderrCapture capture;
+    plugin = create("base-model-to-header", params_for(dir));
+    log = capture.text();
+  }
+  INFO(log);
+  CHECK(log.find("ERROR") != std::string::npos);
+  CHECK(log.find("broken.yaml") != std::string::npos);
+  CHECK(log.find("nobase.json") != std::string::npos);
+  CHECK(log.find("baseModel: required") != std::string::npos);
+  CHECK(base_for(plugin, R"("foo")") == "qwen");
+  CHECK(base_for(plugin, R"("tweet-summary")") == "meta-llama/Llama-3.1-8B");
+  CHECK(base_for(plugin, R"("orphan")") == "");
+
+  // Fixing the file later brings its adapters in.
+  write_file(dir.path() / "nobase.json", R"({"baseModel":"fixed","adapters":["orphan"]})");
+  CHECK(eventually([&] { return base_for(plugin, R"("orphan")") == "fixed"; }));
+}
+
+TEST_CASE("base-model-to-header keeps the first file's base model for a conflicting adapter") {
+  TempDir dir;
+  write_file(dir.path() / "a.yaml", "baseModel: first\nadapters: [shared, only-a]\n");
+  write_file(dir.path() / "b.yaml", "baseModel: second\nadapters: [shared, only-b]\n");
+  std::shared_ptr<bbr::PluginInstance> plugin;
+  std::string log;
+  {
+    plugin_test::StderrCapture capture;
+    plugin = create("base-model-to-header", params_for(dir));
+    log = capture.text();
+  }
+  INFO(log);
+  CHECK(log.find("WARN") != std::string::npos);
+  CHECK(log.find("'shared'") != std::string::npos);
+  CHECK(base_for(plugin, R"("shared")") == "first");
+  CHECK(base_for(plugin, R"("only-b")") == "second");
+}
+
+TEST_CASE("base-model-to-header ignores hidden files and other extensions") {
+  TempDir dir;
+  write_file(dir.path() / ".hidden.yaml", "baseModel: hidden\nadapters: [h]\n");
+  write_file(dir.path() / "notes.txt", "baseModel: txt\nadapters: [t]\n");
+  auto plugin = create("base-model-to-header", params_for(dir));
+  CHECK(base_for(plugin, R"("h")") == "");
+  CHECK(base_for(plugin, R"("t")") == "");
+}
+
+TEST_CASE("base-model-to-header refuses to create without a usable adaptersDir, naming it") {
+  CHECK_THAT(create_error(""), Catch::StartsWith("adaptersDir: required"));
+  CHECK_THAT(create_error(R"({"adaptersDir":""})"), Catch::StartsWith("adaptersDir: must not be empty"));
+  TempDir dir;
+  write_file(dir.path() / "a-file", "x");
+  CHECK_THAT(create_error(R"({"adaptersDir":")" + (dir.path() / "a-file").string() + R"("})"),
+             Catch::StartsWith("adaptersDir: '" + (dir.path() / "a-file").string() +
+                               "' is not a directory"));
+  CHECK_THAT(create_error(R"({"adaptersDir":")" + dir.path().string() + R"(","pollIntervalMs":0})"),
+             Catch::StartsWith("pollIntervalMs: must be between"));
+}
+
+TEST_CASE("base-model-to-header starts without its directory and reads it once it appears") {
+  TempDir parent;
+  auto dir = parent.path() / "adapters";
+  auto plugin = create("base-model-to-header",
+                       R"({"adaptersDir":")" + dir.string() + R"(","pollIntervalMs":20})");
+  CHECK(base_for(plugin, R"("late")") == "");
+  std::filesystem::create_directory(dir);
+  write_file(dir / "late.yaml", "baseModel: base\nadapters: [late]\n");
+  CHECK(eventually([&] { return base_for(plugin, R"("late")") == "base"; }));
+}
+
+TEST_CASE("base-model-to-header stops its watcher promptly when destroyed") {
+  TempDir dir;
+  auto started = std::chrono::steady_clock::now();
+  {
+    // A poll interval of an hour: destroy must not wait for the next tick.
+    auto plugin = create("base-model-to-header", params_for(dir, 3600000));
+  }
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(3));
+}

@@ -1,0 +1,162 @@
+// Loads the real in-tree plugin .so files through the host's loader and runs
+// them on real Messages, as the server does.
+#pragma once
+
+#include "chain/chain.hpp"
+#include "chain/message.hpp"
+#include "loader/plugin_library.hpp"
+#include "metrics/metrics.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+
+namespace plugin_test {
+
+inline const bbr::PluginTypeRef& plugin_type(const std::string& name) {
+  static bbr::PluginRegistry registry = [] {
+    bbr::PluginRegistry r;
+    bbr::LoadOptions options;
+    // These tests pin plugin behaviour; the permission policy has its own tests.
+    options.allow_insecure_permissions = true;
+    r.scan_directory(BBR_PLUGIN_OUTPUT_DIR, options);
+    return r;
+  }();
+  const bbr::PluginTypeRef* ref = registry.find(name);
+  if (ref == nullptr) {
+    std::string errors;
+    for (const auto& e : registry.errors()) errors += e + "\n";
+    FAIL("plugin type '" << name << "' not found in " << BBR_PLUGIN_OUTPUT_DIR << "\n" << errors);
+  }
+  return *ref;
+}
+
+inline std::shared_ptr<bbr::PluginInstance> create(const std::string& type, const std::string& params,
+                                                   bbr::Metrics* metrics = nullptr) {
+  return std::make_shared<bbr::PluginInstance>(plugin_type(type), type + "-under-test", params,
+                                               metrics);
+}
+
+// What one request through a chain of instances produced.
+struct RequestResult {
+  bbr::ChainOutcome outcome;
+  std::vector<bbr::HeaderMutation> mutations;
+  std::optional<std::string> mutation(const std::string& key) const {
+    for (const auto& m : mutations) {
+      if (strcasecmp(m.key.c_str(), key.c_str()) == 0 && m.value) return *m.value;
+    }
+    return std::nullopt;
+  }
+  bool touched(const std::string& key) const {
+    for (const auto& m : mutations) {
+      if (strcasecmp(m.key.c_str(), key.c_str()) == 0) return true;
+    }
+    return false;
+  }
+};
+
+inline RequestResult run_request(std::initializer_list<std::shared_ptr<bbr::PluginInstance>> instances,
+                                 std::string body) {
+  bbr::Chain chain;
+  for (const auto& instance : instances) chain.add_request(instance);
+  bbr::RequestState state;
+  bbr::Message msg(BBR_PHASE_REQUEST, {{":method", "POST"}, {"content-type", "application/json"}},
+                   bbr::JsonBody(std::move(body)), state);
+  RequestResult result;
+  result.outcome = chain.run(msg);
+  result.mutations = msg.header_mutations();
+  return result;
+}
+
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+inline void write_file(const std::filesystem::path& path, const std::string& text) {
+  // Write then rename, as a careful operator (or kubelet) does, so the watcher
+  // never reads half a file.
+  auto tmp = path.parent_path() / ("." + path.filename().string() + ".tmp");
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+// A fresh directory under the system temp dir, removed with its contents.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "bbr-plugins-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Waits (bounded) until `done` holds; the reload is asynchronous by design.
+inline bool eventually(const std::function<bool()>& done,
+                       std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+// Captures what is written to stderr (the host's log sink) while alive.
+class StderrCapture {
+ public:
+  StderrCapture() : file_(std::tmpfile()) {
+    std::fflush(stderr);
+    saved_ = ::dup(STDERR_FILENO);
+    ::dup2(::fileno(file_), STDERR_FILENO);
+  }
+  ~StderrCapture() { restore(); if (file_) std::fclose(file_); }
+  std::string text() {
+    restore();
+    std::rewind(file_);
+    std::string out;
+    char buffer[4096];
+    std::size_t n;
+    while ((n = std::fread(buffer, 1, sizeof(buffer), file_)) > 0) out.append(buffer, n);
+    return out;
+  }
+
+ private:
+  void restore() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    ::dup2(saved_, STDERR_FILENO);
+    ::close(saved_);
+    saved_ = -1;
+  }
+  std::FILE* file_;
+  int saved_ = -1;
+};
+
+}  // namespace plugin_test

@@ -1,0 +1,383 @@
+// The session's answers, message for message, against real plugins. Expected
+// answers follow docs/reference-behaviour.md (the reference's own tests, §8).
+#include "session_fixture.hpp"
+
+using namespace session_test;
+
+namespace {
+
+bbr::SessionOptions buffered() { return bbr::SessionOptions{}; }
+bbr::SessionOptions streamed() {
+  bbr::SessionOptions o;
+  o.streaming = true;
+  return o;
+}
+
+std::string llm_body(const std::string& prompt, const std::string& model) {
+  std::string b = R"({"max_tokens":100,)";
+  if (!model.empty()) b += R"("model":")" + model + R"(",)";
+  return b + R"("prompt":")" + prompt + R"(","temperature":0})";
+}
+
+std::string header(const std::string& key, const std::string& value) {
+  return "set_headers { header { key: \"" + key + "\" raw_value: \"" + value + "\" } }";
+}
+
+}  // namespace
+
+TEST_CASE("buffered: the body answer carries sorted model headers and clear_route_cache",
+          "[session][buffered]") {
+  AdaptersDir dir;
+  auto chain = reference_chain(dir);
+  bbr::Session session(*chain, buffered());
+  auto run = feed(session, {body_message(true, llm_body("test", "qwen"), true)});
+  CHECK(text_of(run.responses) ==
+        text_of_expected({"request_body { response { header_mutation { " +
+                          header("X-Gateway-Base-Model-Name", "qwen") + " " +
+                          header("X-Gateway-Model-Name", "qwen") +
+                          " } clear_route_cache: true } }"}));
+  CHECK_FALSE(run.finished);
+}
+
+TEST_CASE("buffered: no model answers an empty but present header mutation", "[session][buffered]") {
+  AdaptersDir dir;
+  auto chain = reference_chain(dir);
+  bbr::Session session(*chain, buffered());
+  auto run = feed(session, {request_headers(false), body_message(true, llm_body("t", ""), true),
+                            parse_request("request_trailers {}")});
+  CHECK(text_of(run.responses) ==
+        text_of_expected({"request_headers {}",
+                          "request_body { response { header_mutation {} clear_route_cache: true } }",
+                          "request_trailers {}"}));
+}
+
+TEST_CASE("buffered: empty, numeric and unknown models follow the reference", "[session][buffered]") {
+  AdaptersDir dir;
+  auto chain = reference_chain(dir);
+  auto answer = [&](const std::string& body) {
+    bbr::Session session(*chain, buffered());
+    return text_of(feed(session, {body_message(true, body, true)}).responses);
+  };
+  CHECK(answer(R"({"model":"","prompt":"x"})") ==
+        text_of_expected({"request_body { response { header_mutation { " +
+                          header("X-Gateway-Base-Model-Name", "") +
+                          " } clear_route_cache: true } }"}));
+  CHECK(answer(R"({"model":1,"prompt":"x"})") ==
+        text_of_expected({"request_body { response { header_mutation { " +
+                          header("X-Gateway-Base-Model-Name", "qwen") + " " +
+                          header("X-Gateway-Model-Name", "1") + " } clear_route_cache: true } }"}));
+  CHECK(answer(R"({"model":"  foo  "})") ==
+        text_of_expected({"request_body { response { header_mutation { " +
+                          header("X-Gateway-Base-Model-Name", "qwen") + " " +
+                          header("X-Gateway-Model-Name", "  foo  ") +
+                          " } clear_route_cache: true } }"}));
+  CHECK(answer(R"({"model":"unknown-model"})") ==
+        text_of_expected({"request_body { response { header_mutation { " +
+                          header("X-Gateway-Base-Model-Name", "") + " " +
+                          header("X-Gateway-Model-Name", "unknown-model") +
+                          " } clear_route_cache: true } }"}));
+}
+
+TEST_CASE("streamed: headers wait for the body, then come with Content-Length, then the body",
+          "[session][streamed]") {
+  AdaptersDir dir;
+  auto chain = reference_chain(dir);
+  bbr::Session session(*chain, streamed());
+  auto first = session.on_request(request_headers(false));
+  CHECK(first.responses.empty());
+  const std::string body = llm_body("test", "foo");
+  REQUIRE(body.size() == 64);
+  auto run = feed(session, {body_message(true, body, true)});
+  CHECK(text_of(run.responses) ==
+        text_of_expected({"request_headers { response { header_mutation { " +
+                              header("Content-Length", "64") + " " +
+                              header("X-Gateway-Base-Model-Name", "qwen") + " " +
+                              header("X-Gateway-Model-Name", "foo") +
+                              " } clear_route_cache: true } }",
+                          R"(request_body { response { body_mutation { streamed_response { body: ')" +
+                              body + R"(' end_of_stream: true } } } })"}));
+}
+
+TEST_CASE("streamed: chunks are held silently and answered once at the end", "[session][streamed]") {
+  AdaptersDir dir;
+  auto chain = reference_chain(dir);
+  bbr::Session session(*chain, streamed());
+  CHECK(session.on_request(request_headers(false)).responses.empty());
+  CHECK(session.on_request(body_message(true, R"({"max_tokens":100,"model":"sql-lo)", false))
+            .responses.empty());
+  auto run = feed(session, {body_message(true, R"(ra-sheddable","prompt":"test","temperature":0})", true)});
+  REQUIRE(run.responses.size() == 2);
+  CHECK(run.responses[0].request_headers().response().header_mutation().set_headers(0).header().raw_value() ==
+        "79");
+  CHECK(run.responses[1].request_body().response().body_mutation().streamed_response().body().size() == 79);
+}
+
+TEST_CASE("streamed: a large body comes back in 62000-byte chunks, end_of_stream on the last only",
+          "[session][streamed]") {
+  AdaptersDir dir;
+  auto chain = reference_chain(dir);
+  bbr::Session session(*chain, streamed());
+  const std::string body = R"({"model":"foo","prompt":")" + std::string(1 << 20, 'a') + R"("})";
+  auto run = feed(session, {request_headers(false), body_message(true, body, true)});
+  REQUIRE(run.responses.size() == 1 + (body.size() + 61999) / 62000);
+  std::string reassembled;
+  for (std::size_t i = 1; i < run.responses.size(); ++i) {
+    const auto& chunk = run.responses[i].request_body().response().body_mutation().streamed_response();
+    CHECK(chunk.body().size() == (i + 1 < run.responses.size() ? 62000u : body.size() % 62000));
+    CHECK(chunk.end_of_stream() == (i + 1 == run.responses.size()));
+    reassembled += chunk.body();
+  }
+  CHECK(reassembled == body);
+}
+
+TEST_CASE("streamed: headers with end_of_stream are answered at once", "[session][streamed]") {
+  AdaptersDir dir;
+  auto chain = reference_chain(dir);
+  bbr::Session session(*chain, streamed());
+  CHECK(text_of(feed(session, {request_headers(true)}).responses) ==
+        text_of_expected({"request_headers {}"}));
+}
+
+TEST_CASE("invalid JSON answers 400 with the reference's text and ends the stream",
+          "[session][errors]") {
+  AdaptersDir dir;
+  auto chain = reference_chain(dir);
+  for (auto options : {buffered(), streamed()}) {
+    bbr::Session session(*chain, options);
+    auto run = feed(session, {body_message(true, "not json", true), body_message(true, "{}", true)});
+    CHECK(run.finished);
+    CHECK_FALSE(run.error);
+    CHECK(text_of(run.responses) ==
+          text_of_expected({"immediate_response { status { code: BadRequest } body: 'inference error: "
+                            "BadRequest - failed to parse request body: invalid character \\'o\\' in "
+                            "literal null (expecting \\'u\\')' }"}));
+  }
+}
+
+TEST_CASE("a top-level array is refused like Go refuses to decode it into a map", "[session][errors]") {
+  AdaptersDir dir;
+  auto chain = reference_chain(dir);
+  bbr::Session session(*chain, buffered());
+  auto run = feed(session, {body_message(true, "[1,2]", true)});
+  REQUIRE(run.responses.size() == 1);
+  CHECK(run.responses[0].immediate_response().body() ==
+        "inference error: BadRequest - failed to parse request body: json: cannot unmarshal array "
+        "into Go value of type map[string]interface {}");
+}
+
+TEST_CASE("a body mutation is sent Go-encoded with its Content-Length", "[session][mutation]") {
+  auto chain = make_chain({{"test-body-mutator", "test-body-mutator", ""}});
+  SECTION("buffered") {
+    bbr::Session session(*chain, buffered());
+    auto run = feed(session, {body_message(true, R"({"prompt":"hello"})", true)});
+    CHECK(text_of(run.responses) ==
+          text_of_expected({"request_body { response { header_mutation { " +
+                            header("Content-Length", "42") +
+                            R"( } body_mutation { body: '{"injected":"test-value","prompt":"hello"}' })"
+                            " clear_route_cache: true } }"}));
+  }
+  SECTION("streamed") {
+    bbr::Session session(*chain, streamed());
+    auto run = feed(session, {request_headers(false), body_message(true, R"({"prompt":"hello"})", true)});
+    CHECK(text_of(run.responses) ==
+          text_of_expected({"request_headers { response { header_mutation { " +
+                                header("Content-Length", "42") + " } clear_route_cache: true } }",
+                            R"(request_body { response { body_mutation { streamed_response { body: '{"injected":"test-value","prompt":"hello"}' end_of_stream: true } } } })"}));
+  }
+}
+
+TEST_CASE("response plugins mutate a JSON response; a non-JSON response passes untouched",
+          "[session][response]") {
+  auto chain = make_chain({{"test-body-mutator", "guardrail", R"({"field":"guardrail","value":"applied"})",
+                            false, true}});
+  const std::string response = R"({"choices":[{"text":"Hello!"}]})";
+  SECTION("buffered JSON") {
+    bbr::Session session(*chain, buffered());
+    auto run = feed(session, {parse_request("response_headers { end_of_stream: false }"),
+                              body_message(false, response, true)});
+    CHECK(text_of(run.responses) ==
+          text_of_expected({"response_headers {}",
+                            "response_body { response { header_mutation { " +
+                                header("Content-Length", "53") +
+                                R"( } body_mutation { body: '{"choices":[{"text":"Hello!"}],"guardrail":"applied"}' })"
+                                " clear_route_cache: true } }"}));
+  }
+  SECTION("buffered, not JSON") {
+    bbr::Session session(*chain, buffered());
+    auto run = feed(session, {body_message(false, "data: [DONE]\n\n", true)});
+    CHECK(text_of(run.responses) == text_of_expected({"response_body {}"}));
+  }
+  SECTION("streamed, not JSON: empty headers answer then the same bytes") {
+    bbr::Session session(*chain, streamed());
+    auto run = feed(session, {parse_request("response_headers { end_of_stream: false }"),
+                              body_message(false, "data: x\n\n", false),
+                              body_message(false, "data: [DONE]\n\n", true)});
+    CHECK(text_of(run.responses) ==
+          text_of_expected({"response_headers {}",
+                            "response_body { response { body_mutation { streamed_response { body: "
+                            "'data: x\\n\\ndata: [DONE]\\n\\n' end_of_stream: true } } } }"}));
+  }
+}
+
+TEST_CASE("without response plugins a buffered response is answered empty, a streamed one re-sent",
+          "[session][response]") {
+  AdaptersDir dir;
+  auto chain = reference_chain(dir);
+  const std::string response = R"({"choices":[{"text":"Hello!"}]})";
+  {
+    bbr::Session session(*chain, buffered());
+    auto run = feed(session, {body_message(false, response, true), parse_request("response_trailers {}")});
+    CHECK(text_of(run.responses) == text_of_expected({"response_body {}", "response_trailers {}"}));
+  }
+  {
+    bbr::Session session(*chain, streamed());
+    auto run = feed(session, {parse_request("response_headers { end_of_stream: false }"),
+                              body_message(false, response.substr(0, 10), false),
+                              body_message(false, response.substr(10), true)});
+    CHECK(text_of(run.responses) ==
+          text_of_expected({"response_headers {}",
+                            R"(response_body { response { body_mutation { streamed_response { body: '{"choices":[{"text":"Hello!"}]}' end_of_stream: true } } } })"}));
+  }
+}
+
+TEST_CASE("a plugin's reject answers with its status and body and ends the stream", "[session][errors]") {
+  auto chain = make_chain({{"test-rejecter", "guard", R"({"status":403,"body":"{\"error\":\"no\"}"})"},
+                           {"test-header-setter", "never-reached", ""}});
+  bbr::Session session(*chain, streamed());
+  auto run = feed(session, {request_headers(false), body_message(true, R"({"model":"m"})", true)});
+  CHECK(run.finished);
+  CHECK(text_of(run.responses) ==
+        text_of_expected({R"(immediate_response { status { code: Forbidden } headers { set_headers { header { key: "content-type" raw_value: "application/json" } } } body: '{"error":"no"}' })"}));
+}
+
+TEST_CASE("a typed plugin failure becomes the reference's immediate response", "[session][errors]") {
+  auto chain = make_chain({{"test-failer", "f", R"({"result":429,"message":"slow down"})"}});
+  bbr::Session session(*chain, buffered());
+  auto run = feed(session, {body_message(true, "{}", true)});
+  CHECK(run.finished);
+  CHECK(text_of(run.responses) ==
+        text_of_expected({"immediate_response { status { code: TooManyRequests } body: 'inference "
+                          "error: ResourceExhausted - slow down' }"}));
+}
+
+TEST_CASE("a plugin that throws becomes 500 with the exception's text", "[session][errors]") {
+  auto chain = make_chain({{"test-failer", "f", R"({"throw":true,"message":"boom"})"}});
+  bbr::Session session(*chain, buffered());
+  auto run = feed(session, {body_message(true, "{}", true)});
+  CHECK(text_of(run.responses) ==
+        text_of_expected({"immediate_response { status { code: InternalServerError } body: "
+                          "'inference error: Internal - boom' }"}));
+}
+
+TEST_CASE("an untyped plugin failure ends the stream with a gRPC error naming the plugin",
+          "[session][errors]") {
+  auto chain = make_chain({{"test-failer", "odd", R"({"result":7,"message":"strange"})"}});
+  bbr::Session session(*chain, buffered());
+  auto run = feed(session, {body_message(true, "{}", true)});
+  CHECK(run.responses.empty());
+  CHECK(run.error);
+  CHECK(run.error_message == "failed to handle request: plugin odd: strange");
+}
+
+TEST_CASE("a header value with CR or LF is refused with 400, never forwarded", "[session][errors]") {
+  auto chain = make_chain({{"body-field-to-header", "m",
+                            R"({"fieldName":"model","headerName":"X-Gateway-Model-Name"})"}});
+  bbr::Session session(*chain, buffered());
+  auto run = feed(session, {body_message(true, R"({"model":"a\r\nx-evil: 1"})", true)});
+  REQUIRE(run.responses.size() == 1);
+  CHECK(run.responses[0].immediate_response().status().code() == 400);
+  CHECK(run.responses[0].immediate_response().body().find("X-Gateway-Model-Name") != std::string::npos);
+}
+
+TEST_CASE("the body limit answers 413 as soon as it is crossed", "[session][limits]") {
+  AdaptersDir dir;
+  auto chain = reference_chain(dir);
+  bbr::SessionOptions options = streamed();
+  options.max_body_bytes = 100;
+  bbr::Session session(*chain, options);
+  CHECK(session.on_request(body_message(true, std::string(60, ' '), false)).responses.empty());
+  auto run = feed(session, {body_message(true, std::string(60, ' '), false)});
+  CHECK(run.finished);
+  REQUIRE(run.responses.size() == 1);
+  CHECK(run.responses[0].immediate_response().status().code() == 413);
+}
+
+TEST_CASE("a streamed response over the limit passes through with the same bytes", "[session][limits]") {
+  AdaptersDir dir;
+  auto chain = reference_chain(dir);
+  bbr::SessionOptions options = streamed();
+  options.max_body_bytes = 100;
+  bbr::Session session(*chain, options);
+  std::string sent;
+  std::string received;
+  std::vector<ProcessingRequest> requests{parse_request("response_headers { end_of_stream: false }")};
+  for (int i = 0; i < 5; ++i) {
+    std::string chunk(40, static_cast<char>('a' + i));
+    sent += chunk;
+    requests.push_back(body_message(false, chunk, i == 4));
+  }
+  auto run = feed(session, requests);
+  REQUIRE(!run.responses.empty());
+  CHECK(run.responses[0].has_response_headers());
+  for (const auto& r : run.responses) {
+    if (r.has_response_body()) received += r.response_body().response().body_mutation().streamed_response().body();
+  }
+  CHECK(received == sent);
+  CHECK(run.responses.back().response_body().response().body_mutation().streamed_response().end_of_stream());
+}
+
+TEST_CASE("protocol_config decides the mode over the flag", "[session][modes]") {
+  AdaptersDir dir;
+  auto chain = reference_chain(dir);
+  SECTION("FULL_DUPLEX_STREAMED announced while the flag says buffered") {
+    bbr::Session session(*chain, buffered());
+    auto req = request_headers(false);
+    req.mutable_protocol_config()->set_request_body_mode(
+        envoy::extensions::filters::http::ext_proc::v3::ProcessingMode::FULL_DUPLEX_STREAMED);
+    CHECK(session.on_request(req).responses.empty());
+  }
+  SECTION("NONE: no body will come, so headers are answered at once even with --streaming") {
+    bbr::Session session(*chain, streamed());
+    auto req = request_headers(false);
+    req.mutable_protocol_config()->set_request_body_mode(
+        envoy::extensions::filters::http::ext_proc::v3::ProcessingMode::NONE);
+    CHECK(text_of(session.on_request(req).responses) == text_of_expected({"request_headers {}"}));
+  }
+}
+
+TEST_CASE("a set the client's exact header already holds is dropped, as in the reference",
+          "[session][headers]") {
+  auto chain = make_chain({{"test-header-setter", "same", R"({"name":"hi","value":"mom"})"},
+                           {"test-header-setter", "other", R"({"name":"X-Other","value":"v","remove":"hi"})"}});
+  bbr::Session session(*chain, buffered());
+  auto run = feed(session, {request_headers(false), body_message(true, "{}", true)});
+  REQUIRE(run.responses.size() == 2);
+  const auto& mutation = run.responses[1].request_body().response().header_mutation();
+  REQUIRE(mutation.set_headers_size() == 1);
+  CHECK(mutation.set_headers(0).header().key() == "X-Other");
+  REQUIRE(mutation.remove_headers_size() == 1);
+  CHECK(mutation.remove_headers(0) == "hi");
+}
+
+TEST_CASE("per-request state carries from the request plugins to the response plugins",
+          "[session][state]") {
+  auto chain = make_chain({{"test-state-carrier", "carrier", "", true, true}});
+  bbr::Session session(*chain, buffered());
+  auto run = feed(session, {body_message(true, R"({"model":"llama"})", true),
+                            body_message(false, R"({"ok":true})", true)});
+  REQUIRE(run.responses.size() == 2);
+  const auto& mutation = run.responses[1].response_body().response().header_mutation();
+  REQUIRE(mutation.set_headers_size() == 1);
+  CHECK(mutation.set_headers(0).header().key() == "x-request-model");
+  CHECK(mutation.set_headers(0).header().raw_value() == "llama");
+}
+
+TEST_CASE("a message with no request set ends the stream with 'unknown request type'",
+          "[session][errors]") {
+  AdaptersDir dir;
+  auto chain = reference_chain(dir);
+  bbr::Session session(*chain, buffered());
+  auto run = feed(session, {ProcessingRequest{}});
+  CHECK(run.error);
+  CHECK(run.error_message == "unknown request type");
+}
