@@ -71,6 +71,14 @@ echo "== bbr-host plugins validate"
 "$BBR_HOST" plugins validate --parameters '{"limit":1024}' "$CPP_PLUGIN" \
   || fail "plugins validate refused $CPP_PLUGIN"
 
+echo "== bbr-host plugins list: the in-tree plugins and both examples"
+LIST=$("$BBR_HOST" plugins list --plugin-dir "$WORK/c-plugin" --plugin-dir "$WORK/cpp-plugin") \
+  || fail "plugins list failed"
+echo "$LIST"
+for type in body-field-to-header base-model-to-header tenant-from-metadata max-tokens-guard; do
+  echo "$LIST" | grep -q "^$type " || fail "plugins list does not show $type"
+done
+
 echo "== bbr-host chain run: the C plugin sets x-tenant next to an in-tree plugin"
 printf '%s' '{"model":"food-review-1","metadata":{"tenant":"acme"},"max_tokens":10}' > "$WORK/tenant.json"
 OUT=$("$BBR_HOST" chain run --body "$WORK/tenant.json" --plugin-dir "$WORK/c-plugin" \
