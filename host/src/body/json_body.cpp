@@ -152,6 +152,12 @@ bool JsonBody::parse() {
   return true;
 }
 
+std::string JsonBody::map_decode_error() {
+  if (!parse()) return parse_error_;
+  if (doc_.is_object() || doc_.is_null()) return {};
+  return go_json_decode_error(raw_);  // only a non-object top level gets here: the type error
+}
+
 const Json* JsonBody::find(std::string_view pointer, JsonError& err) {
   if (!parse()) {
     err = JsonError::kNotJson;

@@ -36,6 +36,10 @@ class JsonBody {
   // null); see is_request_object().
   bool parse();
   const std::string& parse_error() const { return parse_error_; }
+  // Why the reference would refuse this body as a request: Go's error text for
+  // a body that does not decode into map[string]any (a syntax error, or a
+  // top-level value other than an object or null). Empty when acceptable.
+  std::string map_decode_error();
   // The parsed document; only meaningful after parse() returned true.
   const Json& document() const { return doc_; }
 

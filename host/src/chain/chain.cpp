@@ -20,6 +20,32 @@ uint32_t http_status_for(bbr_result_t result) {
   }
 }
 
+namespace {
+
+// The reference's names for its typed error codes, used in its error texts.
+const char* error_code_name(uint32_t http_status) {
+  switch (http_status) {
+    case 400: return "BadRequest";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "NotFound";
+    case 429: return "ResourceExhausted";
+    case 500: return "Internal";
+    case 503: return "ServiceUnavailable";
+    default: return "Unknown";
+  }
+}
+
+}  // namespace
+
+std::optional<ImmediateResponse> reference_failure_response(const ChainOutcome& outcome) {
+  if (outcome.kind != ChainOutcome::Kind::kFailed || outcome.http_status == 0) return std::nullopt;
+  return ImmediateResponse{outcome.http_status,
+                           fmt::format("inference error: {} - {}", error_code_name(outcome.http_status),
+                                       outcome.error),
+                           {}};
+}
+
 PluginInstance::PluginInstance(PluginTypeRef type, std::string instance_name,
                                std::string parameters_json, Metrics* metrics)
     : type_(std::move(type)) {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -79,6 +80,11 @@ class Chain {
   std::vector<std::shared_ptr<PluginInstance>> response_;
   CallObserver observer_;
 };
+
+// The reference's answer to a failed chain: the mapped status and
+// "inference error: <Code> - <text>". nullopt for an untyped failure, which the
+// reference answers by ending the stream with gRPC UNKNOWN instead.
+std::optional<ImmediateResponse> reference_failure_response(const ChainOutcome& outcome);
 
 // Maps a plugin result to the HTTP status the reference answers with; 0 for a
 // value outside bbr_result_t, which the reference treats as an untyped error

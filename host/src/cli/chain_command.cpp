@@ -131,15 +131,6 @@ OutJson phase_json(Message& msg, const std::optional<ChainOutcome>& outcome,
   return out;
 }
 
-// Why the server would refuse this request body before any plugin ran, as the
-// reference words it; empty when the body is acceptable.
-std::string request_body_refusal(JsonBody& body) {
-  std::string reason = go_json_decode_error(body.raw());
-  if (reason.empty() && !body.parse()) reason = body.parse_error();
-  if (reason.empty()) return "";
-  return "inference error: BadRequest - failed to parse request body: " + reason;
-}
-
 int run_chain(const RunOptions& opts) {
   std::string request_body = read_file_or_throw("--body", opts.body_file);
   std::optional<std::string> response_body;
@@ -175,12 +166,15 @@ int run_chain(const RunOptions& opts) {
   OutJson out;
   std::optional<ChainOutcome> outcome;
   std::optional<ImmediateResponse> immediate;
-  std::string refusal = request_body_refusal(request.body());
-  if (!refusal.empty()) {
-    immediate = ImmediateResponse{400, refusal, {}};
+  // What the server would answer: the reference's 400 for a body that is not a
+  // JSON object, a plugin's reject, or the typed-failure answer.
+  if (std::string refusal = request.body().map_decode_error(); !refusal.empty()) {
+    immediate = ImmediateResponse{
+        400, "inference error: BadRequest - failed to parse request body: " + refusal, {}};
   } else {
     outcome = chain->run(request);
     if (outcome->kind == ChainOutcome::Kind::kRejected) immediate = request.immediate_response();
+    if (outcome->kind == ChainOutcome::Kind::kFailed) immediate = reference_failure_response(*outcome);
   }
   out = phase_json(request, outcome, immediate);
 

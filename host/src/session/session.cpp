@@ -26,20 +26,6 @@ BodyMode mode_from_protocol(ProcessingMode::BodySendMode mode) {
   }
 }
 
-// The reference's names for its typed error codes, used in its error texts.
-const char* error_code_name(uint32_t http_status) {
-  switch (http_status) {
-    case 400: return "BadRequest";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "NotFound";
-    case 429: return "ResourceExhausted";
-    case 500: return "Internal";
-    case 503: return "ServiceUnavailable";
-    default: return "Unknown";
-  }
-}
-
 // Header value as Envoy sends it: raw_value when set, else value.
 Headers to_headers(const envoy::config::core::v3::HeaderMap& map) {
   Headers out;
@@ -188,13 +174,11 @@ struct Session::Impl {
       }
       return step;
     }
-    if (outcome.http_status == 0) {
-      return finish_with_error(fmt::format("failed to handle request: plugin {}: {}",
-                                           outcome.plugin, outcome.error));
+    if (auto answer = reference_failure_response(outcome)) {
+      return finish_immediate(answer->http_status, std::move(answer->body));
     }
-    return finish_immediate(outcome.http_status,
-                            fmt::format("inference error: {} - {}",
-                                        error_code_name(outcome.http_status), outcome.error));
+    return finish_with_error(
+        fmt::format("failed to handle request: plugin {}: {}", outcome.plugin, outcome.error));
   }
 
   // ------------------------------------------------------------------ handlers
@@ -300,15 +284,7 @@ struct Session::Impl {
     // chunks may follow in buffered mode).
     Message msg(d.phase, keep_body ? d.headers : std::move(d.headers),
                 JsonBody(keep_body ? d.body : std::move(d.body)), state);
-    if (!msg.body().parse() || !(msg.body().document().is_object() || msg.body().document().is_null())) {
-      std::string error = msg.body().parse_error();
-      if (error.empty()) {
-        error = fmt::format("json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-                            msg.body().document().is_array()    ? "array"
-                            : msg.body().document().is_string() ? "string"
-                            : msg.body().document().is_boolean() ? "bool"
-                                                                : "number");
-      }
+    if (std::string error = msg.body().map_decode_error(); !error.empty()) {
       if (!request) {
         log::debug("Failed to parse response body as JSON, skipping response plugins");
         if (streamed) return send_streamed(d, nullptr, msg.body().raw(), false);

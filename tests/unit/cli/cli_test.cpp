@@ -337,6 +337,10 @@ TEST_CASE("chain run prints a rejection and a plugin failure, and still exits 0"
   CHECK(out["error"] == nlohmann::json({{"plugin", "key-check"},
                                         {"status", 403},
                                         {"message", "api key not allowed to use this model"}}));
+  // ... and what the server would answer for it, in the reference's words.
+  CHECK(out["immediateResponse"] ==
+        nlohmann::json({{"status", 403},
+                        {"body", "inference error: Forbidden - api key not allowed to use this model"}}));
 }
 
 TEST_CASE("chain run --response-body runs the response chain after the request chain",
