@@ -33,7 +33,7 @@ class BodyFieldToHeader {
     field_name_ = parameters.required_string("fieldName");
     header_name_ = parameters.required_string("headerName");
     // The field is one top-level key, never a path: "a/b" is the key "a/b".
-    pointer_ = "/" + bbr_plugins::json_pointer_token(field_name_);
+    pointer_ = bbr_plugins::top_level_pointer(field_name_);
   }
 
   bbr_result_t on_request(bbr::Message& msg) {

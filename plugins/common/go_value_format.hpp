@@ -36,6 +36,15 @@ inline std::string json_pointer_token(std::string_view token) {
   return out;
 }
 
+// The JSON Pointer of one top-level member: "/" + its escaped key. Built by
+// appending: GCC 12 at -O3 reports a false -Wrestrict (GCC bug 105329) on
+// `"/" + std::string&&`, which -Werror would turn into a failed Release build.
+inline std::string top_level_pointer(std::string_view key) {
+  std::string out = "/";
+  out += json_pointer_token(key);
+  return out;
+}
+
 // Go's %v of a float64: strconv 'g' with the shortest round-trip digits, and
 // exponent form when the decimal exponent is < -4 or >= 6 (Go fixes the
 // precision at 6 for that decision when printing shortest).
