@@ -30,11 +30,16 @@ void expect_config_error_or_success(F&& f, const char* what) {
   try {
     f();
   } catch (const bbr::ConfigError& e) {
-    // Checked on problems(), not what(): what() is a C string, and a problem
-    // quoting a key that starts with NUL reads as empty there (README.md).
     if (e.problems().empty()) invariant_failed("config", "ConfigError without problems");
     for (const auto& problem : e.problems()) {
       if (problem.empty()) invariant_failed("config", "ConfigError with an empty problem");
+    }
+    // what() is what an operator reads: never empty, no raw control bytes.
+    const std::string_view text = e.what();
+    if (text.empty()) invariant_failed("config", "ConfigError::what() is empty");
+    for (char c : text) {
+      if (static_cast<unsigned char>(c) < 0x20 && c != '\n')
+        invariant_failed("config", "ConfigError::what() holds a raw control character");
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fuzz_config: %s threw %s\n", what, e.what());

@@ -1,6 +1,8 @@
 #include "body/go_json.hpp"
 
+#include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -142,6 +144,47 @@ void append_go_json(std::string& out, const nlohmann::json& value) {
       break;
     }
   }
+}
+
+bool is_valid_utf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    uint32_t cp = 0;
+    std::size_t n = utf8_sequence_length(text, i, cp);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string go_number_range_error(std::string_view text) {
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    if (c != '-' && (c < '0' || c > '9')) continue;
+    std::size_t end = i;
+    while (end < text.size() && std::string_view("0123456789+-.eE").find(text[end]) != std::string_view::npos)
+      ++end;
+    std::string literal(text.substr(i, end - i));
+    errno = 0;
+    double value = std::strtod(literal.c_str(), nullptr);
+    if (errno == ERANGE && std::isinf(value)) {
+      return "json: cannot unmarshal number " + literal + " into Go value of type float64";
+    }
+    i = end - 1;
+  }
+  return {};
 }
 
 std::string to_go_json(const nlohmann::json& value) {

@@ -16,6 +16,14 @@ namespace bbr {
 void append_go_json(std::string& out, const nlohmann::json& value);
 std::string to_go_json(const nlohmann::json& value);
 
+// True when `text` is well-formed UTF-8 (no overlong forms or surrogates).
+bool is_valid_utf8(std::string_view text);
+
+// Go's error text for the first number literal in `text` (outside strings)
+// that overflows a float64 ("json: cannot unmarshal number 1e999 into Go value
+// of type float64"). Empty when there is none.
+std::string go_number_range_error(std::string_view text);
+
 // Go's encoding/json error text for input that does not decode into
 // map[string]any ("unexpected end of JSON input", "invalid character 'x'
 // looking for beginning of value", ...). Empty when `text` decodes.

@@ -64,6 +64,9 @@ std::string replace_invalid_utf8(std::string_view s) {
 }
 
 bool make_pointer(std::string_view text, Json::json_pointer& out) {
+  // Keys are UTF-8 on the wire (Go re-encodes invalid bytes as U+FFFD): a
+  // pointer that is not could name a key that can never be sent as named.
+  if (!is_valid_utf8(text)) return false;
   try {
     out = Json::json_pointer(std::string(text));
     return true;
@@ -140,7 +143,10 @@ bool JsonBody::parse() {
   if (doc_.is_discarded()) {
     parse_error_ = go_json_decode_error(raw_);
     if (!parse_error_.empty()) return false;
-    // Syntactically valid for Go: the only refusal left is invalid UTF-8.
+    // Syntactically valid for Go: what is left is a number beyond float64
+    // (Go refuses it too, in its own words) or invalid UTF-8 (Go decodes it).
+    parse_error_ = go_number_range_error(raw_);
+    if (!parse_error_.empty()) return false;
     doc_ = Json::parse(replace_invalid_utf8(raw_), nullptr, false);
     if (doc_.is_discarded()) {
       parse_error_ = "invalid JSON";

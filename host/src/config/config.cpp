@@ -23,6 +23,25 @@ namespace bbr {
 
 namespace {
 
+// Control characters (a NUL in a key, say) would cut or garble a terminal line
+// and what(): show them escaped, the way the operator would write them.
+std::vector<std::string> printable(std::vector<std::string> lines) {
+  for (auto& line : lines) {
+    if (std::none_of(line.begin(), line.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+      continue;
+    std::string escaped;
+    for (char c : line) {
+      if (static_cast<unsigned char>(c) < 0x20) {
+        escaped += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+      } else {
+        escaped += c;
+      }
+    }
+    line = std::move(escaped);
+  }
+  return lines;
+}
+
 std::string join_lines(const std::vector<std::string>& lines) {
   std::string text;
   for (size_t i = 0; i < lines.size(); ++i) {
@@ -35,7 +54,7 @@ std::string join_lines(const std::vector<std::string>& lines) {
 }  // namespace
 
 ConfigError::ConfigError(std::vector<std::string> problems)
-    : std::runtime_error(join_lines(problems)), problems_(std::move(problems)) {}
+    : std::runtime_error(join_lines(printable(problems))), problems_(printable(std::move(problems))) {}
 
 namespace {
 
@@ -45,6 +64,9 @@ using Json = nlohmann::ordered_json;
 // Nesting beyond this is not a configuration anyone writes; refusing it keeps
 // the recursive conversion far from the stack limit.
 constexpr int kMaxDepth = 64;
+// Nor is a configuration of more values than this. YAML aliases can repeat a
+// node exponentially ("billion laughs"); the budget stops the expansion.
+constexpr std::size_t kMaxValues = 100000;
 
 class Problems {
  public:
@@ -149,7 +171,13 @@ Json resolve_plain_scalar(const std::string& text, const std::string& path, Prob
   return text;
 }
 
-Json yaml_to_json(const YAML::Node& node, const std::string& path, Problems& problems, int depth) {
+Json yaml_to_json(const YAML::Node& node, const std::string& path, Problems& problems, int depth,
+                  std::size_t& values_left) {
+  if (values_left == 0) return nullptr;  // already reported
+  if (--values_left == 0) {
+    problems.add(path, fmt::format("more than {} values (aliases expanding?)", kMaxValues));
+    return nullptr;
+  }
   if (depth > kMaxDepth) {
     problems.add(path, fmt::format("nested deeper than {} levels", kMaxDepth));
     return nullptr;
@@ -168,7 +196,7 @@ Json yaml_to_json(const YAML::Node& node, const std::string& path, Problems& pro
       Json array = Json::array();
       size_t index = 0;
       for (const auto& element : node) {
-        array.push_back(yaml_to_json(element, index_path(path, index), problems, depth + 1));
+        array.push_back(yaml_to_json(element, index_path(path, index), problems, depth + 1, values_left));
         ++index;
       }
       return array;
@@ -186,7 +214,7 @@ Json yaml_to_json(const YAML::Node& node, const std::string& path, Problems& pro
           problems.add(child, "duplicate key");
           continue;
         }
-        object[key] = yaml_to_json(entry.second, child, problems, depth + 1);
+        object[key] = yaml_to_json(entry.second, child, problems, depth + 1, values_left);
       }
       return object;
     }
@@ -213,7 +241,8 @@ Json parse_yaml_document(std::string_view text, Problems& problems) {
     problems.raise();
   }
   if (documents.empty()) return nullptr;
-  Json root = yaml_to_json(documents.front(), "", problems, 0);
+  std::size_t values_left = kMaxValues;
+  Json root = yaml_to_json(documents.front(), "", problems, 0, values_left);
   problems.raise_if_any();
   return root;
 }

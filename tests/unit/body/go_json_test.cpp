@@ -76,3 +76,19 @@ TEST_CASE("nesting deeper than Go's limit is refused without recursion", "[go_js
   std::string deep(20000, '[');
   CHECK(go_json_decode_error(deep) == "exceeded max depth");
 }
+
+TEST_CASE("a number beyond float64 gets Go's unmarshal error text", "[go_json]") {
+  CHECK(bbr::go_number_range_error(R"({"a":"1e999","c":10501004493863612e7295})") ==
+        "json: cannot unmarshal number 10501004493863612e7295 into Go value of type float64");
+  CHECK(bbr::go_number_range_error(R"({"a":1e308,"b":-2.5e-400,"s":"9e999"})").empty());
+  CHECK(bbr::go_number_range_error(R"({"a":-1e999})") ==
+        "json: cannot unmarshal number -1e999 into Go value of type float64");
+}
+
+TEST_CASE("UTF-8 validation refuses overlong forms, surrogates and stray bytes", "[go_json]") {
+  CHECK(bbr::is_valid_utf8("caf\xc3\xa9 \xf0\x9f\x98\x80"));
+  CHECK_FALSE(bbr::is_valid_utf8("\xc0\xaf"));          // overlong '/'
+  CHECK_FALSE(bbr::is_valid_utf8("\xed\xa0\x80"));      // surrogate
+  CHECK_FALSE(bbr::is_valid_utf8("a\xff"));
+  CHECK_FALSE(bbr::is_valid_utf8("\xe2\x82"));          // truncated
+}

@@ -88,3 +88,27 @@ TEST_CASE("hostile nesting is refused before the parser sees it", "[json_body]")
   CHECK_FALSE(body.parse());
   CHECK(body.parse_error() == "exceeded max depth");
 }
+
+TEST_CASE("a body with a number beyond float64 is refused in Go's words", "[json_body]") {
+  JsonBody body(R"({"model":"m","n":1e400})");
+  CHECK_FALSE(body.parse());
+  CHECK(body.parse_error() == "json: cannot unmarshal number 1e400 into Go value of type float64");
+  CHECK(body.map_decode_error() == body.parse_error());
+}
+
+TEST_CASE("a pointer that is not UTF-8 is refused: it could name no key on the wire",
+          "[json_body]") {
+  JsonBody body(R"({"model":"m"})");
+  CHECK(body.set("/k\xff", "1") == JsonError::kInvalidPointer);
+  CHECK(body.remove("/k\xff") == JsonError::kInvalidPointer);
+  CHECK_FALSE(body.changed());
+}
+
+TEST_CASE("map_decode_error accepts objects and null, refuses other top-level values",
+          "[json_body]") {
+  CHECK(JsonBody(R"({"a":1})").map_decode_error().empty());
+  CHECK(JsonBody("null").map_decode_error().empty());
+  CHECK(JsonBody("[1]").map_decode_error() ==
+        "json: cannot unmarshal array into Go value of type map[string]interface {}");
+  CHECK(JsonBody("").map_decode_error() == "unexpected end of JSON input");
+}

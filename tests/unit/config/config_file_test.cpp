@@ -289,3 +289,32 @@ TEST_CASE("ConfigError::what holds every problem, one per line") {
   CHECK(std::string(error.what()) == "a: one\nb: two");
   CHECK(error.problems().size() == 2);
 }
+
+TEST_CASE("a key holding control characters is shown escaped, never cutting the message") {
+  const std::string text = std::string("{\"apiVersion\":\"inference.networking.x-k8s.io/v1alpha1\","
+                                       "\"kind\":\"BodyBasedRoutingConfig\",\"plugins\":[],") +
+                           R"("\u0000bad\u0001":1})";
+  try {
+    parse_config(text, "test.json");
+    FAIL("a NUL in a key must be refused as an unknown field");
+  } catch (const ConfigError& error) {
+    const std::string what = error.what();
+    CHECK(what.find("\\x00bad\\x01") != std::string::npos);
+    CHECK(what.find('\0') == std::string::npos);
+    CHECK(error.problems().front().find("\\x00bad\\x01") != std::string::npos);
+  }
+}
+
+TEST_CASE("YAML aliases that expand without bound are stopped with a problem, not memory") {
+  // Each level doubles (tenfold here) the one before: 10^9 values if expanded.
+  std::string yaml = with_header("plugins:\n  - type: t\n    name: n\n    parameters:\n");
+  yaml += "      a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 9; ++i) {
+    yaml += "      a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) yaml += (j ? ", *a" : "*a") + std::to_string(i - 1);
+    yaml += "]\n";
+  }
+  auto problems = problems_of(yaml);
+  REQUIRE(!problems.empty());
+  CHECK(problems.front().find("more than 100000 values") != std::string::npos);
+}
