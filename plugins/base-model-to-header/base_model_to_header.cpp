@@ -25,7 +25,7 @@ constexpr const char* kParametersSchema = R"({
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "type": "object",
   "properties": {
-    "adaptersDir": {"type": "string", "minLength": 1,
+    "adaptersDir": {"type": "string", "minLength": 1, "default": "/etc/bbr/adapters",
                     "description": "Directory of *.yaml/*.yml/*.json files, one per base model: {baseModel: <name>, adapters: [<adapter>, ...]}"},
     "fieldName": {"type": "string", "minLength": 1, "default": "model",
                   "description": "Top-level request body field holding the requested model"},
@@ -33,9 +33,13 @@ constexpr const char* kParametersSchema = R"({
                    "description": "Request header to set to the base model"},
     "pollIntervalMs": {"type": "integer", "minimum": 10, "maximum": 3600000, "default": 1000,
                        "description": "How often the directory is re-checked besides inotify"}
-  },
-  "required": ["adaptersDir"]
+  }
 })";
+
+// Where the adapters live when no adaptersDir is given: the reference's chart
+// names this plugin with no parameters (`base-model-to-header:base-model-mapper`),
+// so that must start, and the Helm chart mounts the adapters ConfigMap here.
+constexpr const char* kDefaultAdaptersDir = "/etc/bbr/adapters";
 
 using bbr_plugins::AdapterMap;
 
@@ -79,7 +83,7 @@ class BaseModelToHeader {
  public:
   explicit BaseModelToHeader(const bbr::CreateContext& ctx) {
     bbr_plugins::Parameters parameters(ctx.parameters_json);
-    std::filesystem::path dir = parameters.required_string("adaptersDir");
+    std::filesystem::path dir = parameters.optional_string("adaptersDir", kDefaultAdaptersDir);
     std::string field_name = parameters.optional_string("fieldName", "model");
     header_name_ = parameters.optional_string("headerName", "X-Gateway-Base-Model-Name");
     auto poll_ms = parameters.optional_integer("pollIntervalMs", 1000, 10, 3600000);

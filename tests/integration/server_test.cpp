@@ -338,6 +338,29 @@ TEST_CASE("the reference chart's flags are accepted: --streaming --v=3 --tracing
   CHECK(exchange.responses.size() == 2);
 }
 
+TEST_CASE("the reference chart's --plugin flags, verbatim, start and route", "[flags]") {
+  // As the reference Helm chart writes them: the base-model plugin has no JSON.
+  ServerOptions options;
+  options.streaming = true;
+  options.extra_args = {
+      "--plugin",
+      R"(body-field-to-header:model-extractor:{"fieldName":"model","headerName":"X-Gateway-Model-Name"})",
+      "--plugin", "base-model-to-header:base-model-mapper", "--v=3"};
+  ServerProcess server(options);
+  const std::string body = llm_body("test", "foo");
+  const Exchange exchange =
+      run(server.channel(), {request_headers({{"hi", "mom"}}, false), request_body(body, true)});
+  CHECK(exchange.status.ok());
+  REQUIRE(exchange.responses.size() == 2);
+  CHECK(canonical(exchange.responses[0]) ==
+        canonical(response_with(Phase::kRequestHeaders,
+                                {.set = {{"Content-Length", "64"},
+                                         {"X-Gateway-Base-Model-Name", ""},
+                                         {"X-Gateway-Model-Name", "foo"}},
+                                 .header_mutation = true,
+                                 .clear_route_cache = true})));
+}
+
 TEST_CASE("a body over --max-body-bytes is answered 413 without growing the buffer",
           "[limits]") {
   TempDir dir;
