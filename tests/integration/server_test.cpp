@@ -309,6 +309,8 @@ TEST_CASE("metrics are served at /metrics with the reference's names", "[metrics
   const std::string page = http_get(server.metrics_port(), "/metrics");
   CHECK_THAT(page, Catch::StartsWith("HTTP/1.1 200") || Catch::StartsWith("HTTP/1.0 200"));
   CHECK_THAT(page, Catch::Contains("bbr_info{"));
+  // build_ref is the version; commit the checkout's commit (or "unknown").
+  CHECK_THAT(page, Catch::Contains(std::string("build_ref=\"v") + BBR_HOST_VERSION_FOR_TESTS + "\""));
   CHECK_THAT(page, Catch::Contains("bbr_success_total 1"));
   CHECK_THAT(page, Catch::Contains("bbr_body_field_not_found_total{"));
   CHECK_THAT(page, Catch::Contains("field=\"model\""));

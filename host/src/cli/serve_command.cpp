@@ -162,7 +162,7 @@ int run_serve(const ServeFlags& flags) {
     for (const auto& problem : registry.errors()) log::warn("plugin loading: {}", problem);
 
     Metrics metrics;
-    metrics.set_build_info(BBR_HOST_VERSION, "bbr-host");
+    metrics.set_build_info(BBR_GIT_COMMIT, "v" BBR_HOST_VERSION);
     Chain chain = build_chain(config, registry, &metrics);
     log::info("chain from {}: {}", config.source, describe_chain(chain));
 
