@@ -127,6 +127,15 @@ const std::string& JsonBody::raw() {
   return raw_;
 }
 
+std::string JsonBody::release() {
+  raw();  // serialise pending edits first
+  std::string out = std::move(raw_);
+  raw_.clear();
+  doc_ = Json();
+  state_ = ParseState::kNotParsed;
+  return out;
+}
+
 void JsonBody::append(std::string_view chunk) {
   raw_.append(chunk);
   state_ = ParseState::kNotParsed;

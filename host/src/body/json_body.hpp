@@ -28,6 +28,10 @@ class JsonBody {
   // serialised (serialisation happens here, once, then cached).
   const std::string& raw();
   std::size_t size() const { return raw_.size(); }
+  // Moves the current bytes out and drops the parsed document, for the encoder
+  // once nothing reads the body any more: the parse's memory goes before the
+  // bytes are copied into chunks. changed() keeps its answer.
+  std::string release();
 
   void append(std::string_view chunk);
 

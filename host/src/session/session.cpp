@@ -122,17 +122,27 @@ struct Session::Impl {
   }
 
   // The body re-sent as streamed_response chunks; eos only on the last. An
-  // empty body is one empty chunk with eos.
-  void append_stream_chunks(Step& step, const Direction& d, std::string_view body,
+  // empty body is one empty chunk with eos. A body that fits one chunk (the
+  // common case) moves into it without a copy.
+  void append_stream_chunks(Step& step, const Direction& d, std::string body,
                             bool end_of_stream) const {
     std::size_t chunk = std::max<std::size_t>(options.stream_chunk_bytes, 1);
+    if (body.size() <= chunk) {
+      ProcessingResponse out;
+      auto* streamed = body_response(out, d)->mutable_response()->mutable_body_mutation()
+                           ->mutable_streamed_response();
+      streamed->set_body(std::move(body));
+      streamed->set_end_of_stream(end_of_stream);
+      step.responses.push_back(std::move(out));
+      return;
+    }
     std::size_t offset = 0;
     do {
       std::size_t n = std::min(chunk, body.size() - offset);
       ProcessingResponse out;
       auto* streamed = body_response(out, d)->mutable_response()->mutable_body_mutation()
                            ->mutable_streamed_response();
-      streamed->set_body(std::string(body.substr(offset, n)));
+      streamed->set_body(body.substr(offset, n));
       offset += n;
       streamed->set_end_of_stream(end_of_stream && offset == body.size());
       step.responses.push_back(std::move(out));
@@ -261,7 +271,7 @@ struct Session::Impl {
       std::string held = std::move(d.body);
       d.body.clear();
       held.append(body.body());
-      append_stream_chunks(step, d, held, body.end_of_stream());
+      append_stream_chunks(step, d, std::move(held), body.end_of_stream());
     } else {
       ProcessingResponse out;
       body_response(out, d);
@@ -275,10 +285,7 @@ struct Session::Impl {
     const bool request = d.phase == BBR_PHASE_REQUEST;
 
     // Streamed response with nothing to run: re-send as the reference does.
-    if (!request && !has_plugins(d)) {
-      std::string bytes = std::move(d.body);
-      return send_streamed(d, nullptr, bytes, false);
-    }
+    if (!request && !has_plugins(d)) return send_streamed(d, nullptr, std::move(d.body));
 
     // The body moves into the message: parsed once, copied never (unless more
     // chunks may follow in buffered mode).
@@ -287,7 +294,7 @@ struct Session::Impl {
     if (std::string error = msg.body().map_decode_error(); !error.empty()) {
       if (!request) {
         log::debug("Failed to parse response body as JSON, skipping response plugins");
-        if (streamed) return send_streamed(d, nullptr, msg.body().raw(), false);
+        if (streamed) return send_streamed(d, nullptr, msg.body().release());
         Step step;
         ProcessingResponse out;
         body_response(out, d);
@@ -305,10 +312,9 @@ struct Session::Impl {
 
     const bool changed = msg.body().changed();
     if (streamed) {
-      const std::string& bytes = msg.body().raw();
       std::optional<std::size_t> length;
-      if (request || changed) length = bytes.size();
-      return send_streamed(d, &msg, bytes, true, length);
+      if (request || changed) length = msg.body().raw().size();
+      return send_streamed(d, &msg, msg.body().release(), length);
     }
 
     Step step;
@@ -317,27 +323,27 @@ struct Session::Impl {
     std::optional<std::size_t> length;
     if (changed) length = msg.body().raw().size();
     encode_mutation(msg, length, common->mutable_header_mutation());
-    if (changed) common->mutable_body_mutation()->set_body(msg.body().raw());
+    if (changed) common->mutable_body_mutation()->set_body(msg.body().release());
     common->set_clear_route_cache(true);
     step.responses.push_back(std::move(out));
     return step;
   }
 
   // Streamed mode's answer at the body's end: the held headers answer (with the
-  // mutation when plugins ran), then the body in chunks.
-  Step send_streamed(Direction& d, const Message* msg, std::string_view bytes, bool with_mutation,
+  // mutation when plugins ran: `msg` not null), then the body in chunks.
+  Step send_streamed(Direction& d, const Message* msg, std::string bytes,
                      std::optional<std::size_t> content_length = std::nullopt) {
     Step step;
     ProcessingResponse headers_out;
     auto* hr = headers_response(headers_out, d);
-    if (with_mutation && msg != nullptr) {
+    if (msg != nullptr) {
       auto* common = hr->mutable_response();
       encode_mutation(*msg, content_length, common->mutable_header_mutation());
       common->set_clear_route_cache(true);
     }
     step.responses.push_back(std::move(headers_out));
     d.headers_held = false;
-    append_stream_chunks(step, d, bytes, true);
+    append_stream_chunks(step, d, std::move(bytes), true);
     return step;
   }
 
