@@ -29,53 +29,37 @@ static void write_error(const bbr_create_args_t *args, const char *text) {
   }
 }
 
-/* Finds "headerName": "<value>" in the parameters. A real JSON parser is the
- * better choice for anything richer; this keeps the example dependency-free and
- * refuses anything it does not understand instead of guessing. */
+/* Reads the optional "headerName" parameter. The host parsed the parameters
+ * once (and checked them against the schema below): a typed lookup by JSON
+ * Pointer is all a C plugin needs, no JSON parser of its own. */
 static int read_header_name(const bbr_create_args_t *args, char *out, size_t capacity) {
-  const char *key = "\"headerName\"";
-  const char *text = args->parameters_json.data;
-  size_t length = args->parameters_json.length;
-  const char *found = NULL;
-  size_t i;
-  size_t key_length = strlen(key);
-  for (i = 0; text != NULL && i + key_length <= length; ++i) {
-    if (memcmp(text + i, key, key_length) == 0) {
-      found = text + i + key_length;
-      break;
-    }
+  bbr_json_value_t value;
+  bbr_status_t status;
+  memset(&value, 0, sizeof(value));
+  value.struct_size = sizeof(value);
+  if (!BBR_HAS_FIELD(args->api, bbr_host_api_t, parameter_get)) {
+    write_error(args, "this host is too old: it has no parameter_get");
+    return -1;
   }
-  if (found == NULL) {
+  status = args->api->parameter_get(args->context, "/headerName", strlen("/headerName"), &value);
+  if (status == BBR_NOT_FOUND) {
     snprintf(out, capacity, "%s", DEFAULT_HEADER);
     return 0;
   }
-  {
-    const char *end = text + length;
-    const char *start;
-    size_t n;
-    while (found < end && (*found == ' ' || *found == ':' || *found == '\t')) ++found;
-    if (found >= end || *found != '"') {
-      write_error(args, "headerName: must be a string");
-      return -1;
-    }
-    start = ++found;
-    while (found < end && *found != '"' && *found != '\\') ++found;
-    if (found >= end || *found != '"') {
-      write_error(args, "headerName: must be a plain string without escapes");
-      return -1;
-    }
-    n = (size_t)(found - start);
-    if (n == 0) {
-      write_error(args, "headerName: must not be empty");
-      return -1;
-    }
-    if (n >= capacity) {
-      write_error(args, "headerName: too long");
-      return -1;
-    }
-    memcpy(out, start, n);
-    out[n] = '\0';
+  if (status != BBR_OK || value.type != BBR_JSON_STRING) {
+    write_error(args, "headerName: must be a string");
+    return -1;
   }
+  if (value.string.length == 0) {
+    write_error(args, "headerName: must not be empty");
+    return -1;
+  }
+  if (value.string.length >= capacity) {
+    write_error(args, "headerName: too long");
+    return -1;
+  }
+  memcpy(out, value.string.data, value.string.length);
+  out[value.string.length] = '\0';
   return 0;
 }
 

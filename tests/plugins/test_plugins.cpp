@@ -36,14 +36,14 @@ class BodyMutator {
   std::string value_;
 };
 
-// Sets header `name` = `value` in whichever phase it is called.
+// Sets header `name` = `value` in whichever phase it is called. Reads its
+// parameters through the host's parameter_get (no JSON parser of its own).
 class HeaderSetter {
  public:
   explicit HeaderSetter(const bbr::CreateContext& ctx) {
-    auto p = params_of(ctx);
-    name_ = p.value("name", "X-Test");
-    value_ = p.value("value", "set");
-    remove_ = p.value("remove", "");
+    name_ = ctx.plugin.parameter_string("/name").value_or("X-Test");
+    value_ = ctx.plugin.parameter_string("/value").value_or("set");
+    remove_ = ctx.plugin.parameter_string("/remove").value_or("");
   }
   bbr_result_t on_request(bbr::Message& msg) { return apply(msg); }
   bbr_result_t on_response(bbr::Message& msg) { return apply(msg); }
@@ -61,9 +61,9 @@ class HeaderSetter {
 class Rejecter {
  public:
   explicit Rejecter(const bbr::CreateContext& ctx) {
-    auto p = params_of(ctx);
-    status_ = p.value("status", 403u);
-    body_ = p.value("body", R"({"error":{"message":"refused by test-rejecter"}})");
+    status_ = static_cast<uint32_t>(ctx.plugin.parameter_integer("/status").value_or(403));
+    body_ = ctx.plugin.parameter_string("/body").value_or(
+        R"({"error":{"message":"refused by test-rejecter"}})");
   }
   bbr_result_t on_request(bbr::Message& msg) {
     msg.reject(status_, body_);

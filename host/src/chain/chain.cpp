@@ -52,6 +52,10 @@ PluginInstance::PluginInstance(PluginTypeRef type, std::string instance_name,
   context_.type_name = type_.type->name;
   context_.instance_name = std::move(instance_name);
   context_.metrics = metrics;
+  if (!parameters_json.empty()) {
+    context_.parameters = nlohmann::json::parse(parameters_json, nullptr, /*allow_exceptions=*/false);
+    if (context_.parameters.is_discarded()) context_.parameters = nullptr;
+  }
 
   char error[1024] = {0};
   bbr_create_args_t args{};

@@ -83,6 +83,60 @@ bbr_status_t api_get_body(bbr_message_t* msg, bbr_buffer_t* body_out) {
   return BBR_OK;
 }
 
+// Fills a plugin's bbr_json_value_t from one value, writing no more than the
+// plugin's struct holds (it may be older and smaller). String views point
+// into `v`, which outlives the plugin's use as the ABI promises.
+bbr_status_t fill_json_value(const Json& v, bbr_json_value_t* value_out) {
+  bbr_json_value_t out{};
+  out.struct_size = sizeof(out);
+  using T = Json::value_t;
+  switch (v.type()) {
+    case T::null:
+    case T::discarded:
+    case T::binary: out.type = BBR_JSON_NULL; break;
+    case T::boolean:
+      out.type = BBR_JSON_BOOL;
+      out.boolean = v.get<bool>() ? 1 : 0;
+      break;
+    case T::number_integer:
+      out.type = BBR_JSON_INTEGER;
+      out.integer = v.get<int64_t>();
+      out.number = static_cast<double>(out.integer);
+      break;
+    case T::number_unsigned:
+      if (v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX)) {
+        out.type = BBR_JSON_INTEGER;
+        out.integer = static_cast<int64_t>(v.get<uint64_t>());
+      } else {
+        out.type = BBR_JSON_NUMBER;
+      }
+      out.number = static_cast<double>(v.get<uint64_t>());
+      break;
+    case T::number_float:
+      out.type = BBR_JSON_NUMBER;
+      out.number = v.get<double>();
+      break;
+    case T::string: {
+      out.type = BBR_JSON_STRING;
+      const auto& s = v.get_ref<const std::string&>();
+      out.string = bbr_buffer_t{s.data(), s.size()};
+      break;
+    }
+    case T::array:
+      out.type = BBR_JSON_ARRAY;
+      out.size = v.size();
+      break;
+    case T::object:
+      out.type = BBR_JSON_OBJECT;
+      out.size = v.size();
+      break;
+  }
+  uint32_t their_size = value_out->struct_size;
+  std::memcpy(value_out, &out, std::min<std::size_t>(their_size, sizeof(out)));
+  value_out->struct_size = static_cast<uint32_t>(std::min<std::size_t>(their_size, sizeof(out)));
+  return BBR_OK;
+}
+
 bbr_status_t api_json_get(bbr_message_t* msg, const char* pointer, size_t pointer_length,
                           bbr_json_value_t* value_out) {
   if (msg == nullptr || value_out == nullptr || value_out->struct_size == 0) {
@@ -91,56 +145,7 @@ bbr_status_t api_json_get(bbr_message_t* msg, const char* pointer, size_t pointe
   JsonError err = JsonError::kNone;
   const Json* v = from_handle(msg)->body().find(sv(pointer, pointer_length), err);
   if (v == nullptr) return to_status(err);
-
-  bbr_json_value_t out{};
-  out.struct_size = sizeof(out);
-  using T = Json::value_t;
-  switch (v->type()) {
-    case T::null:
-    case T::discarded:
-    case T::binary: out.type = BBR_JSON_NULL; break;
-    case T::boolean:
-      out.type = BBR_JSON_BOOL;
-      out.boolean = v->get<bool>() ? 1 : 0;
-      break;
-    case T::number_integer:
-      out.type = BBR_JSON_INTEGER;
-      out.integer = v->get<int64_t>();
-      out.number = static_cast<double>(out.integer);
-      break;
-    case T::number_unsigned:
-      if (v->get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX)) {
-        out.type = BBR_JSON_INTEGER;
-        out.integer = static_cast<int64_t>(v->get<uint64_t>());
-      } else {
-        out.type = BBR_JSON_NUMBER;
-      }
-      out.number = static_cast<double>(v->get<uint64_t>());
-      break;
-    case T::number_float:
-      out.type = BBR_JSON_NUMBER;
-      out.number = v->get<double>();
-      break;
-    case T::string: {
-      out.type = BBR_JSON_STRING;
-      const auto& s = v->get_ref<const std::string&>();
-      out.string = bbr_buffer_t{s.data(), s.size()};
-      break;
-    }
-    case T::array:
-      out.type = BBR_JSON_ARRAY;
-      out.size = v->size();
-      break;
-    case T::object:
-      out.type = BBR_JSON_OBJECT;
-      out.size = v->size();
-      break;
-  }
-  // Write no more than the plugin's struct holds (it may be older and smaller).
-  uint32_t their_size = value_out->struct_size;
-  std::memcpy(value_out, &out, std::min<std::size_t>(their_size, sizeof(out)));
-  value_out->struct_size = static_cast<uint32_t>(std::min<std::size_t>(their_size, sizeof(out)));
-  return BBR_OK;
+  return fill_json_value(*v, value_out);
 }
 
 bbr_status_t api_json_get_text(bbr_message_t* msg, const char* pointer, size_t pointer_length,
@@ -251,6 +256,22 @@ void api_counter_add(const bbr_plugin_context_t* ctx, const char* name, size_t n
                                    sv(label_value, label_value_length), delta);
 }
 
+bbr_status_t api_parameter_get(const bbr_plugin_context_t* ctx, const char* pointer,
+                               size_t pointer_length, bbr_json_value_t* value_out) {
+  if (ctx == nullptr || value_out == nullptr || value_out->struct_size == 0) {
+    return BBR_INVALID_ARGUMENT;
+  }
+  std::string_view text = sv(pointer, pointer_length);
+  if (!text.empty() && text.front() != '/') return BBR_INVALID_ARGUMENT;
+  try {
+    Json::json_pointer ptr{std::string(text)};
+    if (ctx->parameters.is_null() || !ctx->parameters.contains(ptr)) return BBR_NOT_FOUND;
+    return fill_json_value(ctx->parameters.at(ptr), value_out);
+  } catch (const Json::exception&) {
+    return BBR_INVALID_ARGUMENT;  // malformed pointer or array index
+  }
+}
+
 const bbr_host_api_t kHostApi = [] {
   bbr_host_api_t api{};
   api.struct_size = sizeof(api);
@@ -276,6 +297,7 @@ const bbr_host_api_t kHostApi = [] {
   api.log_enabled = api_log_enabled;
   api.log = api_log;
   api.counter_add = api_counter_add;
+  api.parameter_get = api_parameter_get;
   return api;
 }();
 

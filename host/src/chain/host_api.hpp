@@ -4,6 +4,8 @@
 
 #include <bbr/plugin.h>
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 
 namespace bbr {
@@ -15,6 +17,9 @@ struct bbr_plugin_context {
   std::string type_name;
   std::string instance_name;
   bbr::Metrics* metrics = nullptr;  // may be null (e.g. in `plugins validate`)
+  // The instance's parameters, parsed once for parameter_get (null when none
+  // were given or they are not JSON: the plugin sees the text either way).
+  nlohmann::json parameters;
 };
 
 namespace bbr {

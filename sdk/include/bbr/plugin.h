@@ -237,6 +237,14 @@ typedef struct bbr_host_api {
   void (*counter_add)(const bbr_plugin_context_t *ctx, const char *name, size_t name_length,
                       const char *label_name, size_t label_name_length,
                       const char *label_value, size_t label_value_length, uint64_t delta);
+
+  /* --- parameters --- */
+  /* Typed lookup by JSON Pointer into the instance's parameters, parsed once by
+   * the host (so a C plugin needs no JSON parser): "/headerName". BBR_NOT_FOUND
+   * when absent or when no parameters were given. Views stay valid until
+   * destroy() returns. Usable from create() on. */
+  bbr_status_t (*parameter_get)(const bbr_plugin_context_t *ctx, const char *pointer,
+                                size_t pointer_length, bbr_json_value_t *value_out);
 } bbr_host_api_t;
 
 /* ------------------------------------------------------------------------ */

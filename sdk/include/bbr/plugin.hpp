@@ -47,6 +47,29 @@ class PluginContext {
     api_->counter_add(ctx_, name.data(), name.size(), label_name.data(), label_name.size(),
                       label_value.data(), label_value.size(), delta);
   }
+  // The instance's parameters, parsed by the host, by JSON Pointer
+  // ("/headerName"). Views live until the instance is destroyed.
+  bbr_status_t parameter(std::string_view pointer, bbr_json_value_t& out) const {
+    if (!BBR_HAS_FIELD(api_, bbr_host_api_t, parameter_get)) return BBR_UNSUPPORTED;
+    out.struct_size = sizeof(out);
+    return api_->parameter_get(ctx_, pointer.data(), pointer.size(), &out);
+  }
+  std::optional<std::string_view> parameter_string(std::string_view pointer) const {
+    bbr_json_value_t v{};
+    if (parameter(pointer, v) != BBR_OK || v.type != BBR_JSON_STRING) return std::nullopt;
+    return view(v.string);
+  }
+  std::optional<int64_t> parameter_integer(std::string_view pointer) const {
+    bbr_json_value_t v{};
+    if (parameter(pointer, v) != BBR_OK || v.type != BBR_JSON_INTEGER) return std::nullopt;
+    return v.integer;
+  }
+  std::optional<bool> parameter_bool(std::string_view pointer) const {
+    bbr_json_value_t v{};
+    if (parameter(pointer, v) != BBR_OK || v.type != BBR_JSON_BOOL) return std::nullopt;
+    return v.boolean != 0;
+  }
+
   const bbr_host_api_t* api() const { return api_; }
 
  private:

@@ -95,6 +95,19 @@ case "$FLAT" in
   *) fail "X-Gateway-Model-Name not set by the in-tree plugin in the same chain" ;;
 esac
 
+echo "== bbr-host chain run: the C plugin reads its headerName through the host's parameter_get"
+OUT=$("$BBR_HOST" chain run --body "$WORK/tenant.json" --plugin-dir "$WORK/c-plugin" \
+  --plugin 'tenant-from-metadata:tenant:{"headerName":"x-org"}') || fail "chain run failed"
+case "$(echo "$OUT" | squash)" in
+  *'{"key":"x-org","value":"acme"}'*) ;;
+  *) echo "$OUT"; fail "headerName parameter not used" ;;
+esac
+if "$BBR_HOST" chain run --body "$WORK/tenant.json" --plugin-dir "$WORK/c-plugin" \
+  --plugin 'tenant-from-metadata:tenant:{"headerName":""}' 2> "$WORK/empty.err"; then
+  fail "an empty headerName was accepted"
+fi
+grep -q "headerName" "$WORK/empty.err" || { cat "$WORK/empty.err"; fail "the refusal does not name headerName"; }
+
 echo "== bbr-host chain run: the C++ guard refuses max_tokens over the limit with 400"
 printf '%s' '{"model":"m","max_tokens":5000}' > "$WORK/too-many.json"
 OUT=$("$BBR_HOST" chain run --body "$WORK/too-many.json" --plugin-dir "$WORK/cpp-plugin" \
