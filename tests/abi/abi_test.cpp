@@ -1,6 +1,7 @@
 // The ABI boundary under abuse: every broken plugin in tests/abi/plugins is
 // refused with a message naming the file and the reason, and plugins that fail,
 // throw or reject at run time turn into the chain outcomes the server answers.
+#include "support/temp_dir.hpp"
 #include <catch2/catch.hpp>
 
 #include "chain/chain.hpp"
@@ -40,20 +41,7 @@ bbr::PluginTypeRef only_type(const std::string& name) {
   return {library, library->types().front()};
 }
 
-// A fresh private directory, removed at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "bbr-abi-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-    fs::permissions(path, fs::perms(0755));
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using TempDir = bbr_test::TempDir;
 
 fs::path copy_of_good_plugin(const TempDir& dir) {
   fs::path copy = dir.path / "abi_good_copy.so";

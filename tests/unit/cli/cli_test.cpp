@@ -1,5 +1,6 @@
 // The real bbr-host binary, run as a child process: what an operator types and
 // sees, exit codes included.
+#include "support/temp_dir.hpp"
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
@@ -82,25 +83,7 @@ Result run(std::vector<std::string> args) {
   return result;
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "bbr-cli-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-    fs::permissions(path, fs::perms(0755));
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    fs::path file = path / name;
-    fs::create_directories(file.parent_path());
-    std::ofstream(file, std::ios::binary) << text;
-    return file.string();
-  }
-};
+using TempDir = bbr_test::TempDir;
 
 std::string abi(const std::string& name) { return kAbiPlugins + "/" + name + ".so"; }
 

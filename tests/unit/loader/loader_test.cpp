@@ -1,6 +1,7 @@
 // The loader against the real in-tree plugins and real directories: where the
 // binary looks for plugins, how directories combine, and the permission rules
 // for paths reached through symlinks. (Broken plugins: tests/abi.)
+#include "support/temp_dir.hpp"
 #include <catch2/catch.hpp>
 
 #include "loader/plugin_library.hpp"
@@ -20,19 +21,7 @@ namespace {
 
 const fs::path kAbiPlugins = BBR_BINARY_DIR "/tests/abi/plugins";
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "bbr-loader-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-    fs::permissions(path, fs::perms(0755));
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using TempDir = bbr_test::TempDir;
 
 }  // namespace
 
