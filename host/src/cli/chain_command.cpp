@@ -5,6 +5,7 @@
 #include "chain/chain.hpp"
 #include "chain/message.hpp"
 #include "cli/commands.hpp"
+#include "cli/plugin_source.hpp"
 #include "config/chain_builder.hpp"
 #include "config/config.hpp"
 #include "loader/plugin_library.hpp"
@@ -39,8 +40,7 @@ struct RunOptions {
   std::string body_file;
   std::vector<std::string> header_flags;
   std::string response_body_file;
-  std::vector<std::string> plugin_dirs;
-  bool allow_insecure = false;
+  PluginSource plugins;
 };
 
 // A usage or setup problem: printed to stderr, exit 2.
@@ -140,11 +140,7 @@ int run_chain(const RunOptions& opts) {
   Headers headers = parse_headers(opts.header_flags);
   ChainConfig config = load_chain_config(opts);
 
-  LoadOptions load;
-  load.allow_insecure_permissions = opts.allow_insecure;
-  std::vector<fs::path> dirs(config.plugin_dirs.begin(), config.plugin_dirs.end());
-  dirs.insert(dirs.end(), opts.plugin_dirs.begin(), opts.plugin_dirs.end());
-  PluginRegistry registry = scan_plugin_dirs(dirs, load);
+  PluginRegistry registry = opts.plugins.scan(config.plugin_dirs);
   for (const auto& error : registry.errors()) {
     std::cerr << "warning: plugin loading: " << error << "\n";
   }
@@ -216,11 +212,7 @@ void add_chain_commands(CLI::App& app, int& exit_code) {
   run->add_option("--header", opts->header_flags, "A request header NAME:VALUE (repeatable)");
   run->add_option("--response-body", opts->response_body_file,
                   "File holding a response body to run the response chain on");
-  run->add_option("--plugin-dir", opts->plugin_dirs,
-                  "Also scan this directory for *.so (repeatable)");
-  run->add_flag("--allow-insecure-plugin-permissions", opts->allow_insecure,
-                "Load plugins even when they or their directory are writable by group/others "
-                "or owned by another user");
+  opts->plugins.add_options(*run);
   run->callback([opts, &exit_code] {
     try {
       exit_code = run_chain(*opts);

@@ -1,6 +1,7 @@
 // `bbr-host config check FILE`: everything `serve` would do with a config short
 // of serving: parse it, load the plugins it can see, create every instance.
 #include "cli/commands.hpp"
+#include "cli/plugin_source.hpp"
 #include "config/chain_builder.hpp"
 #include "config/config.hpp"
 #include "loader/plugin_library.hpp"
@@ -22,8 +23,7 @@ namespace fs = std::filesystem;
 
 struct CheckOptions {
   std::string file;
-  std::vector<std::string> plugin_dirs;
-  bool allow_insecure = false;
+  PluginSource plugins;
 };
 
 std::string instance_names(const std::vector<std::shared_ptr<PluginInstance>>& instances) {
@@ -48,11 +48,7 @@ int run_check(const CheckOptions& opts) {
     return 1;
   }
 
-  LoadOptions load;
-  load.allow_insecure_permissions = opts.allow_insecure;
-  std::vector<fs::path> dirs(config.plugin_dirs.begin(), config.plugin_dirs.end());
-  dirs.insert(dirs.end(), opts.plugin_dirs.begin(), opts.plugin_dirs.end());
-  PluginRegistry registry = scan_plugin_dirs(dirs, load);
+  PluginRegistry registry = opts.plugins.scan(config.plugin_dirs);
   // serve only warns about a library it cannot load (the chain may not need
   // it), so check does the same; build_chain then names any type left missing.
   for (const auto& error : registry.errors()) {
@@ -86,12 +82,7 @@ void add_config_commands(CLI::App& app, int& exit_code) {
       "Parse a config file, load the plugins it can see and create every instance, as serve "
       "would; print OK or every problem with its path");
   check->add_option("file", opts->file, "YAML or JSON configuration file")->required();
-  check->add_option("--plugin-dir", opts->plugin_dirs,
-                    "Also scan this directory for *.so (repeatable; after the config's "
-                    "pluginDirs)");
-  check->add_flag("--allow-insecure-plugin-permissions", opts->allow_insecure,
-                  "Load plugins even when they or their directory are writable by group/others "
-                  "or owned by another user");
+  opts->plugins.add_options(*check);
   check->callback([opts, &exit_code] { exit_code = run_check(*opts); });
 }
 

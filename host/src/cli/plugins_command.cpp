@@ -6,6 +6,7 @@
 #include "chain/chain.hpp"
 #include "chain/message.hpp"
 #include "cli/commands.hpp"
+#include "cli/plugin_source.hpp"
 #include "loader/plugin_library.hpp"
 
 #include <fmt/format.h>
@@ -78,16 +79,12 @@ std::string or_empty(const char* text) { return text ? text : ""; }
 // ---------------------------------------------------------------- list ----
 
 struct ListOptions {
-  std::vector<std::string> plugin_dirs;
+  PluginSource plugins;
   bool json = false;
-  bool allow_insecure = false;
 };
 
 int run_list(const ListOptions& opts) {
-  LoadOptions load;
-  load.allow_insecure_permissions = opts.allow_insecure;
-  std::vector<fs::path> dirs(opts.plugin_dirs.begin(), opts.plugin_dirs.end());
-  PluginRegistry registry = scan_plugin_dirs(dirs, load);
+  PluginRegistry registry = opts.plugins.scan();
 
   std::vector<PluginTypeRef> types = registry.types();
   std::sort(types.begin(), types.end(), [](const PluginTypeRef& a, const PluginTypeRef& b) {
@@ -157,7 +154,7 @@ struct ValidateOptions {
   std::string parameters;
   std::string body_file;
   std::string response_body_file;
-  bool allow_insecure = false;
+  PluginSource plugins;  // only its permission flag: validate takes files
   unsigned timeout_seconds = 30;
 };
 
@@ -206,8 +203,7 @@ std::string outcome_text(const ChainOutcome& outcome) {
 int validate_in_child(const fs::path& file, const ValidateOptions& opts,
                       const std::string& request_body, const std::string& response_body,
                       Reporter& report) {
-  LoadOptions load;
-  load.allow_insecure_permissions = opts.allow_insecure;
+  const LoadOptions load = opts.plugins.load_options();
   report.step("load");
   std::shared_ptr<PluginLibrary> library;
   try {
@@ -407,13 +403,9 @@ void add_plugins_commands(CLI::App& app, int& exit_code) {
   auto list_opts = std::make_shared<ListOptions>();
   auto* list = plugins->add_subcommand(
       "list", "List the plugin types in the default plugin directory and the given ones");
-  list->add_option("--plugin-dir", list_opts->plugin_dirs,
-                   "Also scan this directory for *.so (repeatable)");
+  list_opts->plugins.add_options(*list);
   list->add_flag("--json", list_opts->json,
                  "Print a JSON array (with descriptions and parameter schemas)");
-  list->add_flag("--allow-insecure-plugin-permissions", list_opts->allow_insecure,
-                 "Load plugins even when they or their directory are writable by group/others "
-                 "or owned by another user");
   list->callback([list_opts, &exit_code] { exit_code = run_list(*list_opts); });
 
   auto validate_opts = std::make_shared<ValidateOptions>();
@@ -434,9 +426,7 @@ void add_plugins_commands(CLI::App& app, int& exit_code) {
       ->add_option("--timeout", validate_opts->timeout_seconds,
                    "Seconds a file may take before it is reported as hung (0: no limit)")
       ->default_val(30);
-  validate->add_flag("--allow-insecure-plugin-permissions", validate_opts->allow_insecure,
-                     "Load plugins even when they or their directory are writable by "
-                     "group/others or owned by another user");
+  validate_opts->plugins.add_options(*validate, /*with_dirs=*/false);
   validate->callback([validate_opts, &exit_code] { exit_code = run_validate(*validate_opts); });
 }
 

@@ -2,6 +2,7 @@
 // reference's flags with its names and defaults, plus ours for plugins,
 // configuration files, TLS files, body limits and draining.
 #include "cli/commands.hpp"
+#include "cli/plugin_source.hpp"
 #include "config/chain_builder.hpp"
 #include "config/config.hpp"
 #include "extproc/extproc_server.hpp"
@@ -47,8 +48,7 @@ struct ServeFlags {
   std::string zap_encoder, zap_log_level, zap_stacktrace_level, zap_time_encoding;
   // Ours.
   std::string config_file;
-  std::vector<std::string> plugin_dirs;
-  bool allow_insecure_plugin_permissions = false;
+  PluginSource plugin_source;  // --plugin-dir, --allow-insecure-plugin-permissions
   std::uint64_t max_body_bytes = 100ull * 1024 * 1024;
   double grace_period_seconds = 30;
   std::string cert_path;
@@ -154,11 +154,7 @@ int run_serve(const ServeFlags& flags) {
       config = default_config();
     }
 
-    LoadOptions load_options;
-    load_options.allow_insecure_permissions = flags.allow_insecure_plugin_permissions;
-    std::vector<std::filesystem::path> plugin_dirs(config.plugin_dirs.begin(), config.plugin_dirs.end());
-    plugin_dirs.insert(plugin_dirs.end(), flags.plugin_dirs.begin(), flags.plugin_dirs.end());
-    PluginRegistry registry = scan_plugin_dirs(plugin_dirs, load_options);
+    PluginRegistry registry = flags.plugin_source.scan(config.plugin_dirs);
     for (const auto& problem : registry.errors()) log::warn("plugin loading: {}", problem);
 
     Metrics metrics;
@@ -264,12 +260,7 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   serve->add_option("--config", flags->config_file,
                     "Chain configuration file (YAML or JSON); not with --plugin")
       ->check(CLI::ExistingFile);
-  serve->add_option("--plugin-dir", flags->plugin_dirs,
-                    "Repeatable. Another directory of plugin .so files")
-      ->allow_extra_args(false)
-      ->take_all();
-  serve->add_flag("--allow-insecure-plugin-permissions", flags->allow_insecure_plugin_permissions,
-                  "Load plugin files and directories writable by group or others");
+  flags->plugin_source.add_options(*serve);
   serve->add_option("--max-body-bytes", flags->max_body_bytes,
                     "Largest request or response body accepted (bigger ones answer 413)")
       ->capture_default_str();
