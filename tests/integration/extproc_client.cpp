@@ -128,11 +128,28 @@ CommandResult run_bbr_host(const std::vector<std::string>& args, std::chrono::se
 }
 
 ServerProcess::ServerProcess(const ServerOptions& options, std::chrono::seconds startup_timeout)
-    : secure_(options.secure_serving),
-      grpc_port_(free_port()),
-      health_port_(free_port()),
-      metrics_port_(free_port()),
-      output_file_(unique_temp_path("bbr-host-serve")) {
+    : secure_(options.secure_serving), output_file_(unique_temp_path("bbr-host-serve")) {
+  // Ports are picked free, but a test running beside this one may take one
+  // before the server binds it: then the server refuses to start ("cannot
+  // listen") and a new set of ports is tried.
+  for (int attempt = 1;; ++attempt) {
+    grpc_port_ = free_port();
+    health_port_ = free_port();
+    metrics_port_ = free_port();
+    try {
+      start(options, startup_timeout);
+      return;
+    } catch (const std::runtime_error& e) {
+      const std::string text = e.what();
+      const bool port_taken = text.find("cannot listen") != std::string::npos ||
+                              text.find("cannot serve metrics") != std::string::npos;
+      if (!port_taken || attempt == 3) throw;
+      exit_code_.reset();
+    }
+  }
+}
+
+void ServerProcess::start(const ServerOptions& options, std::chrono::seconds startup_timeout) {
   std::vector<std::string> args{"serve",
                                 "--grpc-port=" + std::to_string(grpc_port_),
                                 "--grpc-health-port=" + std::to_string(health_port_),

@@ -72,6 +72,8 @@ class ServerProcess {
   std::shared_ptr<grpc::Channel> channel() const;  // plaintext or TLS to match the server
 
  private:
+  void start(const ServerOptions& options, std::chrono::seconds startup_timeout);
+
   bool secure_ = false;
   int grpc_port_ = 0;
   int health_port_ = 0;

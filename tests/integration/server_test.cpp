@@ -206,6 +206,19 @@ TEST_CASE("a busy gRPC port makes serve fail with exit 1 naming the address", "[
   CHECK_THAT(result.output, Catch::Contains("cannot listen"));
 }
 
+TEST_CASE("a second bbr-host on a port the first serves refuses to start (no SO_REUSEPORT sharing)",
+          "[flags]") {
+  TempDir dir;
+  ServerProcess first(reference_harness(dir, false));
+  ServerOptions options = reference_harness(dir, false);
+  std::vector<std::string> args = port_args(first.grpc_port(), free_port(), free_port());
+  args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
+  const CommandResult second = run_bbr_host(args);
+  CHECK(second.exit_code == 1);
+  CHECK_THAT(second.output, Catch::Contains("cannot listen"));
+  CHECK(first.running());
+}
+
 TEST_CASE("SIGTERM drains: health turns NOT_SERVING, an open stream completes, exit 0",
           "[drain]") {
   TempDir dir;

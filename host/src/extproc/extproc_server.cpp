@@ -48,6 +48,13 @@ std::shared_ptr<grpc::ServerCredentials> extproc_credentials(const ServerOptions
   return grpc::SslServerCredentials(ssl);
 }
 
+// gRPC sets SO_REUSEPORT by default, so a second server on a busy port starts
+// "fine" and the kernel splits connections between the two. A port already in
+// use must be an error instead, as it is for the reference (net.Listen).
+void refuse_shared_port(grpc::ServerBuilder& builder) {
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+}
+
 void apply_keepalive(grpc::ServerBuilder& builder) {
   // Probe idle connections every 30 s so a vanished proxy's streams are
   // reclaimed; accept client pings every 10 s (Envoy's defaults are slower).
@@ -75,6 +82,7 @@ ExtProcServer::ExtProcServer(const Chain& chain, const SessionOptions& session_o
         std::min<std::size_t>(options.max_receive_message_bytes, INT_MAX);
     builder.SetMaxReceiveMessageSize(static_cast<int>(max_receive));
     apply_keepalive(builder);
+    refuse_shared_port(builder);
     server_ = builder.BuildAndStart();
     if (!server_ || bound_port == 0) {
       throw ServerStartError(
@@ -86,6 +94,7 @@ ExtProcServer::ExtProcServer(const Chain& chain, const SessionOptions& session_o
     int bound_port = 0;
     builder.AddListeningPort(health_address, grpc::InsecureServerCredentials(), &bound_port);
     builder.RegisterService(&health_);
+    refuse_shared_port(builder);
     health_server_ = builder.BuildAndStart();
     if (!health_server_ || bound_port == 0) {
       server_->Shutdown();
