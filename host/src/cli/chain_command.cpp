@@ -1,7 +1,6 @@
 // `bbr-host chain run`: one body through the chain, no Envoy needed. Prints
 // what the server would send back as JSON, so a config can be tried (and
 // scripted against) before it is deployed.
-#include "body/go_json.hpp"
 #include "chain/chain.hpp"
 #include "chain/message.hpp"
 #include "cli/commands.hpp"
@@ -18,7 +17,6 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -31,7 +29,6 @@ namespace bbr::cli {
 
 namespace {
 
-namespace fs = std::filesystem;
 using OutJson = nlohmann::ordered_json;
 
 struct RunOptions {

@@ -9,7 +9,6 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -19,7 +18,6 @@ namespace bbr::cli {
 
 namespace {
 
-namespace fs = std::filesystem;
 
 struct CheckOptions {
   std::string file;
