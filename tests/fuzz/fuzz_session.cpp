@@ -218,8 +218,8 @@ int session_one_input(const uint8_t* data, std::size_t size) {
     ProcessingRequest request;
     if (!to_request(lines[i], request)) continue;
     bbr::Session::Step step = session.on_request(request);
-    for (const auto& response : step.responses) check_response(response, options.stream_chunk_bytes);
-    if (step.finish_with_error) {
+    for (const auto& response : step.take_all()) check_response(response, options.stream_chunk_bytes);
+    if (step.error != bbr::Session::StreamError::kNone) {
       check(step.finish, "an error end that does not finish");
       check(!step.error_message.empty(), "an error end without a message");
     }

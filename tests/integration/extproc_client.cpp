@@ -371,6 +371,8 @@ envoy::config::core::v3::HeaderValueOption header_option(const std::string& key,
   envoy::config::core::v3::HeaderValueOption option;
   option.mutable_header()->set_key(key);
   option.mutable_header()->set_raw_value(value);
+  // Every header bbr-host sets replaces the client's (docs/architecture.md).
+  option.set_append_action(envoy::config::core::v3::HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD);
   return option;
 }
 

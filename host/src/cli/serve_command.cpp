@@ -2,6 +2,7 @@
 // reference's flags with its names and defaults, plus ours for plugins,
 // configuration files, TLS files, body limits and draining.
 #include "cli/commands.hpp"
+#include "cli/memory_limit.hpp"
 #include "cli/plugin_source.hpp"
 #include "config/chain_builder.hpp"
 #include "config/config.hpp"
@@ -16,6 +17,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <malloc.h>
+
+#include <algorithm>
+#include <cctype>
 #include <csignal>
 #include <cstddef>
 #include <cstdint>
@@ -53,7 +58,37 @@ struct ServeFlags {
   double grace_period_seconds = 30;
   std::string cert_path;
   std::string key_path;
+  unsigned workers = 1;
+  std::uint64_t max_inflight_body_bytes = 0;  // 0: derived from the memory limit
+  std::uint64_t max_concurrent_streams = 10000;
+  std::uint64_t max_message_bytes = 0;  // 0: derived from --max-body-bytes
+  unsigned retry_after_seconds = 1;
+  std::string routing_headers = "x-gateway-model-name,x-gateway-base-model-name";
 };
+
+// The comma-separated list of --routing-headers, lower-cased, blanks dropped.
+std::vector<std::string> split_header_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::string current;
+  for (char c : text + ",") {
+    if (c == ',') {
+      if (!current.empty()) out.push_back(current);
+      current.clear();
+    } else if (c != ' ') {
+      current += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  return out;
+}
+
+// glibc's malloc keeps freed large blocks in its heap once the dynamic mmap
+// threshold has grown, so RSS stays at the peak after a burst of big bodies.
+// A fixed threshold puts every block over 256 KiB (a body, a big chunk) in
+// its own mapping, returned to the kernel the moment it is freed.
+void return_large_frees_to_the_kernel() {
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+}
 
 // The reference's validation, in its order and with its messages.
 std::optional<std::string> validate_ports(const ServeFlags& f) {
@@ -123,6 +158,10 @@ int run_serve(const ServeFlags& flags) {
     log::error("invalid value 0 for flag \"max-body-bytes\": must be at least 1");
     return 1;
   }
+  if (flags.workers == 0 || flags.workers > 256) {
+    log::error("invalid value {} for flag \"workers\": must be between 1 and 256", flags.workers);
+    return 1;
+  }
   if (flags.cert_path.empty() != flags.key_path.empty()) {
     log::error("--cert-path and --key-path must be given together");
     return 1;
@@ -175,9 +214,28 @@ int run_serve(const ServeFlags& flags) {
     }
     log::info("metrics on http://{}/metrics", metrics_address);
 
+    return_large_frees_to_the_kernel();
+
+    // The sum of body bytes all streams may hold: a quarter of the memory the
+    // process may use, since each held byte can come with a copy in gRPC's
+    // receive buffers and one in an answer being sent (docs/operations.md).
+    std::uint64_t inflight_limit = flags.max_inflight_body_bytes;
+    if (inflight_limit == 0) {
+      const MemoryLimit memory = process_memory_limit();
+      inflight_limit = memory.bytes != 0 ? memory.bytes / 4 : 1024ull * 1024 * 1024;
+      log::info("in-flight body budget {} MiB (a quarter of {} {} MiB)", inflight_limit >> 20,
+                memory.bytes != 0 ? memory.source : std::string("an assumed"),
+                (memory.bytes != 0 ? memory.bytes : inflight_limit * 4) >> 20);
+    }
+    InflightBudget inflight_budget(static_cast<std::size_t>(inflight_limit));
+
     SessionOptions session_options;
     session_options.streaming = flags.streaming;
     session_options.max_body_bytes = static_cast<std::size_t>(flags.max_body_bytes);
+    session_options.inflight_budget = &inflight_budget;
+    session_options.retry_after_seconds = flags.retry_after_seconds;
+    session_options.routing_headers =
+        std::make_shared<const std::vector<std::string>>(split_header_list(flags.routing_headers));
     session_options.metrics = &metrics;
 
     ServerOptions server_options;
@@ -186,10 +244,21 @@ int run_serve(const ServeFlags& flags) {
     server_options.secure_serving = flags.secure_serving;
     server_options.cert_path = flags.cert_path;
     server_options.key_path = flags.key_path;
-    // A buffered body arrives as one message; leave room for the envelope.
+    server_options.workers = flags.workers;
+    server_options.max_concurrent_streams = static_cast<std::size_t>(flags.max_concurrent_streams);
+    // gRPC's own buffers get the same budget, never less than 64 MiB: a tiny
+    // quota stalls reads on every connection instead of shedding streams.
+    server_options.transport_memory_bytes =
+        static_cast<std::size_t>(std::max<std::uint64_t>(inflight_limit, 64ull << 20));
+    server_options.metrics = &metrics;
+    // The hard transport cap on one message: well above the body limit, so
+    // a buffered body over the limit still arrives and is answered 413.
     constexpr std::uint64_t kEnvelopeBytes = 1024 * 1024;
-    server_options.max_receive_message_bytes =
-        static_cast<std::size_t>(flags.max_body_bytes + kEnvelopeBytes);
+    constexpr std::uint64_t kMinimumCap = 16 * 1024 * 1024;
+    server_options.max_receive_message_bytes = static_cast<std::size_t>(
+        flags.max_message_bytes != 0
+            ? flags.max_message_bytes
+            : std::max(flags.max_body_bytes + kEnvelopeBytes, kMinimumCap));
 
     ExtProcServer server(chain, session_options, server_options);
     log::info("serving ({} mode)", flags.streaming ? "streaming (FULL_DUPLEX_STREAMED)"
@@ -266,6 +335,27 @@ void add_serve_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   serve->add_option("--grace-period", flags->grace_period_seconds,
                     "Seconds in-flight streams may take to finish after SIGTERM/SIGINT")
+      ->capture_default_str();
+  serve->add_option("--workers", flags->workers,
+                    "Completion queues serving ext_proc, one thread each (docs/operations.md)")
+      ->capture_default_str();
+  serve->add_option("--max-inflight-body-bytes", flags->max_inflight_body_bytes,
+                    "Body bytes all streams may hold together; past it a request answers 503 "
+                    "(0: a quarter of the cgroup memory limit, else of the machine's memory)")
+      ->capture_default_str();
+  serve->add_option("--max-concurrent-streams", flags->max_concurrent_streams,
+                    "Streams served at once; past it a stream answers 503 (0: unbounded)")
+      ->capture_default_str();
+  serve->add_option("--max-message-bytes", flags->max_message_bytes,
+                    "Largest single gRPC message accepted (0: the larger of --max-body-bytes + "
+                    "1 MiB and 16 MiB)")
+      ->capture_default_str();
+  serve->add_option("--retry-after", flags->retry_after_seconds,
+                    "Retry-After seconds on a 503 answered when a bound is reached")
+      ->capture_default_str();
+  serve->add_option("--routing-headers", flags->routing_headers,
+                    "Comma-separated headers only the chain may decide: a client-sent one no "
+                    "plugin set is removed (empty: keep client values)")
       ->capture_default_str();
   serve->add_option("--cert-path", flags->cert_path,
                     "TLS certificate chain (PEM) for secure serving; default: self-signed")

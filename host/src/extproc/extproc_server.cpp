@@ -3,10 +3,13 @@
 #include "extproc/self_signed_certificate.hpp"
 #include "log/log.hpp"
 
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
+#include <algorithm>
 #include <climits>
+#include <thread>
 #include <fstream>
 #include <sstream>
 
@@ -65,11 +68,34 @@ void apply_keepalive(grpc::ServerBuilder& builder) {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
 }
 
+// Bounds what gRPC itself buffers (docs/operations.md, "Memory"): without
+// this, BDP probing grows each stream's receive window to megabytes, and 64
+// concurrent 1 MiB bodies sit in gRPC's buffers on top of the sessions' copies.
+void bound_transport_memory(grpc::ServerBuilder& builder, const ServerOptions& options) {
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, options.stream_window_bytes);
+  if (options.transport_memory_bytes != 0) {
+    grpc::ResourceQuota quota("bbr-host-transport");
+    quota.Resize(options.transport_memory_bytes);
+    builder.SetResourceQuota(quota);
+  }
+}
+
+void drain(grpc::ServerCompletionQueue* queue) {
+  void* tag = nullptr;
+  bool ok = false;
+  while (queue->Next(&tag, &ok)) static_cast<CompletionQueueEvent*>(tag)->on_event(ok);
+}
+
 }  // namespace
 
 ExtProcServer::ExtProcServer(const Chain& chain, const SessionOptions& session_options,
-                             const ServerOptions& options)
-    : service_(chain, session_options) {
+                             const ServerOptions& options) {
+  env_.service = &service_;
+  env_.chain = &chain;
+  env_.session_options = &session_options;
+  env_.metrics = options.metrics;
+  env_.max_concurrent_streams = options.max_concurrent_streams;
   const std::string address = fmt::format("{}:{}", options.host, options.grpc_port);
   const std::string health_address = fmt::format("{}:{}", options.host, options.health_port);
 
@@ -83,6 +109,9 @@ ExtProcServer::ExtProcServer(const Chain& chain, const SessionOptions& session_o
     builder.SetMaxReceiveMessageSize(static_cast<int>(max_receive));
     apply_keepalive(builder);
     refuse_shared_port(builder);
+    bound_transport_memory(builder, options);
+    const unsigned workers = std::max(1u, options.workers);
+    for (unsigned i = 0; i < workers; ++i) queues_.push_back(builder.AddCompletionQueue());
     server_ = builder.BuildAndStart();
     if (!server_ || bound_port == 0) {
       throw ServerStartError(
@@ -93,15 +122,25 @@ ExtProcServer::ExtProcServer(const Chain& chain, const SessionOptions& session_o
     grpc::ServerBuilder builder;
     int bound_port = 0;
     builder.AddListeningPort(health_address, grpc::InsecureServerCredentials(), &bound_port);
-    builder.RegisterService(&health_);
+    health_.register_with(builder);
     refuse_shared_port(builder);
     health_server_ = builder.BuildAndStart();
     if (!health_server_ || bound_port == 0) {
       server_->Shutdown();
+      for (auto& queue : queues_) {
+        queue->Shutdown();
+        drain(queue.get());
+      }
       throw ServerStartError(fmt::format(
           "cannot listen on {} for the gRPC health server (port in use?)", health_address));
     }
   }
+  // Each queue keeps one call requested ahead and one thread draining it.
+  for (auto& queue : queues_) {
+    ProcessStream::await_next(env_, queue.get());
+    workers_.emplace_back([q = queue.get()] { drain(q); });
+  }
+  health_.start();
   health_.set_serving(true);
   log::info("ext_proc gRPC server listening on {} ({})", address,
             options.secure_serving ? "TLS" : "plaintext");
@@ -114,12 +153,20 @@ void ExtProcServer::shutdown(std::chrono::milliseconds grace) {
   if (stopped_) return;
   stopped_ = true;
   health_.set_serving(false);
+  env_.shutting_down.store(true);
   const auto deadline = std::chrono::system_clock::now() + grace;
   // Stops accepting new streams at once; waits for in-flight ones until the
-  // deadline, then cancels the rest.
+  // deadline, then cancels the rest. The workers keep draining meanwhile.
   server_->Shutdown(deadline);
+  // A queue may only shut down once no call can start another operation on
+  // it: wait until every stream object is gone (cancelled ones end promptly).
+  while (env_.live_objects.load() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (auto& queue : queues_) queue->Shutdown();
+  for (auto& worker : workers_) worker.join();
   server_->Wait();
+  health_.begin_shutdown();
   health_server_->Shutdown(std::chrono::system_clock::now());
+  health_.stop();
   health_server_->Wait();
 }
 

@@ -1,47 +1,116 @@
 #include "extproc/health_service.hpp"
 
+#include "extproc/completion_queue_event.hpp"
+
 namespace bbr {
 
+namespace {
+
+using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
+using grpc::health::v1::HealthListRequest;
+using grpc::health::v1::HealthListResponse;
+
+// One health call: requested, answered at once, then gone. `Answer` fills
+// the reply (unary) or returns the status (Watch).
+class HealthCall final : public CompletionQueueEvent {
+ public:
+  enum class Method { kCheck, kList, kWatch };
+
+  static void await_next(HealthService& health, grpc::ServerCompletionQueue* queue, Method method) {
+    if (health.shutting_down()) return;
+    auto* call = new HealthCall(health, queue, method);
+    auto& service = health.service();
+    switch (method) {
+      case Method::kCheck:
+        service.RequestCheck(&call->context_, &call->check_request_, &call->check_responder_, queue,
+                             queue, call);
+        break;
+      case Method::kList:
+        service.RequestList(&call->context_, &call->list_request_, &call->list_responder_, queue,
+                            queue, call);
+        break;
+      case Method::kWatch:
+        service.RequestWatch(&call->context_, &call->check_request_, &call->watch_writer_, queue,
+                             queue, call);
+        break;
+    }
+  }
+
+  void on_event(bool ok) override {
+    if (!ok || answered_) {
+      delete this;  // answered, or the server shut down before a client came
+      return;
+    }
+    answered_ = true;
+    await_next(health_, queue_, method_);
+    switch (method_) {
+      case Method::kCheck: {
+        HealthCheckResponse reply;
+        reply.set_status(health_.status());
+        check_responder_.Finish(reply, grpc::Status::OK, this);
+        break;
+      }
+      case Method::kList: {
+        HealthListResponse reply;
+        (*reply.mutable_statuses())["envoy.service.ext_proc.v3.ExternalProcessor"].set_status(
+            health_.status());
+        list_responder_.Finish(reply, grpc::Status::OK, this);
+        break;
+      }
+      case Method::kWatch:
+        watch_writer_.Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "Watch is not implemented"),
+                             this);
+        break;
+    }
+  }
+
+ private:
+  HealthCall(HealthService& health, grpc::ServerCompletionQueue* queue, Method method)
+      : health_(health), queue_(queue), method_(method) {}
+
+  HealthService& health_;
+  grpc::ServerCompletionQueue* queue_;
+  Method method_;
+  bool answered_ = false;
+  grpc::ServerContext context_;
+  HealthCheckRequest check_request_;
+  HealthListRequest list_request_;
+  grpc::ServerAsyncResponseWriter<HealthCheckResponse> check_responder_{&context_};
+  grpc::ServerAsyncResponseWriter<HealthListResponse> list_responder_{&context_};
+  grpc::ServerAsyncWriter<HealthCheckResponse> watch_writer_{&context_};
+};
+
+}  // namespace
+
+HealthService::~HealthService() { stop(); }
 
 HealthCheckResponse::ServingStatus HealthService::status() const {
   return serving_.load() ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING;
 }
 
-grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* context,
-                                               const grpc::health::v1::HealthCheckRequest*,
-                                               HealthCheckResponse* response) {
-  response->set_status(status());
-  auto* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+void HealthService::register_with(grpc::ServerBuilder& builder) {
+  builder.RegisterService(&service_);
+  queue_ = builder.AddCompletionQueue();
 }
 
-grpc::ServerUnaryReactor* HealthService::List(grpc::CallbackServerContext* context,
-                                              const grpc::health::v1::HealthListRequest*,
-                                              grpc::health::v1::HealthListResponse* response) {
-  (*response->mutable_statuses())["envoy.service.ext_proc.v3.ExternalProcessor"].set_status(
-      status());
-  auto* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
-}
-
-namespace {
-
-class UnimplementedWatch final : public grpc::ServerWriteReactor<HealthCheckResponse> {
- public:
-  UnimplementedWatch() {
-    Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "Watch is not implemented"));
+void HealthService::start() {
+  for (auto method : {HealthCall::Method::kCheck, HealthCall::Method::kList, HealthCall::Method::kWatch}) {
+    HealthCall::await_next(*this, queue_.get(), method);
   }
-  void OnDone() override { delete this; }
-};
+  worker_ = std::thread([queue = queue_.get()] {
+    void* tag = nullptr;
+    bool ok = false;
+    while (queue->Next(&tag, &ok)) static_cast<CompletionQueueEvent*>(tag)->on_event(ok);
+  });
+}
 
-}  // namespace
-
-grpc::ServerWriteReactor<HealthCheckResponse>* HealthService::Watch(
-    grpc::CallbackServerContext*, const grpc::health::v1::HealthCheckRequest*) {
-  return new UnimplementedWatch();
+void HealthService::stop() {
+  shutting_down_.store(true);
+  if (!queue_) return;
+  queue_->Shutdown();
+  if (worker_.joinable()) worker_.join();
+  queue_.reset();
 }
 
 }  // namespace bbr

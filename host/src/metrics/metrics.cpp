@@ -55,6 +55,21 @@ struct Metrics::Impl {
                 "point, plugin type and plugin name.")
           .Register(*registry);
 
+  prometheus::Family<prometheus::Counter>& shed =
+      prometheus::BuildCounter()
+          .Name("bbr_shed_total")
+          .Help("Streams answered 503 because a server-wide bound was reached, by bound.")
+          .Register(*registry);
+  prometheus::Counter& shed_inflight_bytes = shed.Add({{"reason", "inflight_body_bytes"}});
+  prometheus::Counter& shed_concurrent_streams = shed.Add({{"reason", "concurrent_streams"}});
+  prometheus::Counter& malformed =
+      prometheus::BuildCounter()
+          .Name("bbr_malformed_messages_total")
+          .Help("ext_proc messages that did not parse or carried nothing (stream ended with "
+                "INVALID_ARGUMENT).")
+          .Register(*registry)
+          .Add({});
+
   // Plugin counter families, created on first use. The mutex guards the map
   // and the creation; Family::Add and Counter::Increment are thread-safe.
   std::mutex plugin_mutex;
@@ -126,6 +141,14 @@ void Metrics::observe_plugin_duration(std::string_view extension_point,
            kBuckets)
       .Observe(seconds);
 }
+
+void Metrics::record_shed(std::string_view reason) {
+  // Both reasons are resolved once above: no label lookup on the shedding path.
+  (reason == "concurrent_streams" ? impl_->shed_concurrent_streams : impl_->shed_inflight_bytes)
+      .Increment();
+}
+
+void Metrics::record_malformed_message() { impl_->malformed.Increment(); }
 
 std::string Metrics::render_text() const {
   const prometheus::TextSerializer serializer;

@@ -41,6 +41,14 @@ class Metrics {
   void observe_plugin_duration(std::string_view extension_point, std::string_view plugin_type,
                                std::string_view plugin_name, double seconds);
 
+  // Ours (not the reference's). bbr_shed_total{reason}: streams answered 503
+  // because a server-wide bound was reached (reason: inflight_body_bytes,
+  // concurrent_streams).
+  void record_shed(std::string_view reason);
+  // bbr_malformed_messages_total: ext_proc messages that did not parse or
+  // carried nothing; each ends its stream with INVALID_ARGUMENT.
+  void record_malformed_message();
+
   // The Prometheus text exposition of everything registered (for tests and
   // the CLI).
   std::string render_text() const;

@@ -14,7 +14,10 @@ namespace bbr {
 namespace {
 
 namespace ext_proc = envoy::service::ext_proc::v3;
+using envoy::config::core::v3::HeaderValueOption;
 using envoy::extensions::filters::http::ext_proc::v3::ProcessingMode;
+using ProcessingResponse = Session::ProcessingResponse;
+using Step = Session::Step;
 
 enum class BodyMode { kBuffered, kStreamed, kNone };
 
@@ -36,65 +39,167 @@ Headers to_headers(const envoy::config::core::v3::HeaderMap& map) {
   return out;
 }
 
-ext_proc::ImmediateResponse* immediate(Session::ProcessingResponse& out, uint32_t status,
-                                       std::string body) {
+ext_proc::ImmediateResponse* immediate(ProcessingResponse& out, uint32_t status, std::string body) {
   auto* ir = out.mutable_immediate_response();
   ir->mutable_status()->set_code(static_cast<envoy::type::v3::StatusCode>(status));
   ir->set_body(std::move(body));
   return ir;
 }
 
-// One direction of the stream (request or response).
+void add_immediate_header(ext_proc::ImmediateResponse* ir, const char* key, std::string value) {
+  auto* option = ir->mutable_headers()->add_set_headers();
+  option->set_append_action(HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD);
+  option->mutable_header()->set_key(key);
+  option->mutable_header()->set_raw_value(std::move(value));
+}
+
+// Where one direction (request or response) of the stream stands.
+// docs/session.md draws these states and their transitions.
+enum class Stage {
+  kAwaitingHeaders,  // nothing of this direction seen yet
+  kBuffering,        // headers answered; body kept, each body message answered (buffered mode)
+  kHoldingHeaders,   // streamed: the headers answer waits for the body's end; body kept
+  kPassingThrough,   // streamed: each body chunk answered as it arrives, nothing kept
+  kForwarding,       // buffered: each body message answered empty, nothing kept
+  kComplete,         // the body was answered; only trailers may follow
+};
+
 struct Direction {
+  explicit Direction(bbr_phase_t p) : phase(p) {}
+
   bbr_phase_t phase;
+  Stage stage = Stage::kAwaitingHeaders;
   Headers headers;
   std::string body;
-  bool headers_held = false;  // streamed: the headers answer waits for the body
-  bool passing_through = false;  // streamed response past the body limit
+
+  bool request() const { return phase == BBR_PHASE_REQUEST; }
 };
+
+ext_proc::HeadersResponse* headers_response(ProcessingResponse& out, const Direction& d) {
+  return d.request() ? out.mutable_request_headers() : out.mutable_response_headers();
+}
+ext_proc::BodyResponse* body_response(ProcessingResponse& out, const Direction& d) {
+  return d.request() ? out.mutable_request_body() : out.mutable_response_body();
+}
 
 }  // namespace
 
+// ------------------------------------------------------------------------ Step
+
+void Step::add_streamed_body(bbr_phase_t phase, std::string bytes, bool end_of_stream,
+                             std::size_t chunk_bytes) {
+  items_.emplace_back(StreamedBody{phase, std::move(bytes), end_of_stream,
+                                   std::max<std::size_t>(chunk_bytes, 1)});
+}
+
+bool Step::next(ProcessingResponse& out) {
+  out.Clear();
+  while (next_item_ < items_.size()) {
+    auto& item = items_[next_item_];
+    if (auto* ready = std::get_if<ProcessingResponse>(&item)) {
+      out.Swap(ready);
+      ++next_item_;
+      return true;
+    }
+    auto& body = std::get<StreamedBody>(item);
+    auto* streamed = (body.phase == BBR_PHASE_REQUEST ? out.mutable_request_body()
+                                                      : out.mutable_response_body())
+                         ->mutable_response()
+                         ->mutable_body_mutation()
+                         ->mutable_streamed_response();
+    const std::size_t left = body.bytes.size() - body.offset;
+    if (body.offset == 0 && left <= body.chunk_bytes) {
+      streamed->set_body(std::move(body.bytes));  // the common case: one chunk, no copy
+      body.offset = left;
+    } else {
+      const std::size_t n = std::min(body.chunk_bytes, left);
+      streamed->set_body(body.bytes.data() + body.offset, n);
+      body.offset += n;
+    }
+    const bool last = body.offset >= body.bytes.size();
+    streamed->set_end_of_stream(body.end_of_stream && last);
+    if (last) {
+      std::string().swap(body.bytes);  // sent: let the memory go now
+      ++next_item_;
+    }
+    return true;
+  }
+  return false;
+}
+
+std::vector<ProcessingResponse> Step::take_all() {
+  std::vector<ProcessingResponse> all;
+  ProcessingResponse one;
+  while (next(one)) all.push_back(std::move(one));
+  return all;
+}
+
+// --------------------------------------------------------------------- Session
+
 struct Session::Impl {
   const Chain& chain;
-  SessionOptions options;
+  const SessionOptions options;
   RequestState state;  // shared by request and response plugins (CycleState)
+  BudgetShare budget;
   bool first_message = true;
+  bool finished = false;
   BodyMode request_mode;
   BodyMode response_mode;
-  Direction request{BBR_PHASE_REQUEST, {}, {}, false, false};
-  Direction response{BBR_PHASE_RESPONSE, {}, {}, false, false};
-  bool finished = false;
+  Direction request = Direction(BBR_PHASE_REQUEST);
+  Direction response = Direction(BBR_PHASE_RESPONSE);
 
   Impl(const Chain& c, const SessionOptions& o)
       : chain(c),
         options(o),
+        budget(o.inflight_budget),
         request_mode(o.streaming ? BodyMode::kStreamed : BodyMode::kBuffered),
         response_mode(request_mode) {}
 
   bool has_plugins(const Direction& d) const {
-    return d.phase == BBR_PHASE_REQUEST ? !chain.request_plugins().empty()
-                                        : !chain.response_plugins().empty();
+    return d.request() ? !chain.request_plugins().empty() : !chain.response_plugins().empty();
   }
-  BodyMode mode(const Direction& d) const {
-    return d.phase == BBR_PHASE_REQUEST ? request_mode : response_mode;
-  }
+  BodyMode mode(const Direction& d) const { return d.request() ? request_mode : response_mode; }
 
   // ------------------------------------------------------------------ encoders
 
-  static ext_proc::HeadersResponse* headers_response(ProcessingResponse& out, const Direction& d) {
-    return d.phase == BBR_PHASE_REQUEST ? out.mutable_request_headers()
-                                        : out.mutable_response_headers();
+  static void set_header(ext_proc::HeaderMutation* out, std::string key, std::string value) {
+    auto* option = out->add_set_headers();
+    // Replace whatever the client sent: with Envoy's default action
+    // (APPEND_IF_EXISTS_OR_ADD) a client's own x-gateway-model-name would
+    // survive next to ours and could steer routing.
+    option->set_append_action(HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD);
+    auto* header = option->mutable_header();
+    header->set_key(std::move(key));
+    header->set_raw_value(std::move(value));
   }
-  static ext_proc::BodyResponse* body_response(ProcessingResponse& out, const Direction& d) {
-    return d.phase == BBR_PHASE_REQUEST ? out.mutable_request_body() : out.mutable_response_body();
+
+  bool is_routing_header(std::string_view key) const {
+    return std::any_of(options.routing_headers->begin(), options.routing_headers->end(),
+                       [&](const std::string& r) { return header_name_equals(r, key); });
+  }
+
+  // Client-sent routing headers that nothing set: removed (docs/architecture.md).
+  void strip_routing_headers(const Headers& received, const std::vector<HeaderMutation>* mutations,
+                             std::vector<std::string>& removes) const {
+    if (!options.routing_headers || options.routing_headers->empty()) return;
+    for (const auto& h : received) {
+      if (!is_routing_header(h.key)) continue;
+      const bool decided =
+          mutations != nullptr &&
+          std::any_of(mutations->begin(), mutations->end(),
+                      [&](const HeaderMutation& m) { return header_name_equals(m.key, h.key); });
+      if (!decided && std::find(removes.begin(), removes.end(), h.key) == removes.end()) {
+        removes.push_back(h.key);
+      }
+    }
   }
 
   // The header mutation as the reference encodes it: sets as {key, raw_value},
   // sorted by key; a set the client's exact key and value already hold is dropped;
-  // a removal only of a header that is there.
-  static void encode_mutation(const Message& msg, std::optional<std::size_t> content_length,
-                              ext_proc::HeaderMutation* out) {
+  // a removal only of a header that is there. Ours on top: every set overwrites,
+  // and unclaimed routing headers go.
+  void encode_mutation(const Message& msg, std::optional<std::size_t> content_length,
+                       ext_proc::HeaderMutation* out) const {
     std::vector<std::pair<std::string, std::string>> sets;
     std::vector<std::string> removes;
     for (const auto& m : msg.header_mutations()) {
@@ -110,61 +215,57 @@ struct Session::Impl {
         if (present) removes.push_back(m.key);
       }
     }
+    strip_routing_headers(msg.received_headers(), &msg.header_mutations(), removes);
     if (content_length) sets.emplace_back("Content-Length", std::to_string(*content_length));
     std::sort(sets.begin(), sets.end());
     std::sort(removes.begin(), removes.end());
-    for (auto& [key, value] : sets) {
-      auto* header = out->add_set_headers()->mutable_header();
-      header->set_key(std::move(key));
-      header->set_raw_value(std::move(value));
-    }
+    for (auto& [key, value] : sets) set_header(out, std::move(key), std::move(value));
     for (auto& key : removes) out->add_remove_headers(std::move(key));
   }
 
-  // The body re-sent as streamed_response chunks; eos only on the last. An
-  // empty body is one empty chunk with eos. A body that fits one chunk (the
-  // common case) moves into it without a copy.
-  void append_stream_chunks(Step& step, const Direction& d, std::string body,
-                            bool end_of_stream) const {
-    std::size_t chunk = std::max<std::size_t>(options.stream_chunk_bytes, 1);
-    if (body.size() <= chunk) {
-      ProcessingResponse out;
-      auto* streamed = body_response(out, d)->mutable_response()->mutable_body_mutation()
-                           ->mutable_streamed_response();
-      streamed->set_body(std::move(body));
-      streamed->set_end_of_stream(end_of_stream);
-      step.responses.push_back(std::move(out));
-      return;
+  // A headers answer when no chain runs for this direction: empty, or with
+  // the removal of client-sent routing headers.
+  void add_plain_headers_answer(Step& step, const Direction& d) const {
+    ProcessingResponse out;
+    auto* hr = headers_response(out, d);
+    std::vector<std::string> removes;
+    if (d.request()) strip_routing_headers(d.headers, nullptr, removes);
+    if (!removes.empty()) {
+      std::sort(removes.begin(), removes.end());
+      auto* mutation = hr->mutable_response()->mutable_header_mutation();
+      for (auto& key : removes) mutation->add_remove_headers(std::move(key));
+      hr->mutable_response()->set_clear_route_cache(true);
     }
-    std::size_t offset = 0;
-    do {
-      std::size_t n = std::min(chunk, body.size() - offset);
-      ProcessingResponse out;
-      auto* streamed = body_response(out, d)->mutable_response()->mutable_body_mutation()
-                           ->mutable_streamed_response();
-      streamed->set_body(body.substr(offset, n));
-      offset += n;
-      streamed->set_end_of_stream(end_of_stream && offset == body.size());
-      step.responses.push_back(std::move(out));
-    } while (offset < body.size());
+    step.add(std::move(out));
+  }
+
+  static void add_empty_body_answer(Step& step, const Direction& d) {
+    ProcessingResponse out;
+    body_response(out, d);
+    step.add(std::move(out));
+  }
+
+  void add_chunks(Step& step, const Direction& d, std::string bytes, bool end_of_stream) const {
+    step.add_streamed_body(d.phase, std::move(bytes), end_of_stream, options.stream_chunk_bytes);
   }
 
   // ------------------------------------------------------------------ outcomes
 
-  Step finish_immediate(uint32_t status, std::string body) {
+  Step finish_immediate(uint32_t status, std::string body, bool json = false) {
     Step step;
     ProcessingResponse out;
-    immediate(out, status, std::move(body));
-    step.responses.push_back(std::move(out));
+    auto* ir = immediate(out, status, std::move(body));
+    if (json) add_immediate_header(ir, "content-type", "application/json");
+    step.add(std::move(out));
     step.finish = true;
     finished = true;
     return step;
   }
 
-  Step finish_with_error(std::string message) {
+  Step finish_with_error(StreamError error, std::string message) {
     Step step;
     step.finish = true;
-    step.finish_with_error = true;
+    step.error = error;
     step.error_message = std::move(message);
     finished = true;
     return step;
@@ -174,21 +275,15 @@ struct Session::Impl {
   Step stopped(const ChainOutcome& outcome, Message& msg) {
     if (outcome.kind == ChainOutcome::Kind::kRejected) {
       const auto& ir = *msg.immediate_response();
-      Step step = finish_immediate(ir.http_status, ir.body);
       // An OpenAI-style JSON error body is announced as JSON.
-      if (!ir.body.empty() && ir.body.front() == '{') {
-        auto* h = step.responses.back().mutable_immediate_response()->mutable_headers()
-                      ->add_set_headers()->mutable_header();
-        h->set_key("content-type");
-        h->set_raw_value("application/json");
-      }
-      return step;
+      return finish_immediate(ir.http_status, ir.body, !ir.body.empty() && ir.body.front() == '{');
     }
     if (auto answer = reference_failure_response(outcome)) {
       return finish_immediate(answer->http_status, std::move(answer->body));
     }
-    return finish_with_error(
-        fmt::format("failed to handle request: plugin {}: {}", outcome.plugin, outcome.error));
+    return finish_with_error(StreamError::kPluginFailed,
+                             fmt::format("failed to handle request: plugin {}: {}", outcome.plugin,
+                                         outcome.error));
   }
 
   // ------------------------------------------------------------------ handlers
@@ -196,25 +291,45 @@ struct Session::Impl {
   Step on_headers(Direction& d, const ext_proc::HttpHeaders& headers) {
     d.headers = to_headers(headers.headers());
     Step step;
-    if (mode(d) == BodyMode::kStreamed && !headers.end_of_stream()) {
-      d.headers_held = true;  // answered with the body's end
-      return step;
+    const BodyMode m = mode(d);
+    if (headers.end_of_stream() || m == BodyMode::kNone) {
+      add_plain_headers_answer(step, d);
+      d.stage = Stage::kComplete;
+    } else if (m == BodyMode::kStreamed) {
+      if (!d.request() && !has_plugins(d)) {
+        // Nothing needs the response body: answer now and let each chunk
+        // through as it comes, so the first token is not held back.
+        add_plain_headers_answer(step, d);
+        d.stage = Stage::kPassingThrough;
+      } else {
+        d.stage = Stage::kHoldingHeaders;  // answered with the body's end
+      }
+    } else {
+      add_plain_headers_answer(step, d);
+      d.stage = !d.request() && !has_plugins(d) ? Stage::kForwarding : Stage::kBuffering;
     }
-    ProcessingResponse out;
-    headers_response(out, d);
-    step.responses.push_back(std::move(out));
     return step;
   }
 
   Step on_trailers(Direction& d) {
     Step step;
+    if (d.stage == Stage::kHoldingHeaders) {
+      // Trailers end the body that never carried end_of_stream: answer it
+      // now (the reference never does, and the stream hangs). The last chunk
+      // keeps end_of_stream false, since the trailers still follow it.
+      step = process_body(d, /*keep_body=*/false, /*end_of_stream=*/false);
+      if (step.finish) return step;
+    }
+    if (d.stage != Stage::kPassingThrough && d.stage != Stage::kForwarding) {
+      d.stage = Stage::kComplete;
+    }
     ProcessingResponse out;
-    if (d.phase == BBR_PHASE_REQUEST) {
+    if (d.request()) {
       out.mutable_request_trailers();
     } else {
       out.mutable_response_trailers();
     }
-    step.responses.push_back(std::move(out));
+    step.add(std::move(out));
     return step;
   }
 
@@ -222,83 +337,110 @@ struct Session::Impl {
     return options.max_body_bytes != 0 && size > options.max_body_bytes;
   }
 
-  Step on_body(Direction& d, const ext_proc::HttpBody& body) {
+  Step on_body(Direction& d, ext_proc::HttpBody& body) {
     const bool streamed = mode(d) == BodyMode::kStreamed;
-
-    if (d.passing_through) {
-      Step step;
-      append_stream_chunks(step, d, body.body(), body.end_of_stream());
-      return step;
+    switch (d.stage) {
+      case Stage::kPassingThrough: {
+        Step step;
+        add_chunks(step, d, std::move(*body.mutable_body()), body.end_of_stream());
+        if (body.end_of_stream()) d.stage = Stage::kComplete;
+        return step;
+      }
+      case Stage::kForwarding:
+      case Stage::kComplete: {
+        // Nothing keeps this body: answered as it is (a body after the end
+        // of one is not the reference's protocol; it is let through).
+        Step step;
+        if (streamed) {
+          add_chunks(step, d, std::move(*body.mutable_body()), body.end_of_stream());
+        } else {
+          add_empty_body_answer(step, d);
+        }
+        return step;
+      }
+      case Stage::kAwaitingHeaders:
+        // Headers skipped by Envoy's processing mode: the body starts the
+        // direction as headers would have, with no headers answer owed.
+        if (!d.request() && !has_plugins(d)) {
+          d.stage = streamed ? Stage::kPassingThrough : Stage::kForwarding;
+          return on_body(d, body);
+        }
+        d.stage = streamed ? Stage::kHoldingHeaders : Stage::kBuffering;
+        break;
+      case Stage::kBuffering:
+      case Stage::kHoldingHeaders: break;
     }
 
-    // A buffered response with no response plugins is never kept or parsed.
-    if (!streamed && d.phase == BBR_PHASE_RESPONSE && !has_plugins(d)) {
-      Step step;
-      ProcessingResponse out;
-      body_response(out, d);
-      step.responses.push_back(std::move(out));
-      return step;
-    }
-
-    if (over_limit(d.body.size() + body.body().size())) {
-      if (d.phase == BBR_PHASE_REQUEST) {
+    const std::size_t incoming = body.body().size();
+    if (over_limit(d.body.size() + incoming)) {
+      if (d.request()) {
         log::info("request body over the limit of {} bytes: answering 413", options.max_body_bytes);
         return finish_immediate(
-            413, fmt::format("inference error: BadRequest - request body exceeds the limit of {} bytes",
-                             options.max_body_bytes));
+            413, fmt::format(R"({{"error":{{"message":"request body exceeds the limit of {} bytes","type":"invalid_request_error","code":"request_too_large"}}}})",
+                             options.max_body_bytes),
+            /*json=*/true);
       }
       // A response cannot be refused: stop holding it and let it through unchanged.
       return start_pass_through(d, body);
     }
-    d.body.append(body.body());
+    if (!budget.grow(incoming)) {
+      if (options.metrics != nullptr) options.metrics->record_shed("inflight_body_bytes");
+      if (d.request()) {
+        log::debug("in-flight body bytes over the limit of {}: answering 503",
+                   options.inflight_budget->limit());
+        return shed(options.retry_after_seconds, "in-flight body bytes over the server's limit");
+      }
+      return start_pass_through(d, body);
+    }
+    if (d.body.empty()) {
+      d.body.swap(*body.mutable_body());  // the first chunk is taken, not copied
+    } else {
+      d.body.append(body.body());
+    }
 
     if (streamed && !body.end_of_stream()) return Step{};
     // Buffered mode answers every message on the bytes so far; only when more
     // may follow must the accumulated bytes outlive this answer.
-    return process_body(d, /*keep_body=*/!streamed && !body.end_of_stream());
+    return process_body(d, /*keep_body=*/!streamed && !body.end_of_stream(), body.end_of_stream());
   }
 
-  Step start_pass_through(Direction& d, const ext_proc::HttpBody& body) {
+  Step start_pass_through(Direction& d, ext_proc::HttpBody& body) {
     Step step;
-    d.passing_through = true;
     if (mode(d) == BodyMode::kStreamed) {
-      if (d.headers_held) {
-        ProcessingResponse out;
-        headers_response(out, d);
-        step.responses.push_back(std::move(out));
-        d.headers_held = false;
-      }
+      if (d.stage == Stage::kHoldingHeaders) add_plain_headers_answer(step, d);
       std::string held = std::move(d.body);
-      d.body.clear();
+      d.body = std::string();
       held.append(body.body());
-      append_stream_chunks(step, d, std::move(held), body.end_of_stream());
+      add_chunks(step, d, std::move(held), body.end_of_stream());
+      d.stage = body.end_of_stream() ? Stage::kComplete : Stage::kPassingThrough;
     } else {
-      ProcessingResponse out;
-      body_response(out, d);
-      step.responses.push_back(std::move(out));
+      d.body = std::string();
+      add_empty_body_answer(step, d);
+      d.stage = Stage::kForwarding;
     }
     return step;
   }
 
-  Step process_body(Direction& d, bool keep_body) {
+  Step process_body(Direction& d, bool keep_body, bool end_of_stream) {
     const bool streamed = mode(d) == BodyMode::kStreamed;
-    const bool request = d.phase == BBR_PHASE_REQUEST;
+    if (!keep_body) d.stage = Stage::kComplete;
 
-    // Streamed response with nothing to run: re-send as the reference does.
-    if (!request && !has_plugins(d)) return send_streamed(d, nullptr, std::move(d.body));
+    // Streamed response with nothing to run (only reached past the pass-through
+    // choice, e.g. a body before any headers): re-send as the reference does.
+    if (!d.request() && !has_plugins(d)) {
+      return send_streamed(d, nullptr, std::exchange(d.body, std::string()), {}, end_of_stream);
+    }
 
     // The body moves into the message: parsed once, copied never (unless more
     // chunks may follow in buffered mode).
     Message msg(d.phase, keep_body ? d.headers : std::move(d.headers),
-                JsonBody(keep_body ? d.body : std::move(d.body)), state);
+                JsonBody(keep_body ? d.body : std::exchange(d.body, std::string())), state);
     if (std::string error = msg.body().map_decode_error(); !error.empty()) {
-      if (!request) {
+      if (!d.request()) {
         log::debug("Failed to parse response body as JSON, skipping response plugins");
-        if (streamed) return send_streamed(d, nullptr, msg.body().release());
+        if (streamed) return send_streamed(d, nullptr, msg.body().release(), {}, end_of_stream);
         Step step;
-        ProcessingResponse out;
-        body_response(out, d);
-        step.responses.push_back(std::move(out));
+        add_empty_body_answer(step, d);
         return step;
       }
       log::debug("request body is not JSON: {}", error);
@@ -308,13 +450,13 @@ struct Session::Impl {
 
     ChainOutcome outcome = chain.run(msg);
     if (outcome.kind != ChainOutcome::Kind::kContinue) return stopped(outcome, msg);
-    if (request && options.metrics != nullptr) options.metrics->record_success();
+    if (d.request() && options.metrics != nullptr) options.metrics->record_success();
 
     const bool changed = msg.body().changed();
     if (streamed) {
       std::optional<std::size_t> length;
-      if (request || changed) length = msg.body().raw().size();
-      return send_streamed(d, &msg, msg.body().release(), length);
+      if (d.request() || changed) length = msg.body().raw().size();
+      return send_streamed(d, &msg, msg.body().release(), length, end_of_stream);
     }
 
     Step step;
@@ -325,29 +467,29 @@ struct Session::Impl {
     encode_mutation(msg, length, common->mutable_header_mutation());
     if (changed) common->mutable_body_mutation()->set_body(msg.body().release());
     common->set_clear_route_cache(true);
-    step.responses.push_back(std::move(out));
+    step.add(std::move(out));
     return step;
   }
 
   // Streamed mode's answer at the body's end: the held headers answer (with the
   // mutation when plugins ran: `msg` not null), then the body in chunks.
   Step send_streamed(Direction& d, const Message* msg, std::string bytes,
-                     std::optional<std::size_t> content_length = std::nullopt) {
+                     std::optional<std::size_t> content_length, bool end_of_stream) {
     Step step;
-    ProcessingResponse headers_out;
-    auto* hr = headers_response(headers_out, d);
     if (msg != nullptr) {
-      auto* common = hr->mutable_response();
+      ProcessingResponse headers_out;
+      auto* common = headers_response(headers_out, d)->mutable_response();
       encode_mutation(*msg, content_length, common->mutable_header_mutation());
       common->set_clear_route_cache(true);
+      step.add(std::move(headers_out));
+    } else {
+      add_plain_headers_answer(step, d);
     }
-    step.responses.push_back(std::move(headers_out));
-    d.headers_held = false;
-    append_stream_chunks(step, d, std::move(bytes), true);
+    add_chunks(step, d, std::move(bytes), end_of_stream);
     return step;
   }
 
-  Step on_request(const ProcessingRequest& req) {
+  Step on_request(ProcessingRequest& req) {
     if (finished) return Step{};
     if (first_message) {
       first_message = false;
@@ -359,12 +501,15 @@ struct Session::Impl {
     switch (req.request_case()) {
       case ProcessingRequest::kRequestHeaders: return on_headers(request, req.request_headers());
       case ProcessingRequest::kResponseHeaders: return on_headers(response, req.response_headers());
-      case ProcessingRequest::kRequestBody: return on_body(request, req.request_body());
-      case ProcessingRequest::kResponseBody: return on_body(response, req.response_body());
+      case ProcessingRequest::kRequestBody: return on_body(request, *req.mutable_request_body());
+      case ProcessingRequest::kResponseBody: return on_body(response, *req.mutable_response_body());
       case ProcessingRequest::kRequestTrailers: return on_trailers(request);
       case ProcessingRequest::kResponseTrailers: return on_trailers(response);
-      default: return finish_with_error("unknown request type");
+      case ProcessingRequest::REQUEST_NOT_SET: break;
     }
+    return finish_with_error(StreamError::kMalformedRequest,
+                             "ProcessingRequest carries none of request_headers, response_headers, "
+                             "request_body, response_body, request_trailers, response_trailers");
   }
 };
 
@@ -373,8 +518,25 @@ Session::Session(const Chain& chain, const SessionOptions& options)
 
 Session::~Session() = default;
 
+Session::Step Session::on_request(ProcessingRequest& request) { return impl_->on_request(request); }
+
 Session::Step Session::on_request(const ProcessingRequest& request) {
-  return impl_->on_request(request);
+  ProcessingRequest copy(request);
+  return impl_->on_request(copy);
+}
+
+Session::Step Session::shed(unsigned retry_after_seconds, const char* reason) {
+  Step step;
+  ProcessingResponse out;
+  auto* ir = immediate(
+      out, 503,
+      fmt::format(R"({{"error":{{"message":"server busy: {}; retry later","type":"server_error","code":"overloaded"}}}})",
+                  reason));
+  add_immediate_header(ir, "content-type", "application/json");
+  add_immediate_header(ir, "retry-after", std::to_string(retry_after_seconds));
+  step.add(std::move(out));
+  step.finish = true;
+  return step;
 }
 
 }  // namespace bbr

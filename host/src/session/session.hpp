@@ -1,17 +1,19 @@
 // Session: the per-stream state machine of the ext_proc protocol, free of gRPC
-// serving concerns. The extproc reactor feeds it each ProcessingRequest and
-// writes back, in order, the ProcessingResponses it returns.
+// serving concerns. The serving core feeds it each ProcessingRequest and
+// writes back, in order, the ProcessingResponses of the Step it returns.
 // The states and transitions are drawn in docs/session.md.
 #pragma once
 
 #include "chain/chain.hpp"
 #include "chain/message.hpp"
+#include "session/inflight_budget.hpp"
 
 #include "envoy/service/ext_proc/v3/external_processor.pb.h"
 
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace bbr {
@@ -22,6 +24,14 @@ struct SessionOptions {
   bool streaming = false;            // FULL_DUPLEX_STREAMED (the reference's --streaming)
   std::size_t max_body_bytes = 0;    // 0: unlimited
   std::size_t stream_chunk_bytes = 62000;  // streamed_response chunk size (reference)
+  // Sum of body bytes all streams may hold; null: unbounded.
+  InflightBudget* inflight_budget = nullptr;
+  // Seconds a shed client is told to wait (Retry-After of the 503).
+  unsigned retry_after_seconds = 1;
+  // Headers only the chain may decide. A client-sent one that no plugin set
+  // is removed, so a client cannot steer routing by sending it. Shared: the
+  // options are copied into every session.
+  std::shared_ptr<const std::vector<std::string>> routing_headers;
   Metrics* metrics = nullptr;        // bbr_success_total; may be null
 };
 
@@ -30,13 +40,47 @@ class Session {
   using ProcessingRequest = envoy::service::ext_proc::v3::ProcessingRequest;
   using ProcessingResponse = envoy::service::ext_proc::v3::ProcessingResponse;
 
-  struct Step {
-    std::vector<ProcessingResponse> responses;  // send these, in order
-    // End the stream after sending: cleanly (ok) or with an error status the
-    // reactor turns into a gRPC status (Envoy then answers 500).
+  // How a stream ends when it does not end cleanly.
+  enum class StreamError {
+    kNone,
+    kPluginFailed,      // the reference's untyped plugin error: gRPC UNKNOWN
+    kMalformedRequest,  // a message with nothing set: gRPC INVALID_ARGUMENT
+  };
+
+  // What to send for one ProcessingRequest, in order. A body re-sent in
+  // streamed mode is kept as one buffer and cut into streamed_response
+  // chunks only as each is sent (next()), so it is never copied whole.
+  class Step {
+   public:
+    void add(ProcessingResponse response) { items_.emplace_back(std::move(response)); }
+    // `bytes` as streamed_response chunks of at most `chunk_bytes` (an empty
+    // body is one empty chunk); end_of_stream on the last one only.
+    void add_streamed_body(bbr_phase_t phase, std::string bytes, bool end_of_stream,
+                           std::size_t chunk_bytes);
+
+    // Moves the next response to send into `out` (cleared first); false when
+    // every response has been handed out.
+    bool next(ProcessingResponse& out);
+    // True when next() has nothing more to hand out.
+    bool exhausted() const { return next_item_ >= items_.size(); }
+    // Every remaining response at once (tests, tools).
+    std::vector<ProcessingResponse> take_all();
+
+    // End the stream after sending: cleanly, or with `error`.
     bool finish = false;
-    bool finish_with_error = false;
+    StreamError error = StreamError::kNone;
     std::string error_message;
+
+   private:
+    struct StreamedBody {
+      bbr_phase_t phase;
+      std::string bytes;
+      bool end_of_stream;
+      std::size_t chunk_bytes;
+      std::size_t offset = 0;
+    };
+    std::vector<std::variant<ProcessingResponse, StreamedBody>> items_;
+    std::size_t next_item_ = 0;
   };
 
   Session(const Chain& chain, const SessionOptions& options);
@@ -44,7 +88,13 @@ class Session {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
+  // May move body bytes out of `request` (it is the caller's scratch object).
+  Step on_request(ProcessingRequest& request);
   Step on_request(const ProcessingRequest& request);
+
+  // The answer to a stream refused before it is processed (load shedding):
+  // ImmediateResponse 503 with Retry-After, and the stream ends.
+  static Step shed(unsigned retry_after_seconds, const char* reason);
 
  private:
   struct Impl;

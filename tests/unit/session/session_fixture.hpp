@@ -137,10 +137,10 @@ inline Run feed(bbr::Session& session, const std::vector<ProcessingRequest>& req
   Run run;
   for (const auto& req : requests) {
     auto step = session.on_request(req);
-    for (auto& r : step.responses) run.responses.push_back(std::move(r));
+    for (auto& r : step.take_all()) run.responses.push_back(std::move(r));
     if (step.finish) {
       run.finished = true;
-      run.error = step.finish_with_error;
+      run.error = step.error != bbr::Session::StreamError::kNone;
       run.error_message = step.error_message;
       break;
     }

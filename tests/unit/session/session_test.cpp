@@ -20,7 +20,8 @@ std::string llm_body(const std::string& prompt, const std::string& model) {
 }
 
 std::string header(const std::string& key, const std::string& value) {
-  return "set_headers { header { key: \"" + key + "\" raw_value: \"" + value + "\" } }";
+  return "set_headers { header { key: \"" + key + "\" raw_value: \"" + value +
+         "\" } append_action: OVERWRITE_IF_EXISTS_OR_ADD }";
 }
 
 }  // namespace
@@ -84,7 +85,7 @@ TEST_CASE("streamed: headers wait for the body, then come with Content-Length, t
   auto chain = reference_chain(dir);
   bbr::Session session(*chain, streamed());
   auto first = session.on_request(request_headers(false));
-  CHECK(first.responses.empty());
+  CHECK(first.exhausted());
   const std::string body = llm_body("test", "foo");
   REQUIRE(body.size() == 64);
   auto run = feed(session, {body_message(true, body, true)});
@@ -102,9 +103,9 @@ TEST_CASE("streamed: chunks are held silently and answered once at the end", "[s
   AdaptersDir dir;
   auto chain = reference_chain(dir);
   bbr::Session session(*chain, streamed());
-  CHECK(session.on_request(request_headers(false)).responses.empty());
+  CHECK(session.on_request(request_headers(false)).exhausted());
   CHECK(session.on_request(body_message(true, R"({"max_tokens":100,"model":"sql-lo)", false))
-            .responses.empty());
+            .exhausted());
   auto run = feed(session, {body_message(true, R"(ra-sheddable","prompt":"test","temperature":0})", true)});
   REQUIRE(run.responses.size() == 2);
   CHECK(run.responses[0].request_headers().response().header_mutation().set_headers(0).header().raw_value() ==
@@ -219,7 +220,7 @@ TEST_CASE("response plugins mutate a JSON response; a non-JSON response passes u
   }
 }
 
-TEST_CASE("without response plugins a buffered response is answered empty, a streamed one re-sent",
+TEST_CASE("without response plugins a buffered response is answered empty, a streamed one passes through chunk by chunk",
           "[session][response]") {
   AdaptersDir dir;
   auto chain = reference_chain(dir);
@@ -230,14 +231,32 @@ TEST_CASE("without response plugins a buffered response is answered empty, a str
     CHECK(text_of(run.responses) == text_of_expected({"response_body {}", "response_trailers {}"}));
   }
   {
+    // Each message is answered before the next is fed: nothing is held.
     bbr::Session session(*chain, streamed());
-    auto run = feed(session, {parse_request("response_headers { end_of_stream: false }"),
-                              body_message(false, response.substr(0, 10), false),
-                              body_message(false, response.substr(10), true)});
-    CHECK(text_of(run.responses) ==
-          text_of_expected({"response_headers {}",
-                            R"(response_body { response { body_mutation { streamed_response { body: '{"choices":[{"text":"Hello!"}]}' end_of_stream: true } } } })"}));
+    CHECK(text_of(session.on_request(parse_request("response_headers { end_of_stream: false }")).take_all()) ==
+          text_of_expected({"response_headers {}"}));
+    CHECK(text_of(session.on_request(body_message(false, response.substr(0, 10), false)).take_all()) ==
+          text_of_expected({R"(response_body { response { body_mutation { streamed_response { body: '{"choices"' } } } })"}));
+    CHECK(text_of(session.on_request(body_message(false, response.substr(10), true)).take_all()) ==
+          text_of_expected({R"(response_body { response { body_mutation { streamed_response { body: ':[{"text":"Hello!"}]}' end_of_stream: true } } } })"}));
   }
+}
+
+TEST_CASE("a streamed response chunk larger than 62000 bytes passes through split as the reference splits",
+          "[session][response]") {
+  AdaptersDir dir;
+  auto chain = reference_chain(dir);
+  bbr::Session session(*chain, streamed());
+  session.on_request(parse_request("response_headers { end_of_stream: false }"));
+  const std::string chunk(70027, 'x');
+  auto answers = session.on_request(body_message(false, chunk, false)).take_all();
+  REQUIRE(answers.size() == 2);
+  CHECK(answers[0].response_body().response().body_mutation().streamed_response().body().size() == 62000);
+  CHECK(answers[1].response_body().response().body_mutation().streamed_response().body().size() == 8027);
+  CHECK_FALSE(answers[1].response_body().response().body_mutation().streamed_response().end_of_stream());
+  auto last = session.on_request(body_message(false, "", true)).take_all();
+  REQUIRE(last.size() == 1);
+  CHECK(last[0].response_body().response().body_mutation().streamed_response().end_of_stream());
 }
 
 TEST_CASE("a plugin's reject answers with its status and body and ends the stream", "[session][errors]") {
@@ -247,7 +266,7 @@ TEST_CASE("a plugin's reject answers with its status and body and ends the strea
   auto run = feed(session, {request_headers(false), body_message(true, R"({"model":"m"})", true)});
   CHECK(run.finished);
   CHECK(text_of(run.responses) ==
-        text_of_expected({R"(immediate_response { status { code: Forbidden } headers { set_headers { header { key: "content-type" raw_value: "application/json" } } } body: '{"error":"no"}' })"}));
+        text_of_expected({R"(immediate_response { status { code: Forbidden } headers { set_headers { header { key: "content-type" raw_value: "application/json" } append_action: OVERWRITE_IF_EXISTS_OR_ADD } } body: '{"error":"no"}' })"}));
 }
 
 TEST_CASE("a typed plugin failure becomes the reference's immediate response", "[session][errors]") {
@@ -295,7 +314,7 @@ TEST_CASE("the body limit answers 413 as soon as it is crossed", "[session][limi
   bbr::SessionOptions options = streamed();
   options.max_body_bytes = 100;
   bbr::Session session(*chain, options);
-  CHECK(session.on_request(body_message(true, std::string(60, ' '), false)).responses.empty());
+  CHECK(session.on_request(body_message(true, std::string(60, ' '), false)).exhausted());
   auto run = feed(session, {body_message(true, std::string(60, ' '), false)});
   CHECK(run.finished);
   REQUIRE(run.responses.size() == 1);
@@ -334,14 +353,14 @@ TEST_CASE("protocol_config decides the mode over the flag", "[session][modes]") 
     auto req = request_headers(false);
     req.mutable_protocol_config()->set_request_body_mode(
         envoy::extensions::filters::http::ext_proc::v3::ProcessingMode::FULL_DUPLEX_STREAMED);
-    CHECK(session.on_request(req).responses.empty());
+    CHECK(session.on_request(req).exhausted());
   }
   SECTION("NONE: no body will come, so headers are answered at once even with --streaming") {
     bbr::Session session(*chain, streamed());
     auto req = request_headers(false);
     req.mutable_protocol_config()->set_request_body_mode(
         envoy::extensions::filters::http::ext_proc::v3::ProcessingMode::NONE);
-    CHECK(text_of(session.on_request(req).responses) == text_of_expected({"request_headers {}"}));
+    CHECK(text_of(session.on_request(req).take_all()) == text_of_expected({"request_headers {}"}));
   }
 }
 
@@ -372,12 +391,149 @@ TEST_CASE("per-request state carries from the request plugins to the response pl
   CHECK(mutation.set_headers(0).header().raw_value() == "llama");
 }
 
-TEST_CASE("a message with no request set ends the stream with 'unknown request type'",
-          "[session][errors]") {
+TEST_CASE("a message with no request set ends the stream as malformed", "[session][errors]") {
   AdaptersDir dir;
   auto chain = reference_chain(dir);
   bbr::Session session(*chain, buffered());
-  auto run = feed(session, {ProcessingRequest{}});
-  CHECK(run.error);
-  CHECK(run.error_message == "unknown request type");
+  auto step = session.on_request(ProcessingRequest{});
+  CHECK(step.finish);
+  CHECK(step.error == bbr::Session::StreamError::kMalformedRequest);
+  CHECK(step.error_message.find("none of request_headers") != std::string::npos);
+}
+
+// ---- hostile traffic (issue: routing headers only the chain decides) ---------------------
+
+namespace {
+
+ProcessingRequest headers_with(const std::vector<std::pair<std::string, std::string>>& headers,
+                               bool end_of_stream) {
+  ProcessingRequest r;
+  auto* h = r.mutable_request_headers();
+  for (const auto& [key, value] : headers) {
+    auto* kv = h->mutable_headers()->add_headers();
+    kv->set_key(key);
+    kv->set_raw_value(value);
+  }
+  h->set_end_of_stream(end_of_stream);
+  return r;
+}
+
+bbr::SessionOptions with_routing_headers(bbr::SessionOptions o) {
+  o.routing_headers = std::make_shared<const std::vector<std::string>>(
+      std::vector<std::string>{"x-gateway-model-name", "x-gateway-base-model-name"});
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("a client's own routing header is overwritten when the body decides it, removed when not",
+          "[session][hostile]") {
+  AdaptersDir dir;
+  auto chain = reference_chain(dir);
+  for (bool streaming : {false, true}) {
+    INFO("streaming " << streaming);
+    bbr::Session session(*chain, with_routing_headers(streaming ? streamed() : buffered()));
+    // The body names model "real"; the client claims "attacker-choice" for
+    // the model and sends a base-model header the body cannot back up.
+    auto run = feed(session, {headers_with({{"x-gateway-model-name", "attacker-choice"},
+                                            {"x-gateway-base-model-name", "spoofed-base"}},
+                                           false),
+                              body_message(true, llm_body("hi", "real"), true)});
+    REQUIRE_FALSE(run.responses.empty());
+    const auto& common = streaming ? run.responses[0].request_headers().response()
+                                   : run.responses.back().request_body().response();
+    bool model_overwritten = false;
+    for (const auto& set : common.header_mutation().set_headers()) {
+      if (set.header().key() == "X-Gateway-Model-Name") {
+        CHECK(set.header().raw_value() == "real");
+        CHECK(set.append_action() ==
+              envoy::config::core::v3::HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD);
+        model_overwritten = true;
+      }
+    }
+    CHECK(model_overwritten);
+    // base-model-to-header sets "" for an unknown model, which overwrites too.
+    bool base_decided = false;
+    for (const auto& set : common.header_mutation().set_headers()) {
+      if (set.header().key() == "X-Gateway-Base-Model-Name") base_decided = true;
+    }
+    CHECK(base_decided);
+  }
+}
+
+TEST_CASE("a routing header no plugin sets is removed, also on a headers-only request",
+          "[session][hostile]") {
+  auto chain = make_chain({{"test-header-setter", "other", ""}});
+  bbr::Session session(*chain, with_routing_headers(buffered()));
+  auto run = feed(session, {headers_with({{"x-gateway-model-name", "attacker-choice"}}, true)});
+  REQUIRE(run.responses.size() == 1);
+  const auto& mutation = run.responses[0].request_headers().response().header_mutation();
+  REQUIRE(mutation.remove_headers_size() == 1);
+  CHECK(mutation.remove_headers(0) == "x-gateway-model-name");
+
+  bbr::Session quiet(*chain, buffered());  // no routing headers configured: kept
+  auto kept = feed(quiet, {headers_with({{"x-gateway-model-name", "client"}}, true)});
+  CHECK(text_of(kept.responses) == text_of_expected({"request_headers {}"}));
+}
+
+TEST_CASE("a request body over the limit in one message answers 413 with a JSON error",
+          "[session][hostile]") {
+  AdaptersDir dir;
+  auto chain = reference_chain(dir);
+  bbr::SessionOptions options = buffered();
+  options.max_body_bytes = 1 << 20;
+  bbr::Session session(*chain, options);
+  auto run = feed(session, {request_headers(false), body_message(true, std::string(2 << 20, 'x'), true)});
+  CHECK(run.finished);
+  REQUIRE(run.responses.size() == 2);
+  const auto& ir = run.responses[1].immediate_response();
+  CHECK(ir.status().code() == envoy::type::v3::PayloadTooLarge);
+  CHECK(ir.body().find(R"("code":"request_too_large")") != std::string::npos);
+  CHECK(ir.headers().set_headers(0).header().raw_value() == "application/json");
+}
+
+TEST_CASE("streamed trailers release the held answer before the trailers answer",
+          "[session][streamed]") {
+  AdaptersDir dir;
+  auto chain = reference_chain(dir);
+  bbr::Session session(*chain, streamed());
+  const std::string body = llm_body("hi", "foo");
+  auto run = feed(session, {request_headers(false), body_message(true, body, false),
+                            parse_request("request_trailers {}")});
+  REQUIRE(run.responses.size() == 3);
+  CHECK(run.responses[0].has_request_headers());
+  CHECK(run.responses[0].request_headers().response().clear_route_cache());
+  const auto& chunk = run.responses[1].request_body().response().body_mutation().streamed_response();
+  CHECK(chunk.body() == body);
+  CHECK_FALSE(chunk.end_of_stream());  // the trailers still follow
+  CHECK(run.responses[2].has_request_trailers());
+}
+
+TEST_CASE("a request body past the in-flight budget answers 503 with Retry-After; the share comes back",
+          "[session][hostile]") {
+  AdaptersDir dir;
+  auto chain = reference_chain(dir);
+  bbr::InflightBudget budget(100);
+  bbr::SessionOptions options = streamed();
+  options.inflight_budget = &budget;
+  options.retry_after_seconds = 7;
+  {
+    bbr::Session holding(*chain, options);
+    holding.on_request(request_headers(false));
+    holding.on_request(body_message(true, std::string(80, ' '), false));
+    CHECK(budget.used() == 80);
+
+    bbr::Session shed(*chain, options);
+    auto run = feed(shed, {request_headers(false), body_message(true, std::string(30, ' '), false)});
+    CHECK(run.finished);
+    REQUIRE(run.responses.size() == 1);
+    const auto& ir = run.responses[0].immediate_response();
+    CHECK(ir.status().code() == envoy::type::v3::ServiceUnavailable);
+    bool retry_after = false;
+    for (const auto& h : ir.headers().set_headers()) {
+      if (h.header().key() == "retry-after") retry_after = h.header().raw_value() == "7";
+    }
+    CHECK(retry_after);
+  }
+  CHECK(budget.used() == 0);
 }

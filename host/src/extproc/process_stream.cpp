@@ -1,0 +1,191 @@
+#include "extproc/process_stream.hpp"
+
+#include "log/log.hpp"
+#include "metrics/metrics.hpp"
+
+#include <grpcpp/support/proto_buffer_reader.h>
+
+#include <exception>
+
+namespace bbr {
+
+namespace {
+
+// Said once per process at warning level (then at debug level): a client
+// that sends garbage must not flood the log.
+void log_malformed(const std::string& what) {
+  static std::atomic<bool> said{false};
+  if (!said.exchange(true)) {
+    log::warn("ext_proc stream: {} (further ones are logged at debug level)", what);
+  } else {
+    log::debug("ext_proc stream: {}", what);
+  }
+}
+
+}  // namespace
+
+void ProcessStream::await_next(StreamEnvironment& env, grpc::ServerCompletionQueue* queue) {
+  if (env.shutting_down.load(std::memory_order_relaxed)) return;
+  auto* stream = new ProcessStream(env, queue);
+  // The done notice must be asked for before the call is requested.
+  stream->context_.AsyncNotifyWhenDone(&stream->done_event_);
+  stream->operation_in_flight_ = true;
+  env.service->request_process(&stream->context_, &stream->stream_, queue,
+                               &stream->operation_event_);
+}
+
+ProcessStream::ProcessStream(StreamEnvironment& env, grpc::ServerCompletionQueue* queue)
+    : env_(env), queue_(queue) {
+  env_.live_objects.fetch_add(1, std::memory_order_relaxed);
+}
+
+ProcessStream::~ProcessStream() {
+  if (counted_active_) env_.active_streams.fetch_sub(1, std::memory_order_relaxed);
+  env_.live_objects.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void ProcessStream::on_operation(bool ok) {
+  operation_in_flight_ = false;
+  switch (state_) {
+    case State::kAwaitingCall:
+      if (!ok) {
+        // The server shut down before a client came: no call, no done notice.
+        delete this;
+        return;
+      }
+      on_call_started();
+      return;
+    case State::kReading: on_read(ok); return;
+    case State::kWriting:
+      if (!ok) {
+        // The client is gone; nothing more can be sent.
+        finish(grpc::Status(grpc::StatusCode::UNKNOWN,
+                            "failed to send response back to Envoy: stream closed"));
+        return;
+      }
+      write_next_or_read();
+      return;
+    case State::kFinishing:
+    case State::kFinished:
+      state_ = State::kFinished;
+      delete_when_idle();
+      return;
+  }
+}
+
+void ProcessStream::on_done(bool /*ok*/) {
+  done_ = true;
+  delete_when_idle();
+}
+
+void ProcessStream::delete_when_idle() {
+  // Both the last operation and the done notice must have come back before
+  // the call's memory may go: either can arrive first.
+  if (done_ && !operation_in_flight_ && state_ == State::kFinished) delete this;
+}
+
+void ProcessStream::on_call_started() {
+  // Keep one call requested per queue at all times: the next client is
+  // matched at once instead of waiting for this thread to ask.
+  await_next(env_, queue_);
+
+  const std::size_t active = env_.active_streams.fetch_add(1, std::memory_order_relaxed) + 1;
+  counted_active_ = true;
+  if (env_.max_concurrent_streams != 0 && active > env_.max_concurrent_streams) {
+    shed_reason_ = "concurrent_streams";
+  } else {
+    session_.emplace(*env_.chain, *env_.session_options);
+  }
+  state_ = State::kReading;
+  operation_in_flight_ = true;
+  stream_.Read(&incoming_, &operation_event_);
+}
+
+void ProcessStream::on_read(bool ok) {
+  if (!ok) {
+    // The client half-closed (or the call was cancelled): a normal end.
+    if (done_ && context_.IsCancelled()) {
+      state_ = State::kFinished;
+      delete_when_idle();
+      return;
+    }
+    finish(grpc::Status::OK);
+    return;
+  }
+
+  grpc::Status parsed =
+      grpc::SerializationTraits<Session::ProcessingRequest>::Deserialize(&incoming_, &request_);
+  if (!parsed.ok()) {
+    if (env_.metrics != nullptr) env_.metrics->record_malformed_message();
+    log_malformed("a message that is not a ProcessingRequest: " + parsed.error_message());
+    finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "malformed ProcessingRequest: " + parsed.error_message()));
+    return;
+  }
+
+  if (shed_reason_ != nullptr) {
+    if (env_.metrics != nullptr) env_.metrics->record_shed(shed_reason_);
+    step_ = Session::shed(env_.session_options->retry_after_seconds,
+                          "too many concurrent streams");
+  } else {
+    try {
+      step_ = session_->on_request(request_);
+    } catch (const std::exception& e) {
+      // Out of memory in a copy, a protobuf limit: this stream fails, the
+      // server goes on.
+      log::error("ext_proc stream: session failed: {}", e.what());
+      finish(grpc::Status(grpc::StatusCode::UNKNOWN,
+                          std::string("failed to handle request: ") + e.what()));
+      return;
+    }
+  }
+  if (step_.error == Session::StreamError::kMalformedRequest) {
+    if (env_.metrics != nullptr) env_.metrics->record_malformed_message();
+    log_malformed(step_.error_message);
+  }
+  state_ = State::kWriting;
+  write_next_or_read();
+}
+
+void ProcessStream::write_next_or_read() {
+  if (step_.next(outgoing_)) {
+    operation_in_flight_ = true;
+    if (step_.finish && step_.exhausted() && step_.error == Session::StreamError::kNone) {
+      // The last answer and the end of the stream in one operation.
+      state_ = State::kFinishing;
+      stream_.WriteAndFinish(outgoing_, grpc::WriteOptions(), grpc::Status::OK, &operation_event_);
+    } else {
+      // The message is serialised here, so outgoing_ can be reused at once.
+      stream_.Write(outgoing_, &operation_event_);
+    }
+    return;
+  }
+  if (step_.finish) {
+    switch (step_.error) {
+      case Session::StreamError::kNone: finish(grpc::Status::OK); break;
+      case Session::StreamError::kPluginFailed:
+        finish(grpc::Status(grpc::StatusCode::UNKNOWN, step_.error_message));
+        break;
+      case Session::StreamError::kMalformedRequest:
+        finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, step_.error_message));
+        break;
+    }
+    return;
+  }
+  step_ = Session::Step();
+  state_ = State::kReading;
+  operation_in_flight_ = true;
+  stream_.Read(&incoming_, &operation_event_);
+}
+
+void ProcessStream::finish(const grpc::Status& status) {
+  // Drop the body and the plugins' state now, not when the client goes.
+  session_.reset();
+  step_ = Session::Step();
+  state_ = State::kFinishing;
+  operation_in_flight_ = true;
+  final_status_ = status;
+  stream_.Finish(final_status_, &operation_event_);
+}
+
+}  // namespace bbr

@@ -1,0 +1,104 @@
+// One ext_proc Process stream on gRPC's asynchronous completion-queue API.
+//
+// Every event of a stream is handled by the one thread that drains its
+// completion queue, inline, the way Envoy's workers run filters: no handoff
+// between threads, no lock. Reads and writes never overlap (read one message,
+// write the session's answers one by one, then read again), so at most one
+// message and one answer are in memory per stream besides its body, and a
+// client that sends faster than it reads is slowed by HTTP/2 flow control.
+#pragma once
+
+#include "chain/chain.hpp"
+#include "extproc/completion_queue_event.hpp"
+#include "session/session.hpp"
+
+#include "envoy/service/ext_proc/v3/external_processor.grpc.pb.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <cstddef>
+#include <optional>
+
+namespace bbr {
+
+class Metrics;
+
+// Reads Process messages as raw bytes, so a message that is not a
+// ProcessingRequest is seen as such (and answered INVALID_ARGUMENT) instead
+// of looking like the client's half-close.
+class ExternalProcessorAsyncService final
+    : public envoy::service::ext_proc::v3::ExternalProcessor::AsyncService {
+ public:
+  using RawStream = grpc::ServerAsyncReaderWriter<envoy::service::ext_proc::v3::ProcessingResponse,
+                                                  grpc::ByteBuffer>;
+  void request_process(grpc::ServerContext* context, RawStream* stream,
+                       grpc::ServerCompletionQueue* queue, void* tag) {
+    RequestAsyncBidiStreaming(0, context, stream, queue, queue, tag);
+  }
+};
+
+// What all streams share: read-only after start-up except the counters.
+struct StreamEnvironment {
+  ExternalProcessorAsyncService* service = nullptr;
+  const Chain* chain = nullptr;
+  const SessionOptions* session_options = nullptr;
+  Metrics* metrics = nullptr;
+  std::size_t max_concurrent_streams = 0;  // 0: unbounded
+  std::atomic<bool> shutting_down{false};
+  std::atomic<std::size_t> active_streams{0};  // started and not yet done
+  std::atomic<std::size_t> live_objects{0};    // ProcessStream objects, requested ones included
+};
+
+class ProcessStream {
+ public:
+  // Asks gRPC for the next Process call on `queue`; the object then lives
+  // until its call is done (or the server shuts down first).
+  static void await_next(StreamEnvironment& env, grpc::ServerCompletionQueue* queue);
+
+  ProcessStream(const ProcessStream&) = delete;
+  ProcessStream& operator=(const ProcessStream&) = delete;
+
+ private:
+  enum class State {
+    kAwaitingCall,  // requested from gRPC, no client yet
+    kReading,       // a read is in flight
+    kWriting,       // the step's responses are being written, one at a time
+    kFinishing,     // Finish (or WriteAndFinish) is in flight
+    kFinished,      // nothing more will be started
+  };
+
+  ProcessStream(StreamEnvironment& env, grpc::ServerCompletionQueue* queue);
+  ~ProcessStream();
+
+  void on_operation(bool ok);  // the one read / write / finish in flight completed
+  void on_done(bool ok);       // gRPC says the call is over (ended or cancelled)
+
+  void on_call_started();
+  void on_read(bool ok);
+  void write_next_or_read();
+  void finish(const grpc::Status& status);
+  void delete_when_idle();
+
+  StreamEnvironment& env_;
+  grpc::ServerCompletionQueue* queue_;
+  grpc::ServerContext context_;
+  ExternalProcessorAsyncService::RawStream stream_{&context_};
+  EventOf<ProcessStream, &ProcessStream::on_operation> operation_event_{this};
+  EventOf<ProcessStream, &ProcessStream::on_done> done_event_{this};
+
+  State state_ = State::kAwaitingCall;
+  bool operation_in_flight_ = false;
+  bool done_ = false;
+  bool counted_active_ = false;
+  const char* shed_reason_ = nullptr;  // set: answer the first message with 503
+
+  grpc::ByteBuffer incoming_;
+  Session::ProcessingRequest request_;
+  Session::ProcessingResponse outgoing_;
+  std::optional<Session> session_;
+  Session::Step step_;
+  grpc::Status final_status_;
+};
+
+}  // namespace bbr
