@@ -12,11 +12,14 @@ using bbr_bench::ProcessingRequest;
 
 constexpr std::size_t kStreamedChunk = 64 * 1024;
 
-enum BodyKind { kChatFixture = 0, kOneMiBPrompt = 1 };
+// The sizes: the chat fixture (~1 KiB), then 148 KiB, 512 KiB, 1 MiB.
+enum BodyKind { kChatFixture = 0, k148KiB = 1, k512KiB = 2, kOneMiBPrompt = 3 };
+constexpr std::size_t kBodyBytes[] = {0, 148 * 1024, 512 * 1024, bbr_bench::kOneMiB};
+const char* const kBodyNames[] = {"chat", "148KiB", "512KiB", "1MiB"};
 
 std::string request_body_of(int64_t kind) {
   return kind == kChatFixture ? bbr_bench::fixture("chat-completions.request.json")
-                              : bbr_bench::large_prompt_body(bbr_bench::kOneMiB);
+                              : bbr_bench::large_prompt_body(kBodyBytes[kind]);
 }
 
 std::vector<ProcessingRequest> request_path(const std::string& body, bool streaming) {
@@ -62,15 +65,14 @@ void run_session(benchmark::State& state, const std::vector<ProcessingRequest>& 
 void BM_Session_RequestPath(benchmark::State& state) {
   const std::string body = request_body_of(state.range(0));
   const bool streaming = state.range(1) != 0;
-  state.SetLabel(std::string(state.range(0) == kChatFixture ? "chat" : "1MiB") +
-                 (streaming ? "/streamed" : "/buffered"));
+  state.SetLabel(std::string(kBodyNames[state.range(0)]) + (streaming ? "/streamed" : "/buffered"));
   bbr::SessionOptions options;
   options.streaming = streaming;
   run_session(state, request_path(body, streaming), options);
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
 }
 BENCHMARK(BM_Session_RequestPath)
-    ->ArgsProduct({{kChatFixture, kOneMiBPrompt}, {0, 1}})
+    ->ArgsProduct({{kChatFixture, k148KiB, k512KiB, kOneMiBPrompt}, {0, 1}})
     ->Unit(benchmark::kMicrosecond);
 
 // Request then response, no response plugins: the response passes through
@@ -79,10 +81,9 @@ void BM_Session_RequestAndResponsePassThrough(benchmark::State& state) {
   const std::string request = request_body_of(state.range(0));
   const std::string response = state.range(0) == kChatFixture
                                    ? bbr_bench::fixture("chat-completions.response.json")
-                                   : bbr_bench::large_prompt_body(bbr_bench::kOneMiB);
+                                   : bbr_bench::large_prompt_body(kBodyBytes[state.range(0)]);
   const bool streaming = state.range(1) != 0;
-  state.SetLabel(std::string(state.range(0) == kChatFixture ? "chat" : "1MiB") +
-                 (streaming ? "/streamed" : "/buffered"));
+  state.SetLabel(std::string(kBodyNames[state.range(0)]) + (streaming ? "/streamed" : "/buffered"));
   auto messages = request_path(request, streaming);
   for (auto& m : response_path(response, streaming)) messages.push_back(std::move(m));
   bbr::SessionOptions options;
