@@ -201,19 +201,19 @@ class StateCarrier {
 
 }  // namespace
 
-BBR_EXPORT_PLUGINS(
-    bbr::plugin_type<BodyMutator>("test-body-mutator", "1.0.0", "sets a body field",
-                                  BBR_CAP_THREAD_SAFE),
-    bbr::plugin_type<HeaderSetter>("test-header-setter", "1.0.0", "sets a header",
-                                   BBR_CAP_THREAD_SAFE),
-    bbr::plugin_type<Rejecter>("test-rejecter", "1.0.0", "answers immediately",
-                               BBR_CAP_THREAD_SAFE),
-    bbr::plugin_type<Failer>("test-failer", "1.0.0", "fails with a given result",
-                             BBR_CAP_THREAD_SAFE),
-    bbr::plugin_type<Sleeper>("test-sleeper", "1.0.0", "sleeps, then continues",
-                              BBR_CAP_THREAD_SAFE),
-    bbr::plugin_type<Counter>("test-counter", "1.0.0", "adds to a counter on every call",
-                              BBR_CAP_THREAD_SAFE),
-    raw_result_type(),
-    bbr::plugin_type<StateCarrier>("test-state-carrier", "1.0.0",
-                                   "carries the model from request to response"))
+BBR_EXPORT_PLUGINS(bbr::plugin_type<BodyMutator>("test-body-mutator", "1.0.0", "sets a body field",
+                                                 BBR_CAP_THREAD_SAFE),
+                   bbr::plugin_type<HeaderSetter>("test-header-setter", "1.0.0", "sets a header",
+                                                  BBR_CAP_THREAD_SAFE),
+                   bbr::plugin_type<Rejecter>("test-rejecter", "1.0.0", "answers immediately",
+                                              BBR_CAP_THREAD_SAFE),
+                   bbr::plugin_type<Failer>("test-failer", "1.0.0", "fails with a given result",
+                                            BBR_CAP_THREAD_SAFE),
+                   bbr::plugin_type<Sleeper>("test-sleeper", "1.0.0", "sleeps, then continues",
+                                             BBR_CAP_THREAD_SAFE),
+                   bbr::plugin_type<Counter>("test-counter", "1.0.0",
+                                             "adds to a counter on every call",
+                                             BBR_CAP_THREAD_SAFE),
+                   raw_result_type(),
+                   bbr::plugin_type<StateCarrier>("test-state-carrier", "1.0.0",
+                                                  "carries the model from request to response"))

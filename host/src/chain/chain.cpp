@@ -20,7 +20,6 @@ uint32_t http_status_for(int32_t result) {
   }
 }
 
-
 namespace {
 
 // The reference's names for its typed error codes, used in its error texts.
@@ -125,10 +124,9 @@ bbr_result_t PluginInstance::process(Message& msg) {
 void PluginInstance::resolve_metrics(bbr_phase_t phase) {
   if (metrics_ == nullptr) return;
   const bool request = phase == BBR_PHASE_REQUEST;
-  (request ? request_metrics_ : response_metrics_) =
-      metrics_->plugin_call_metrics(request ? "request" : "response", type_name(), name(),
-                                    failure_policy_name(policy_.failure),
-                                    /*with_timeout=*/policy_.timeout.count() > 0);
+  (request ? request_metrics_ : response_metrics_) = metrics_->plugin_call_metrics(
+      request ? "request" : "response", type_name(), name(), failure_policy_name(policy_.failure),
+      /*with_timeout=*/policy_.timeout.count() > 0);
 }
 
 void Chain::add_request(std::shared_ptr<PluginInstance> instance) {
@@ -188,11 +186,11 @@ ChainOutcome Chain::run(Message& msg) const {
       out.http_status = BBR_FAIL_INTERNAL;
       out.error = fmt::format("plugin {} returned unknown result {}", plugin->name(), result);
       if (!msg.error().empty()) {
-        log::error("plugin {} ({}) returned unknown result {} (its error text: {})",
-                   plugin->name(), plugin->type_name(), result, msg.error());
+        log::error("plugin {} ({}) returned unknown result {} (its error text: {})", plugin->name(),
+                   plugin->type_name(), result, msg.error());
       } else {
-        log::error("plugin {} ({}) returned unknown result {}", plugin->name(),
-                   plugin->type_name(), result);
+        log::error("plugin {} ({}) returned unknown result {}", plugin->name(), plugin->type_name(),
+                   result);
       }
     } else {
       out.error = msg.error().empty() ? fmt::format("plugin returned {}", result) : msg.error();

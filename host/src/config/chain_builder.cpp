@@ -113,8 +113,8 @@ std::string create_problem(const PluginSpec& spec, const bbr_plugin_type_t& type
   if (parameters.is_object() && parameters.contains(key)) known = true;
   if (!known && type.parameters_schema != nullptr) {
     const json schema = json::parse(type.parameters_schema, nullptr, /*allow_exceptions=*/false);
-    known = schema.is_object() && schema.contains("properties") && schema["properties"].is_object() &&
-            schema["properties"].contains(key);
+    known = schema.is_object() && schema.contains("properties") &&
+            schema["properties"].is_object() && schema["properties"].contains(key);
   }
   if (!known) return general;
   return fmt::format("{}: {} (instance {}, type {})", field_path(spec.origin, "parameters." + key),

@@ -426,10 +426,11 @@ std::vector<PluginSpec> parse_plugins(const Json& root, Problems& problems) {
       } else if (policy.is_string() && policy.get_ref<const std::string&>() == "FailOpen") {
         spec.policy.failure = FailurePolicy::kFailOpen;
       } else {
-        problems.add(path, fmt::format("must be FailClose or FailOpen (got {})",
-                                       policy.is_string()
-                                           ? fmt::format("\"{}\"", policy.get_ref<const std::string&>())
-                                           : describe(policy)));
+        problems.add(path,
+                     fmt::format("must be FailClose or FailOpen (got {})",
+                                 policy.is_string()
+                                     ? fmt::format("\"{}\"", policy.get_ref<const std::string&>())
+                                     : describe(policy)));
         complete = false;
       }
     }
@@ -577,8 +578,8 @@ std::optional<std::chrono::nanoseconds> parse_plugin_timeout(std::string_view te
   }
   // Go's time.ParseDuration units; each number may carry a fraction.
   static const std::pair<std::string_view, double> kUnits[] = {
-      {"ns", 1.0}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3}, {"ms", 1e6},
-      {"s", 1e9},  {"m", 60e9}, {"h", 3600e9}};
+      {"ns", 1.0}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
+      {"ms", 1e6}, {"s", 1e9},  {"m", 60e9},        {"h", 3600e9}};
   constexpr double kMaxNanoseconds = 3600e9;  // an hour: beyond it, no request waits anyway
   double total = 0;
   std::string_view rest = text;
@@ -603,20 +604,22 @@ std::optional<std::chrono::nanoseconds> parse_plugin_timeout(std::string_view te
     }
     rest.remove_prefix(digits);
     size_t unit_length = 0;
-    while (unit_length < rest.size() && !std::isdigit(static_cast<unsigned char>(rest[unit_length])) &&
+    while (unit_length < rest.size() &&
+           !std::isdigit(static_cast<unsigned char>(rest[unit_length])) &&
            rest[unit_length] != '.') {
       ++unit_length;
     }
     const std::string_view unit = rest.substr(0, unit_length);
     if (unit.empty()) {
-      problem = fmt::format("{} has no unit (write e.g. \"50ms\" or \"2s\"; units: ns, us, ms, s, m, h)",
-                            quoted);
+      problem = fmt::format(
+          "{} has no unit (write e.g. \"50ms\" or \"2s\"; units: ns, us, ms, s, m, h)", quoted);
       return std::nullopt;
     }
     const auto* found = std::find_if(std::begin(kUnits), std::end(kUnits),
                                      [&](const auto& known) { return known.first == unit; });
     if (found == std::end(kUnits)) {
-      problem = fmt::format("{} has an unknown unit \"{}\" (units: ns, us, ms, s, m, h)", quoted, unit);
+      problem =
+          fmt::format("{} has an unknown unit \"{}\" (units: ns, us, ms, s, m, h)", quoted, unit);
       return std::nullopt;
     }
     total += value * found->second;
@@ -628,7 +631,8 @@ std::optional<std::chrono::nanoseconds> parse_plugin_timeout(std::string_view te
   }
   const auto nanoseconds = static_cast<int64_t>(std::llround(total));
   if (nanoseconds <= 0) {
-    problem = fmt::format("{} must be more than zero (leave timeout out for no time budget)", quoted);
+    problem =
+        fmt::format("{} must be more than zero (leave timeout out for no time budget)", quoted);
     return std::nullopt;
   }
   return std::chrono::nanoseconds(nanoseconds);
@@ -681,12 +685,17 @@ ChainConfig config_from_plugin_flags(const std::vector<std::string>& values) {
 ChainConfig default_config() {
   ChainConfig config;
   config.source = "default chain";
-  config.plugins.push_back(PluginSpec{
-      "body-field-to-header", "body-field-to-header",
-      R"({"fieldName":"model","headerName":"X-Gateway-Model-Name"})", "default chain #1", {}});
-  config.plugins.push_back(PluginSpec{"base-model-to-header", "base-model-to-header",
+  config.plugins.push_back(
+      PluginSpec{"body-field-to-header",
+                 "body-field-to-header",
+                 R"({"fieldName":"model","headerName":"X-Gateway-Model-Name"})",
+                 "default chain #1",
+                 {}});
+  config.plugins.push_back(PluginSpec{"base-model-to-header",
+                                      "base-model-to-header",
                                       fmt::format(R"({{"adaptersDir":"{}"}})", kDefaultAdaptersDir),
-                                      "default chain #2", {}});
+                                      "default chain #2",
+                                      {}});
   config.request = {"body-field-to-header", "base-model-to-header"};
   return config;
 }

@@ -58,14 +58,16 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Counter>& plugin_failures =
       prometheus::BuildCounter()
           .Name("bbr_plugin_failures_total")
-          .Help("Count of plugin calls that failed (returned neither continue nor a reject) for each "
-                "extension point, plugin type, plugin name and failure policy.")
+          .Help(
+              "Count of plugin calls that failed (returned neither continue nor a reject) for each "
+              "extension point, plugin type, plugin name and failure policy.")
           .Register(*registry);
   prometheus::Family<prometheus::Counter>& plugin_timeouts =
       prometheus::BuildCounter()
           .Name("bbr_plugin_timeouts_total")
-          .Help("Count of plugin calls that took longer than the instance's timeout for each "
-                "extension point, plugin type and plugin name.")
+          .Help(
+              "Count of plugin calls that took longer than the instance's timeout for each "
+              "extension point, plugin type and plugin name.")
           .Register(*registry);
 
   // Plugin counter families, created on first use. The mutex guards the map
@@ -156,7 +158,8 @@ prometheus::Labels call_labels(std::string_view extension_point, std::string_vie
 void Metrics::observe_plugin_duration(std::string_view extension_point,
                                       std::string_view plugin_type, std::string_view plugin_name,
                                       double seconds) {
-  impl_->plugin_duration.Add(call_labels(extension_point, plugin_type, plugin_name), duration_buckets())
+  impl_->plugin_duration
+      .Add(call_labels(extension_point, plugin_type, plugin_name), duration_buckets())
       .Observe(seconds);
 }
 

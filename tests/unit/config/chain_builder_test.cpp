@@ -182,7 +182,8 @@ response: [{pluginRef: d}]
 
 TEST_CASE("hand-built configs are checked for duplicate names and references too") {
   ChainConfig config;
-  config.plugins = {{"abi-test-good", "x", "", "custom #1", {}}, {"abi-test-good", "x", "", "custom #2", {}}};
+  config.plugins = {{"abi-test-good", "x", "", "custom #1", {}},
+                    {"abi-test-good", "x", "", "custom #2", {}}};
   config.request = {"x", "y", "x"};
   auto problems = build_problems(config);
   CHECK(problems == std::vector<std::string>{
@@ -199,17 +200,21 @@ plugins:
   - {type: base-model-to-header, name: b, parameters: {adaptersDir: /nonexistent, headerName: x-envoy-upstream}}
   - {type: body-field-to-header, name: ok, parameters: {fieldName: model, headerName: x-ok}}
 )"));
-  CHECK(problems == std::vector<std::string>{
-                        R"(plugins[0].parameters.headerName: "X Bad" is not a valid HTTP header name (instance m, type body-field-to-header))",
-                        R"(plugins[1].parameters.headerName: "x-envoy-upstream" is a header Envoy does not let an ext_proc server set (instance b, type base-model-to-header))",
-                    });
+  CHECK(
+      problems ==
+      std::vector<std::string>{
+          R"(plugins[0].parameters.headerName: "X Bad" is not a valid HTTP header name (instance m, type body-field-to-header))",
+          R"(plugins[1].parameters.headerName: "x-envoy-upstream" is a header Envoy does not let an ext_proc server set (instance b, type base-model-to-header))",
+      });
 }
 
 TEST_CASE("a bad header name in a plugin flag is reported at the flag's parameter") {
-  auto problems = build_problems(
-      bbr::config_from_plugin_flags({R"(body-field-to-header:m:{"fieldName":"model","headerName":"a:b"})"}));
-  CHECK(problems == std::vector<std::string>{
-                        R"(--plugin #1 parameters.headerName: "a:b" is not a valid HTTP header name (instance m, type body-field-to-header))"});
+  auto problems = build_problems(bbr::config_from_plugin_flags(
+      {R"(body-field-to-header:m:{"fieldName":"model","headerName":"a:b"})"}));
+  CHECK(
+      problems ==
+      std::vector<std::string>{
+          R"(--plugin #1 parameters.headerName: "a:b" is not a valid HTTP header name (instance m, type body-field-to-header))"});
 }
 
 TEST_CASE("each instance gets the failure policy and timeout its configuration names") {
@@ -236,10 +241,16 @@ plugins:
 )"),
                            registry(), &metrics);
   const std::string text = metrics.render_text();
-  CHECK_THAT(text, Catch::Contains(
-                       R"(bbr_plugin_duration_seconds_count{extension_point="request",plugin_name="m",plugin_type="body-field-to-header"} 0)"));
-  CHECK_THAT(text, Catch::Contains(
-                       R"(bbr_plugin_failures_total{extension_point="request",plugin_name="m",plugin_type="body-field-to-header",policy="FailOpen"} 0)"));
-  CHECK_THAT(text, Catch::Contains(
-                       R"(bbr_plugin_timeouts_total{extension_point="request",plugin_name="m",plugin_type="body-field-to-header"} 0)"));
+  CHECK_THAT(
+      text,
+      Catch::Contains(
+          R"(bbr_plugin_duration_seconds_count{extension_point="request",plugin_name="m",plugin_type="body-field-to-header"} 0)"));
+  CHECK_THAT(
+      text,
+      Catch::Contains(
+          R"(bbr_plugin_failures_total{extension_point="request",plugin_name="m",plugin_type="body-field-to-header",policy="FailOpen"} 0)"));
+  CHECK_THAT(
+      text,
+      Catch::Contains(
+          R"(bbr_plugin_timeouts_total{extension_point="request",plugin_name="m",plugin_type="body-field-to-header"} 0)"));
 }

@@ -342,20 +342,21 @@ plugins:
   - {type: t, name: e, failurePolicy: }
   - {type: t, name: f, failurPolicy: FailOpen}
 )"));
-  CHECK(problems == std::vector<std::string>{
-                        R"(plugins[1].failurePolicy: must be FailClose or FailOpen (got "Ignore"))",
-                        R"(plugins[2].failurePolicy: must be FailClose or FailOpen (got "failopen"))",
-                        "plugins[3].failurePolicy: must be FailClose or FailOpen (got a list)",
-                        "plugins[4].failurePolicy: must be FailClose or FailOpen (got null)",
-                        "plugins[5].failurPolicy: unknown field (did you mean failurePolicy?)",
-                    });
+  CHECK(problems ==
+        std::vector<std::string>{
+            R"(plugins[1].failurePolicy: must be FailClose or FailOpen (got "Ignore"))",
+            R"(plugins[2].failurePolicy: must be FailClose or FailOpen (got "failopen"))",
+            "plugins[3].failurePolicy: must be FailClose or FailOpen (got a list)",
+            "plugins[4].failurePolicy: must be FailClose or FailOpen (got null)",
+            "plugins[5].failurPolicy: unknown field (did you mean failurePolicy?)",
+        });
 }
 
 TEST_CASE("a plugin timeout is a Go duration string") {
   using namespace std::chrono_literals;
   auto timeout_of = [](const std::string& value) {
-    auto config = parse_config(with_header("plugins:\n  - {type: t, name: a, timeout: \"" + value + "\"}\n"),
-                               "test.yaml");
+    auto config = parse_config(
+        with_header("plugins:\n  - {type: t, name: a, timeout: \"" + value + "\"}\n"), "test.yaml");
     return config.plugins.at(0).policy.timeout;
   };
   CHECK(timeout_of("50ms") == 50ms);
@@ -383,14 +384,16 @@ plugins:
   - {type: t, name: g, timeout: ""}
   - {type: t, name: h, timeout: ms}
 )"));
-  CHECK(problems == std::vector<std::string>{
-                        R"(plugins[0].timeout: must be a duration such as "50ms" or "2s" (got an integer))",
-                        R"(plugins[1].timeout: "50" has no unit (write e.g. "50ms" or "2s"; units: ns, us, ms, s, m, h))",
-                        R"(plugins[2].timeout: "5 sec" has an unknown unit " sec" (units: ns, us, ms, s, m, h))",
-                        R"(plugins[3].timeout: "0s" must be more than zero (leave timeout out for no time budget))",
-                        R"(plugins[4].timeout: "-1s" is not a duration (write e.g. "50ms" or "2s"))",
-                        R"(plugins[5].timeout: "2h" is longer than the most allowed, 1h)",
-                        R"(plugins[6].timeout: must not be empty (write e.g. "50ms" or "2s"))",
-                        R"(plugins[7].timeout: "ms" is not a duration (write e.g. "50ms" or "2s"))",
-                    });
+  CHECK(
+      problems ==
+      std::vector<std::string>{
+          R"(plugins[0].timeout: must be a duration such as "50ms" or "2s" (got an integer))",
+          R"(plugins[1].timeout: "50" has no unit (write e.g. "50ms" or "2s"; units: ns, us, ms, s, m, h))",
+          R"(plugins[2].timeout: "5 sec" has an unknown unit " sec" (units: ns, us, ms, s, m, h))",
+          R"(plugins[3].timeout: "0s" must be more than zero (leave timeout out for no time budget))",
+          R"(plugins[4].timeout: "-1s" is not a duration (write e.g. "50ms" or "2s"))",
+          R"(plugins[5].timeout: "2h" is longer than the most allowed, 1h)",
+          R"(plugins[6].timeout: must not be empty (write e.g. "50ms" or "2s"))",
+          R"(plugins[7].timeout: "ms" is not a duration (write e.g. "50ms" or "2s"))",
+      });
 }

@@ -90,20 +90,30 @@ TEST_CASE("an instance's call metrics are resolved once and record without a lab
   timed.count_timeout();
   untimed.count_timeout();  // no timeout configured: a no-op, no series
   const std::string text = metrics.render_text();
-  CHECK_THAT(text, Catch::Contains(
-                       R"(bbr_plugin_duration_seconds_bucket{extension_point="request",plugin_name="model",plugin_type="body-field-to-header",le="0.0005"} 1)"));
-  CHECK_THAT(text, Catch::Contains(
-                       R"(bbr_plugin_failures_total{extension_point="request",plugin_name="model",plugin_type="body-field-to-header",policy="FailOpen"} 1)"));
-  CHECK_THAT(text, Catch::Contains(
-                       R"(bbr_plugin_timeouts_total{extension_point="request",plugin_name="model",plugin_type="body-field-to-header"} 2)"));
-  CHECK_THAT(text, Catch::Contains(
-                       R"(bbr_plugin_failures_total{extension_point="response",plugin_name="r",plugin_type="t",policy="FailClose"} 0)"));
+  CHECK_THAT(
+      text,
+      Catch::Contains(
+          R"(bbr_plugin_duration_seconds_bucket{extension_point="request",plugin_name="model",plugin_type="body-field-to-header",le="0.0005"} 1)"));
+  CHECK_THAT(
+      text,
+      Catch::Contains(
+          R"(bbr_plugin_failures_total{extension_point="request",plugin_name="model",plugin_type="body-field-to-header",policy="FailOpen"} 1)"));
+  CHECK_THAT(
+      text,
+      Catch::Contains(
+          R"(bbr_plugin_timeouts_total{extension_point="request",plugin_name="model",plugin_type="body-field-to-header"} 2)"));
+  CHECK_THAT(
+      text,
+      Catch::Contains(
+          R"(bbr_plugin_failures_total{extension_point="response",plugin_name="r",plugin_type="t",policy="FailClose"} 0)"));
   CHECK_THAT(text, !Catch::Contains(R"(bbr_plugin_timeouts_total{extension_point="response")"));
   // The same labels resolve to the same series.
   metrics.plugin_call_metrics("request", "body-field-to-header", "model", "FailOpen", true)
       .count_failure();
-  CHECK_THAT(metrics.render_text(), Catch::Contains(
-                       R"(bbr_plugin_failures_total{extension_point="request",plugin_name="model",plugin_type="body-field-to-header",policy="FailOpen"} 2)"));
+  CHECK_THAT(
+      metrics.render_text(),
+      Catch::Contains(
+          R"(bbr_plugin_failures_total{extension_point="request",plugin_name="model",plugin_type="body-field-to-header",policy="FailOpen"} 2)"));
 }
 
 TEST_CASE("default call metrics (no registry) record nothing and do not crash", "[metrics]") {
@@ -120,12 +130,17 @@ TEST_CASE("an instance's counter cache adds to the same series as the registry",
   counters.add("bbr_body_field_not_found_total", "field", "model", 1);
   counters.add("bbr_body_field_not_found_total", "field", "model", 2);
   counters.add("bbr_body_field_not_found_total", "field", "prompt", 1);
-  metrics.plugin_counter_add("model-extractor", "bbr_body_field_not_found_total", "field", "model", 1);
+  metrics.plugin_counter_add("model-extractor", "bbr_body_field_not_found_total", "field", "model",
+                             1);
   const std::string text = metrics.render_text();
-  CHECK_THAT(text, Catch::Contains(
-                       R"(bbr_body_field_not_found_total{field="model",plugin_name="model-extractor"} 4)"));
-  CHECK_THAT(text, Catch::Contains(
-                       R"(bbr_body_field_not_found_total{field="prompt",plugin_name="model-extractor"} 1)"));
+  CHECK_THAT(
+      text,
+      Catch::Contains(
+          R"(bbr_body_field_not_found_total{field="model",plugin_name="model-extractor"} 4)"));
+  CHECK_THAT(
+      text,
+      Catch::Contains(
+          R"(bbr_body_field_not_found_total{field="prompt",plugin_name="model-extractor"} 1)"));
 }
 
 TEST_CASE("an instance's counter cache drops refused counters every time, never throws",
@@ -150,7 +165,8 @@ TEST_CASE("an instance's counter cache is safe to use from many threads at once"
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&counters, t] {
-      for (int i = 0; i < 1000; ++i) counters.add("cached_total", "worker", t % 2 ? "odd" : "even", 1);
+      for (int i = 0; i < 1000; ++i)
+        counters.add("cached_total", "worker", t % 2 ? "odd" : "even", 1);
     });
   }
   for (auto& thread : threads) thread.join();

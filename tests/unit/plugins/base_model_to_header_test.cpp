@@ -239,7 +239,8 @@ TEST_CASE("base-model-to-header refuses at create a header name the host could n
   auto with_header = [&](const std::string& header) {
     return R"({"adaptersDir":")" + dir.path().string() + R"(","headerName":")" + header + R"("})";
   };
-  CHECK(create_error(with_header("X Bad")) == R"(headerName: "X Bad" is not a valid HTTP header name)");
+  CHECK(create_error(with_header("X Bad")) ==
+        R"(headerName: "X Bad" is not a valid HTTP header name)");
   CHECK(create_error(with_header("x-envoy-route")) ==
         R"(headerName: "x-envoy-route" is a header Envoy does not let an ext_proc server set)");
   CHECK_NOTHROW(create("base-model-to-header", with_header("X-Base")));

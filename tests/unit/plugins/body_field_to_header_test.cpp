@@ -139,8 +139,9 @@ TEST_CASE("body-field-to-header refuses at create a header name the host could n
   CHECK(error_for(":") == R"(headerName: ":" is not a valid HTTP header name)");
   CHECK(error_for("café") == R"(headerName: "café" is not a valid HTTP header name)");
   CHECK(error_for("") == "headerName: must not be empty");
-  CHECK(error_for("X-Envoy-Original-Path") ==
-        R"(headerName: "X-Envoy-Original-Path" is a header Envoy does not let an ext_proc server set)");
+  CHECK(
+      error_for("X-Envoy-Original-Path") ==
+      R"(headerName: "X-Envoy-Original-Path" is a header Envoy does not let an ext_proc server set)");
   for (const char* refused : {"host", "Host", ":method", ":authority", ":scheme"}) {
     CHECK(error_for(refused) == "headerName: \"" + std::string(refused) +
                                     "\" is a header Envoy does not let an ext_proc server set");
