@@ -11,6 +11,7 @@
 #include "base-model-to-header/adapter_map.hpp"
 #include "base-model-to-header/adapters_dir_watcher.hpp"
 #include "common/go_value_format.hpp"
+#include "common/header_name.hpp"
 #include "common/parameters.hpp"
 
 #include <atomic>
@@ -86,6 +87,7 @@ class BaseModelToHeader {
     std::filesystem::path dir = parameters.optional_string("adaptersDir", kDefaultAdaptersDir);
     std::string field_name = parameters.optional_string("fieldName", "model");
     header_name_ = parameters.optional_string("headerName", "X-Gateway-Base-Model-Name");
+    bbr_plugins::require_settable_header_name("headerName", header_name_);
     auto poll_ms = parameters.optional_integer("pollIntervalMs", 1000, 10, 3600000);
     // A missing directory is not fatal: the reference starts with an empty
     // store until its ConfigMaps appear, and the host's default chain names

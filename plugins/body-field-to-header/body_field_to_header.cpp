@@ -4,6 +4,7 @@
 #include <bbr/plugin.hpp>
 
 #include "common/go_value_format.hpp"
+#include "common/header_name.hpp"
 #include "common/parameters.hpp"
 
 #include <string>
@@ -32,6 +33,7 @@ class BodyFieldToHeader {
     bbr_plugins::Parameters parameters(ctx.parameters_json);
     field_name_ = parameters.required_string("fieldName");
     header_name_ = parameters.required_string("headerName");
+    bbr_plugins::require_settable_header_name("headerName", header_name_);
     // The field is one top-level key, never a path: "a/b" is the key "a/b".
     pointer_ = bbr_plugins::top_level_pointer(field_name_);
   }

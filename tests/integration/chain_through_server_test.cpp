@@ -135,14 +135,19 @@ TEST_CASE("a typed plugin failure answers the mapped status with the reference's
         std::string::npos);
 }
 
-TEST_CASE("an untyped plugin failure ends the stream with gRPC UNKNOWN", "[chain][errors]") {
+TEST_CASE("a plugin result outside bbr_result_t answers 500 naming the plugin and the value",
+          "[chain][errors]") {
   TempDir dir;
   ServerProcess server(config_server(
       dir, "  - {type: test-failer, name: odd, parameters: {result: 7, message: strange}}\n",
       "[{pluginRef: odd}]", "[]", false));
   const Exchange exchange = run(server.channel(), {request_body(R"({"model":"m"})", true)});
-  CHECK(exchange.status.error_code() == grpc::StatusCode::UNKNOWN);
-  CHECK(exchange.status.error_message() == "failed to handle request: plugin odd: strange");
+  CHECK(exchange.status.ok());
+  CHECK(canonical(exchange.responses) ==
+        canonical(std::vector<ProcessingResponse>{immediate_response(
+            500, "inference error: Internal - plugin odd returned unknown result 7")}));
+  CHECK(server.output().find("plugin odd (test-failer) returned unknown result 7 (its error text: strange)") !=
+        std::string::npos);
 }
 
 TEST_CASE("request and response body edits reach Envoy Go-encoded with Content-Length",

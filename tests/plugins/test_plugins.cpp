@@ -4,8 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -75,7 +78,9 @@ class Rejecter {
   std::string body_;
 };
 
-// Returns `result` with `message` (or throws it when `throw` is true).
+// Returns `result` with `message` (or throws it when `throw` is true). With
+// `setHeader`, first sets that header to "before-failing" (pins what a
+// FailOpen chain keeps of a failed call).
 class Failer {
  public:
   explicit Failer(const bbr::CreateContext& ctx) {
@@ -83,9 +88,11 @@ class Failer {
     result_ = static_cast<bbr_result_t>(p.value("result", 403));
     message_ = p.value("message", "test failure");
     throw_ = p.value("throw", false);
+    set_header_ = p.value("setHeader", "");
     if (p.value("failCreate", false)) throw std::runtime_error("failCreate was set");
   }
   bbr_result_t on_request(bbr::Message& msg) {
+    if (!set_header_.empty()) msg.set_header(set_header_, "before-failing");
     if (throw_) throw std::runtime_error(message_);
     return msg.fail(result_, message_);
   }
@@ -94,7 +101,87 @@ class Failer {
   bbr_result_t result_;
   std::string message_;
   bool throw_;
+  std::string set_header_;
 };
+
+// Sleeps `sleepMs` milliseconds, then continues: a call that certainly takes
+// at least that long (pins the timeout accounting without timing anything).
+class Sleeper {
+ public:
+  explicit Sleeper(const bbr::CreateContext& ctx)
+      : sleep_(ctx.plugin.parameter_integer("/sleepMs").value_or(20)) {}
+  bbr_result_t on_request(bbr::Message&) {
+    std::this_thread::sleep_for(sleep_);
+    return BBR_CONTINUE;
+  }
+
+ private:
+  std::chrono::milliseconds sleep_;
+};
+
+// Adds 1 to counter `name` (default test_plugin_calls_total) with label
+// `label`=`value` on every call, through the host's counter_add.
+class Counter {
+ public:
+  explicit Counter(const bbr::CreateContext& ctx) : plugin_(ctx.plugin) {
+    name_ = ctx.plugin.parameter_string("/name").value_or("test_plugin_calls_total");
+    label_ = ctx.plugin.parameter_string("/label").value_or("");
+    value_ = ctx.plugin.parameter_string("/value").value_or("");
+  }
+  bbr_result_t on_request(bbr::Message&) {
+    plugin_.count(name_, label_, value_);
+    return BBR_CONTINUE;
+  }
+
+ private:
+  bbr::PluginContext plugin_;
+  std::string name_, label_, value_;
+};
+
+// test-raw-result: written against plugin.h alone, as a C plugin is, and
+// returning the integer `result` whatever it is (418, 7, -1, ...): what a C
+// plugin returning a number outside bbr_result_t hands the host.
+struct RawResult {
+  int32_t value;
+};
+
+int raw_result_create(const bbr_create_args_t* args, void** instance_out) {
+  bbr_json_value_t value{};
+  value.struct_size = sizeof(value);
+  int32_t result = 7;
+  if (args->api->parameter_get(args->context, "/result", 7, &value) == BBR_OK &&
+      value.type == BBR_JSON_INTEGER) {
+    result = static_cast<int32_t>(value.integer);
+  }
+  *instance_out = new RawResult{result};
+  return 0;
+}
+
+void raw_result_destroy(void* instance) { delete static_cast<RawResult*>(instance); }
+
+int32_t raw_result_process(void* instance, bbr_message_t*) {
+  return static_cast<RawResult*>(instance)->value;
+}
+
+const bbr_plugin_type_t* raw_result_type() {
+  static const bbr_plugin_type_t type = [] {
+    bbr_plugin_type_t t{};
+    t.struct_size = sizeof(t);
+    t.name = "test-raw-result";
+    t.version = "1.0.0";
+    t.description = "returns any integer as its result";
+    t.capabilities = BBR_CAP_REQUEST | BBR_CAP_THREAD_SAFE;
+    t.create = &raw_result_create;
+    t.destroy = &raw_result_destroy;
+    // A C compiler would accept `return 418;` from a bbr_result_t function; in
+    // C++ the same bytes need this cast (through void(*)(), GCC's documented
+    // escape from -Wcast-function-type).
+    t.process_request = reinterpret_cast<bbr_result_t (*)(void*, bbr_message_t*)>(
+        reinterpret_cast<void (*)()>(&raw_result_process));
+    return t;
+  }();
+  return &type;
+}
 
 // Request phase stores the model in per-request state; response phase reads
 // it back into header x-request-model: pins the CycleState across phases.
@@ -114,14 +201,19 @@ class StateCarrier {
 
 }  // namespace
 
-BBR_EXPORT_PLUGINS(
-    bbr::plugin_type<BodyMutator>("test-body-mutator", "1.0.0", "sets a body field",
-                                  BBR_CAP_THREAD_SAFE),
-    bbr::plugin_type<HeaderSetter>("test-header-setter", "1.0.0", "sets a header",
-                                   BBR_CAP_THREAD_SAFE),
-    bbr::plugin_type<Rejecter>("test-rejecter", "1.0.0", "answers immediately",
-                               BBR_CAP_THREAD_SAFE),
-    bbr::plugin_type<Failer>("test-failer", "1.0.0", "fails with a given result",
-                             BBR_CAP_THREAD_SAFE),
-    bbr::plugin_type<StateCarrier>("test-state-carrier", "1.0.0",
-                                   "carries the model from request to response"))
+BBR_EXPORT_PLUGINS(bbr::plugin_type<BodyMutator>("test-body-mutator", "1.0.0", "sets a body field",
+                                                 BBR_CAP_THREAD_SAFE),
+                   bbr::plugin_type<HeaderSetter>("test-header-setter", "1.0.0", "sets a header",
+                                                  BBR_CAP_THREAD_SAFE),
+                   bbr::plugin_type<Rejecter>("test-rejecter", "1.0.0", "answers immediately",
+                                              BBR_CAP_THREAD_SAFE),
+                   bbr::plugin_type<Failer>("test-failer", "1.0.0", "fails with a given result",
+                                            BBR_CAP_THREAD_SAFE),
+                   bbr::plugin_type<Sleeper>("test-sleeper", "1.0.0", "sleeps, then continues",
+                                             BBR_CAP_THREAD_SAFE),
+                   bbr::plugin_type<Counter>("test-counter", "1.0.0",
+                                             "adds to a counter on every call",
+                                             BBR_CAP_THREAD_SAFE),
+                   raw_result_type(),
+                   bbr::plugin_type<StateCarrier>("test-state-carrier", "1.0.0",
+                                                  "carries the model from request to response"))

@@ -7,7 +7,7 @@
 
 namespace bbr {
 
-uint32_t http_status_for(bbr_result_t result) {
+uint32_t http_status_for(int32_t result) {
   switch (result) {
     case BBR_FAIL_BAD_REQUEST:
     case BBR_FAIL_UNAUTHORIZED:
@@ -47,11 +47,14 @@ std::optional<ImmediateResponse> reference_failure_response(const ChainOutcome& 
 }
 
 PluginInstance::PluginInstance(PluginTypeRef type, std::string instance_name,
-                               std::string parameters_json, Metrics* metrics)
-    : type_(std::move(type)) {
+                               std::string parameters_json, Metrics* metrics, PluginPolicy policy)
+    : type_(std::move(type)), metrics_(metrics), policy_(policy) {
   context_.type_name = type_.type->name;
   context_.instance_name = std::move(instance_name);
-  context_.metrics = metrics;
+  if (metrics != nullptr) {
+    counters_ = std::make_unique<PluginCounters>(*metrics, context_.instance_name);
+    context_.metrics = counters_.get();
+  }
   if (!parameters_json.empty()) {
     context_.parameters = nlohmann::json::parse(parameters_json, nullptr, /*allow_exceptions=*/false);
     if (context_.parameters.is_discarded()) context_.parameters = nullptr;
@@ -83,33 +86,83 @@ PluginInstance::~PluginInstance() {
   if (type_.type->destroy != nullptr) type_.type->destroy(instance_);
 }
 
-bbr_result_t PluginInstance::process(Message& msg) {
+namespace {
+
+// plugin.h types the hooks as returning bbr_result_t, but a plugin (C, or any
+// language) can return any int: the ABI passes the enum exactly as an int32_t
+// (same size, same register on every target we build for). Receiving a value
+// outside the enumerators as the C++ enum would be undefined behaviour, so the
+// hook is called through a pointer of the same ABI that returns int32_t. The
+// detour through void(*)() is the conversion GCC documents as deliberate
+// (-Wcast-function-type).
+using RawHook = int32_t (*)(void*, bbr_message_t*);
+static_assert(sizeof(bbr_result_t) == sizeof(int32_t), "bbr_result_t must travel as an int32_t");
+
+int32_t call_hook(bbr_result_t (*hook)(void*, bbr_message_t*), void* instance, Message& msg) {
+  auto raw = reinterpret_cast<RawHook>(reinterpret_cast<void (*)()>(hook));
+  return raw(instance, to_handle(&msg));
+}
+
+}  // namespace
+
+int32_t PluginInstance::call(Message& msg) {
   auto hook = msg.phase() == BBR_PHASE_REQUEST ? type_.type->process_request
                                                : type_.type->process_response;
   if (hook == nullptr) return BBR_CONTINUE;
-  if (capabilities() & BBR_CAP_THREAD_SAFE) return hook(instance_, to_handle(&msg));
+  if (capabilities() & BBR_CAP_THREAD_SAFE) return call_hook(hook, instance_, msg);
   std::lock_guard lock(call_mutex_);
-  return hook(instance_, to_handle(&msg));
+  return call_hook(hook, instance_, msg);
+}
+
+bbr_result_t PluginInstance::process(Message& msg) {
+  int32_t result = call(msg);
+  if (result == BBR_CONTINUE) return BBR_CONTINUE;
+  uint32_t status = http_status_for(result);
+  return status == 0 ? BBR_FAIL_INTERNAL : static_cast<bbr_result_t>(status);
+}
+
+void PluginInstance::resolve_metrics(bbr_phase_t phase) {
+  if (metrics_ == nullptr) return;
+  const bool request = phase == BBR_PHASE_REQUEST;
+  (request ? request_metrics_ : response_metrics_) = metrics_->plugin_call_metrics(
+      request ? "request" : "response", type_name(), name(), failure_policy_name(policy_.failure),
+      /*with_timeout=*/policy_.timeout.count() > 0);
 }
 
 void Chain::add_request(std::shared_ptr<PluginInstance> instance) {
+  instance->resolve_metrics(BBR_PHASE_REQUEST);
   request_.push_back(std::move(instance));
 }
 
 void Chain::add_response(std::shared_ptr<PluginInstance> instance) {
+  instance->resolve_metrics(BBR_PHASE_RESPONSE);
   response_.push_back(std::move(instance));
 }
 
 ChainOutcome Chain::run(Message& msg) const {
+  using Clock = std::chrono::steady_clock;
   const auto& plugins = msg.phase() == BBR_PHASE_REQUEST ? request_ : response_;
   for (const auto& plugin : plugins) {
-    auto started = std::chrono::steady_clock::now();
-    bbr_result_t result = plugin->process(msg);
-    if (observer_) {
-      std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
-      observer_(*plugin, msg.phase(), took.count());
+    const PluginCallMetrics& metrics = plugin->call_metrics(msg.phase());
+    const PluginPolicy& policy = plugin->policy();
+    const bool timed = metrics.enabled() || policy.timeout.count() > 0;
+    Clock::time_point started;
+    if (timed) started = Clock::now();
+    const int32_t result = plugin->call(msg);
+    if (timed) {
+      const auto took = Clock::now() - started;
+      metrics.observe_duration(std::chrono::duration<double>(took).count());
+      if (policy.timeout.count() > 0 && took > policy.timeout) {
+        // Observed, not enforced: the call has already finished and its result
+        // counts whatever the failure policy (a C call cannot be pre-empted).
+        metrics.count_timeout();
+        log::warn("plugin {} ({}) took {:.3f} ms, over its timeout of {:.3f} ms", plugin->name(),
+                  plugin->type_name(), std::chrono::duration<double, std::milli>(took).count(),
+                  std::chrono::duration<double, std::milli>(policy.timeout).count());
+      }
     }
     if (const auto& immediate = msg.immediate_response()) {
+      // An intentional answer: it stands under every failure policy.
       ChainOutcome out;
       out.kind = ChainOutcome::Kind::kRejected;
       out.http_status = immediate->http_status;
@@ -118,19 +171,41 @@ ChainOutcome Chain::run(Message& msg) const {
                  immediate->http_status);
       return out;
     }
-    if (result != BBR_CONTINUE) {
-      ChainOutcome out;
-      out.kind = ChainOutcome::Kind::kFailed;
-      out.http_status = http_status_for(result);
-      out.plugin = plugin->name();
-      out.error = msg.error().empty() ? fmt::format("plugin returned {}", static_cast<int>(result))
-                                      : msg.error();
-      log::error("plugin {} ({}) failed with {}: {}", plugin->name(), plugin->type_name(),
-                 out.http_status, out.error);
+    if (result == BBR_CONTINUE) {
       msg.clear_error();
-      return out;
+      continue;
+    }
+
+    metrics.count_failure();
+    ChainOutcome out;
+    out.kind = ChainOutcome::Kind::kFailed;
+    out.plugin = plugin->name();
+    out.http_status = http_status_for(result);
+    if (out.http_status == 0) {
+      // plugin.h: "Values outside the list are answered with 500".
+      out.http_status = BBR_FAIL_INTERNAL;
+      out.error = fmt::format("plugin {} returned unknown result {}", plugin->name(), result);
+      if (!msg.error().empty()) {
+        log::error("plugin {} ({}) returned unknown result {} (its error text: {})", plugin->name(),
+                   plugin->type_name(), result, msg.error());
+      } else {
+        log::error("plugin {} ({}) returned unknown result {}", plugin->name(), plugin->type_name(),
+                   result);
+      }
+    } else {
+      out.error = msg.error().empty() ? fmt::format("plugin returned {}", result) : msg.error();
     }
     msg.clear_error();
+    if (policy.failure == FailurePolicy::kFailOpen) {
+      // What the plugin changed before failing stays: going on "as if it had
+      // continued" is the simple rule operators can reason about.
+      log::warn("plugin {} ({}) failed with {}: {}; going on (failurePolicy FailOpen)",
+                plugin->name(), plugin->type_name(), out.http_status, out.error);
+      continue;
+    }
+    log::error("plugin {} ({}) failed with {}: {}", plugin->name(), plugin->type_name(),
+               out.http_status, out.error);
+    return out;
   }
   return ChainOutcome{};
 }

@@ -251,9 +251,8 @@ void api_counter_add(const bbr_plugin_context_t* ctx, const char* name, size_t n
                      const char* label_name, size_t label_name_length, const char* label_value,
                      size_t label_value_length, uint64_t delta) {
   if (ctx == nullptr || ctx->metrics == nullptr || name == nullptr) return;
-  ctx->metrics->plugin_counter_add(ctx->instance_name, sv(name, name_length),
-                                   sv(label_name, label_name_length),
-                                   sv(label_value, label_value_length), delta);
+  ctx->metrics->add(sv(name, name_length), sv(label_name, label_name_length),
+                    sv(label_value, label_value_length), delta);
 }
 
 bbr_status_t api_parameter_get(const bbr_plugin_context_t* ctx, const char* pointer,

@@ -9,14 +9,15 @@
 #include <string>
 
 namespace bbr {
-class Metrics;
+class PluginCounters;
 }
 
 // Defined in the global namespace because plugin.h declares it there.
 struct bbr_plugin_context {
   std::string type_name;
   std::string instance_name;
-  bbr::Metrics* metrics = nullptr;  // may be null (e.g. in `plugins validate`)
+  // This instance's counters; null without metrics (e.g. in `plugins validate`).
+  bbr::PluginCounters* metrics = nullptr;
   // The instance's parameters, parsed once for parameter_get (null when none
   // were given or they are not JSON: the plugin sees the text either way).
   nlohmann::json parameters;

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <map>
 #include <memory>
 
@@ -86,6 +88,37 @@ bool check_parameters(const PluginSpec& spec, const bbr_plugin_type_t& type,
         "{}: the plugin declares a parameters schema we cannot use (a plugin bug): {}", owner, error.what()));
     return false;
   }
+}
+
+// A create() error that starts with one of the instance's parameter names
+// ("headerName: ..." from plugins/common/parameters.hpp, or any plugin that
+// words its errors that way) is reported at that parameter's path, so it reads
+// like a schema error: `plugins[0].parameters.headerName: "X Bad" is not a
+// valid HTTP header name (instance m, type body-field-to-header)`. Any other
+// text keeps the general form.
+std::string create_problem(const PluginSpec& spec, const bbr_plugin_type_t& type,
+                           const std::string& text) {
+  const std::string general =
+      fmt::format("{} (type {}): create failed: {}", spec.origin, spec.type, text);
+  const size_t colon = text.find(": ");
+  if (colon == std::string::npos || colon == 0) return general;
+  const std::string key = text.substr(0, colon);
+  const bool identifier = std::all_of(key.begin(), key.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+  if (!identifier) return general;
+  bool known = false;
+  const json parameters = json::parse(spec.parameters_json.empty() ? "{}" : spec.parameters_json,
+                                      nullptr, /*allow_exceptions=*/false);
+  if (parameters.is_object() && parameters.contains(key)) known = true;
+  if (!known && type.parameters_schema != nullptr) {
+    const json schema = json::parse(type.parameters_schema, nullptr, /*allow_exceptions=*/false);
+    known = schema.is_object() && schema.contains("properties") &&
+            schema["properties"].is_object() && schema["properties"].contains(key);
+  }
+  if (!known) return general;
+  return fmt::format("{}: {} (instance {}, type {})", field_path(spec.origin, "parameters." + key),
+                     text.substr(colon + 2), spec.name, spec.type);
 }
 
 struct Built {
@@ -173,9 +206,10 @@ Chain build_chain(const ChainConfig& config, const PluginRegistry& registry, Met
                                      join(registry.type_names())));
     } else if (check_parameters(spec, *type->type, problems)) {
       try {
-        entry.instance = std::make_shared<PluginInstance>(*type, spec.name, spec.parameters_json, metrics);
+        entry.instance = std::make_shared<PluginInstance>(*type, spec.name, spec.parameters_json,
+                                                          metrics, spec.policy);
       } catch (const std::exception& error) {
-        problems.push_back(fmt::format("{} (type {}): create failed: {}", spec.origin, spec.type, error.what()));
+        problems.push_back(create_problem(spec, *type->type, error.what()));
       }
     }
     built.push_back(std::move(entry));
@@ -192,14 +226,9 @@ Chain build_chain(const ChainConfig& config, const PluginRegistry& registry, Met
   } else {
     wire_by_name(config.response, "response", BBR_CAP_RESPONSE, config, built, chain, problems);
   }
+  // Each instance resolved its metric series (bbr_plugin_duration_seconds and
+  // the failure and timeout counters) as it joined a list above.
   if (!problems.empty()) throw ConfigError(std::move(problems));
-  if (metrics != nullptr) {
-    // The reference's bbr_plugin_duration_seconds, for every call, failed or not.
-    chain.set_call_observer([metrics](const PluginInstance& plugin, bbr_phase_t phase, double seconds) {
-      metrics->observe_plugin_duration(phase == BBR_PHASE_REQUEST ? "request" : "response",
-                                       plugin.type_name(), plugin.name(), seconds);
-    });
-  }
   return chain;
 }
 

@@ -295,7 +295,8 @@ Json parse_json_document(std::string_view text, Problems& problems) {
 
 const std::vector<std::string> kTopLevelFields = {"apiVersion", "kind",    "pluginDirs",
                                                   "plugins",    "request", "response"};
-const std::vector<std::string> kPluginFields = {"type", "name", "parameters"};
+const std::vector<std::string> kPluginFields = {"type", "name", "parameters", "failurePolicy",
+                                                "timeout"};
 const std::vector<std::string> kRefFields = {"pluginRef"};
 
 bool valid_instance_name(const std::string& name) {
@@ -417,6 +418,39 @@ std::vector<PluginSpec> parse_plugins(const Json& root, Problems& problems) {
         complete = false;
       }
     }
+    if (item.contains("failurePolicy")) {
+      const Json& policy = item["failurePolicy"];
+      const std::string path = origin + ".failurePolicy";
+      if (policy.is_string() && policy.get_ref<const std::string&>() == "FailClose") {
+        spec.policy.failure = FailurePolicy::kFailClose;
+      } else if (policy.is_string() && policy.get_ref<const std::string&>() == "FailOpen") {
+        spec.policy.failure = FailurePolicy::kFailOpen;
+      } else {
+        problems.add(path,
+                     fmt::format("must be FailClose or FailOpen (got {})",
+                                 policy.is_string()
+                                     ? fmt::format("\"{}\"", policy.get_ref<const std::string&>())
+                                     : describe(policy)));
+        complete = false;
+      }
+    }
+    if (item.contains("timeout")) {
+      const Json& timeout = item["timeout"];
+      const std::string path = origin + ".timeout";
+      if (!timeout.is_string()) {
+        problems.add(path, fmt::format("must be a duration such as \"50ms\" or \"2s\" (got {})",
+                                       describe(timeout)));
+        complete = false;
+      } else {
+        std::string problem;
+        if (auto parsed = parse_plugin_timeout(timeout.get_ref<const std::string&>(), problem)) {
+          spec.policy.timeout = *parsed;
+        } else {
+          problems.add(path, problem);
+          complete = false;
+        }
+      }
+    }
     if (complete) {
       spec.type = *type;
       spec.name = *name;
@@ -535,6 +569,75 @@ ChainConfig load_config_file(const std::filesystem::path& file) {
   return parse_config(text.str(), file.string());
 }
 
+std::optional<std::chrono::nanoseconds> parse_plugin_timeout(std::string_view text,
+                                                             std::string& problem) {
+  const std::string quoted = fmt::format("\"{}\"", text);
+  if (text.empty()) {
+    problem = "must not be empty (write e.g. \"50ms\" or \"2s\")";
+    return std::nullopt;
+  }
+  // Go's time.ParseDuration units; each number may carry a fraction.
+  static const std::pair<std::string_view, double> kUnits[] = {
+      {"ns", 1.0}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
+      {"ms", 1e6}, {"s", 1e9},  {"m", 60e9},        {"h", 3600e9}};
+  constexpr double kMaxNanoseconds = 3600e9;  // an hour: beyond it, no request waits anyway
+  double total = 0;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    size_t digits = 0;
+    bool seen_digit = false;
+    while (digits < rest.size() &&
+           (std::isdigit(static_cast<unsigned char>(rest[digits])) || rest[digits] == '.')) {
+      seen_digit = seen_digit || rest[digits] != '.';
+      ++digits;
+    }
+    if (!seen_digit) {
+      problem = fmt::format("{} is not a duration (write e.g. \"50ms\" or \"2s\")", quoted);
+      return std::nullopt;
+    }
+    const std::string number(rest.substr(0, digits));
+    char* end = nullptr;
+    const double value = std::strtod(number.c_str(), &end);
+    if (end != number.c_str() + number.size()) {
+      problem = fmt::format("{} is not a duration (write e.g. \"50ms\" or \"2s\")", quoted);
+      return std::nullopt;
+    }
+    rest.remove_prefix(digits);
+    size_t unit_length = 0;
+    while (unit_length < rest.size() &&
+           !std::isdigit(static_cast<unsigned char>(rest[unit_length])) &&
+           rest[unit_length] != '.') {
+      ++unit_length;
+    }
+    const std::string_view unit = rest.substr(0, unit_length);
+    if (unit.empty()) {
+      problem = fmt::format(
+          "{} has no unit (write e.g. \"50ms\" or \"2s\"; units: ns, us, ms, s, m, h)", quoted);
+      return std::nullopt;
+    }
+    const auto* found = std::find_if(std::begin(kUnits), std::end(kUnits),
+                                     [&](const auto& known) { return known.first == unit; });
+    if (found == std::end(kUnits)) {
+      problem =
+          fmt::format("{} has an unknown unit \"{}\" (units: ns, us, ms, s, m, h)", quoted, unit);
+      return std::nullopt;
+    }
+    total += value * found->second;
+    rest.remove_prefix(unit_length);
+  }
+  if (total > kMaxNanoseconds) {
+    problem = fmt::format("{} is longer than the most allowed, 1h", quoted);
+    return std::nullopt;
+  }
+  const auto nanoseconds = static_cast<int64_t>(std::llround(total));
+  if (nanoseconds <= 0) {
+    problem =
+        fmt::format("{} must be more than zero (leave timeout out for no time budget)", quoted);
+    return std::nullopt;
+  }
+  return std::chrono::nanoseconds(nanoseconds);
+}
+
 PluginSpec parse_plugin_flag(std::string_view value) {
   // The reference splits on ':' into at most three parts: the JSON keeps its colons.
   const size_t first = value.find(':');
@@ -582,12 +685,17 @@ ChainConfig config_from_plugin_flags(const std::vector<std::string>& values) {
 ChainConfig default_config() {
   ChainConfig config;
   config.source = "default chain";
-  config.plugins.push_back(PluginSpec{
-      "body-field-to-header", "body-field-to-header",
-      R"({"fieldName":"model","headerName":"X-Gateway-Model-Name"})", "default chain #1"});
-  config.plugins.push_back(PluginSpec{"base-model-to-header", "base-model-to-header",
+  config.plugins.push_back(
+      PluginSpec{"body-field-to-header",
+                 "body-field-to-header",
+                 R"({"fieldName":"model","headerName":"X-Gateway-Model-Name"})",
+                 "default chain #1",
+                 {}});
+  config.plugins.push_back(PluginSpec{"base-model-to-header",
+                                      "base-model-to-header",
                                       fmt::format(R"({{"adaptersDir":"{}"}})", kDefaultAdaptersDir),
-                                      "default chain #2"});
+                                      "default chain #2",
+                                      {}});
   config.request = {"body-field-to-header", "base-model-to-header"};
   return config;
 }

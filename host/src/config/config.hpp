@@ -2,7 +2,11 @@
 // flags, or the reference's default chain.
 #pragma once
 
+#include "chain/plugin_policy.hpp"
+
+#include <chrono>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -26,6 +30,7 @@ struct PluginSpec {
   std::string name;
   std::string parameters_json;  // compact JSON object text, "" when none given
   std::string origin;           // where it came from, for errors: "plugins[1]", "--plugin #2"
+  PluginPolicy policy;          // failurePolicy and timeout; defaults for --plugin flags
 };
 
 struct ChainConfig {
@@ -49,6 +54,12 @@ inline constexpr std::string_view kConfigKind = "BodyBasedRoutingConfig";
 // Parses YAML or JSON text (JSON is accepted as YAML). Throws ConfigError.
 ChainConfig parse_config(std::string_view text, std::string_view source_name);
 ChainConfig load_config_file(const std::filesystem::path& file);
+
+// A per-plugin time budget as the configuration writes it: Go's duration
+// syntax ("50ms", "2s", "1m30s"; units ns, us, µs, ms, s, m, h), more than
+// zero and at most an hour. nullopt and `problem` set when it is not one.
+std::optional<std::chrono::nanoseconds> parse_plugin_timeout(std::string_view text,
+                                                             std::string& problem);
 
 // The reference's --plugin "<type>:<name>[:<json>]" with its parsing and errors.
 PluginSpec parse_plugin_flag(std::string_view value);

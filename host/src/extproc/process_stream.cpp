@@ -163,9 +163,6 @@ void ProcessStream::write_next_or_read() {
   if (step_.finish) {
     switch (step_.error) {
       case Session::StreamError::kNone: finish(grpc::Status::OK); break;
-      case Session::StreamError::kPluginFailed:
-        finish(grpc::Status(grpc::StatusCode::UNKNOWN, step_.error_message));
-        break;
       case Session::StreamError::kMalformedRequest:
         finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, step_.error_message));
         break;

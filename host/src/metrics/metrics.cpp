@@ -54,6 +54,21 @@ struct Metrics::Impl {
           .Help("[ALPHA] Plugin processing latency distribution in seconds for each extension "
                 "point, plugin type and plugin name.")
           .Register(*registry);
+  // Ours, not the reference's: what failure policies and time budgets saw.
+  prometheus::Family<prometheus::Counter>& plugin_failures =
+      prometheus::BuildCounter()
+          .Name("bbr_plugin_failures_total")
+          .Help(
+              "Count of plugin calls that failed (returned neither continue nor a reject) for each "
+              "extension point, plugin type, plugin name and failure policy.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& plugin_timeouts =
+      prometheus::BuildCounter()
+          .Name("bbr_plugin_timeouts_total")
+          .Help(
+              "Count of plugin calls that took longer than the instance's timeout for each "
+              "extension point, plugin type and plugin name.")
+          .Register(*registry);
 
   prometheus::Family<prometheus::Counter>& shed =
       prometheus::BuildCounter()
@@ -83,11 +98,19 @@ Metrics::~Metrics() = default;
 void Metrics::plugin_counter_add(std::string_view instance_name, std::string_view name,
                                  std::string_view label_name, std::string_view label_value,
                                  uint64_t delta) {
+  if (auto* counter = plugin_counter(instance_name, name, label_name, label_value)) {
+    counter->Increment(static_cast<double>(delta));
+  }
+}
+
+prometheus::Counter* Metrics::plugin_counter(std::string_view instance_name, std::string_view name,
+                                             std::string_view label_name,
+                                             std::string_view label_value) {
   const std::string family_name(name);
   prometheus::Family<prometheus::Counter>* family = nullptr;
   {
     std::lock_guard lock(impl_->plugin_mutex);
-    if (impl_->refused_names.count(family_name) != 0) return;
+    if (impl_->refused_names.count(family_name) != 0) return nullptr;
     auto found = impl_->plugin_families.find(family_name);
     if (found != impl_->plugin_families.end()) {
       family = found->second;
@@ -101,7 +124,7 @@ void Metrics::plugin_counter_add(std::string_view instance_name, std::string_vie
       } catch (const std::exception& e) {
         impl_->refused_names.insert(family_name);
         log::warn("plugin {}: counter {:?} refused: {}", instance_name, family_name, e.what());
-        return;
+        return nullptr;
       }
     }
   }
@@ -110,15 +133,16 @@ void Metrics::plugin_counter_add(std::string_view instance_name, std::string_vie
     if (label_name == "plugin_name") {
       log::warn("plugin {}: counter {:?} label name plugin_name is reserved for the host",
                 instance_name, family_name);
-      return;
+      return nullptr;
     }
     labels.emplace(std::string(label_name), std::string(label_value));
   }
   try {
-    family->Add(labels).Increment(static_cast<double>(delta));
+    return &family->Add(labels);
   } catch (const std::exception& e) {
     log::warn("plugin {}: counter {:?} label {:?} refused: {}", instance_name, family_name,
               std::string(label_name), e.what());
+    return nullptr;
   }
 }
 
@@ -128,17 +152,29 @@ void Metrics::set_build_info(std::string_view commit, std::string_view build_ref
 
 void Metrics::record_success() { impl_->success.Increment(); }
 
+namespace {
+
+// The reference's buckets for bbr_plugin_duration_seconds.
+const prometheus::Histogram::BucketBoundaries& duration_buckets() {
+  static const prometheus::Histogram::BucketBoundaries kBuckets{
+      0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1};
+  return kBuckets;
+}
+
+prometheus::Labels call_labels(std::string_view extension_point, std::string_view plugin_type,
+                               std::string_view plugin_name) {
+  return {{"extension_point", std::string(extension_point)},
+          {"plugin_type", std::string(plugin_type)},
+          {"plugin_name", std::string(plugin_name)}};
+}
+
+}  // namespace
+
 void Metrics::observe_plugin_duration(std::string_view extension_point,
                                       std::string_view plugin_type, std::string_view plugin_name,
                                       double seconds) {
-  // The reference's buckets.
-  static const prometheus::Histogram::BucketBoundaries kBuckets{
-      0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1};
   impl_->plugin_duration
-      .Add({{"extension_point", std::string(extension_point)},
-            {"plugin_type", std::string(plugin_type)},
-            {"plugin_name", std::string(plugin_name)}},
-           kBuckets)
+      .Add(call_labels(extension_point, plugin_type, plugin_name), duration_buckets())
       .Observe(seconds);
 }
 
@@ -149,6 +185,78 @@ void Metrics::record_shed(std::string_view reason) {
 }
 
 void Metrics::record_malformed_message() { impl_->malformed.Increment(); }
+
+PluginCallMetrics Metrics::plugin_call_metrics(std::string_view extension_point,
+                                               std::string_view plugin_type,
+                                               std::string_view plugin_name,
+                                               std::string_view policy, bool with_timeout) {
+  // Family::Add takes the family's lock; this runs once per instance and
+  // extension point, when the chain is built, never per call.
+  prometheus::Labels labels = call_labels(extension_point, plugin_type, plugin_name);
+  PluginCallMetrics handles;
+  handles.duration_ = &impl_->plugin_duration.Add(labels, duration_buckets());
+  if (with_timeout) handles.timeouts_ = &impl_->plugin_timeouts.Add(labels);
+  labels.emplace("policy", std::string(policy));
+  handles.failures_ = &impl_->plugin_failures.Add(labels);
+  return handles;
+}
+
+void PluginCallMetrics::observe_duration(double seconds) const {
+  if (duration_ != nullptr) duration_->Observe(seconds);
+}
+
+void PluginCallMetrics::count_failure() const {
+  if (failures_ != nullptr) failures_->Increment();
+}
+
+void PluginCallMetrics::count_timeout() const {
+  if (timeouts_ != nullptr) timeouts_->Increment();
+}
+
+PluginCounters::PluginCounters(Metrics& metrics, std::string instance_name)
+    : metrics_(metrics), instance_name_(std::move(instance_name)) {}
+
+void PluginCounters::add(std::string_view name, std::string_view label_name,
+                         std::string_view label_value, uint64_t delta) noexcept {
+  try {
+    add_or_throw(name, label_name, label_value, delta);
+  } catch (...) {
+    // Out of memory building a key or a label set: the count is lost, the
+    // plugin's call goes on.
+  }
+}
+
+void PluginCounters::add_or_throw(std::string_view name, std::string_view label_name,
+                                  std::string_view label_value, uint64_t delta) {
+  // One buffer per thread builds the key, so a cache hit allocates nothing.
+  thread_local std::string key;
+  key.assign(name);
+  key.push_back('\0');
+  key.append(label_name);
+  key.push_back('\0');
+  key.append(label_value);
+  prometheus::Counter* counter = nullptr;
+  {
+    std::shared_lock lock(mutex_);
+    auto found = cache_.find(key);
+    if (found != cache_.end()) {
+      if (found->second != nullptr) found->second->Increment(static_cast<double>(delta));
+      return;
+    }
+  }
+  // First use: resolve through the registry (its lock), then remember the
+  // answer, refusals included.
+  counter = metrics_.plugin_counter(instance_name_, name, label_name, label_value);
+  {
+    // A plugin that labels by an unbounded value (say, every model name) must
+    // not grow the cache without end: past the bound, new keys are resolved
+    // through the registry each time (slower, still correct).
+    constexpr std::size_t kMaxCached = 4096;
+    std::unique_lock lock(mutex_);
+    if (cache_.size() < kMaxCached) cache_.emplace(key, counter);
+  }
+  if (counter != nullptr) counter->Increment(static_cast<double>(delta));
+}
 
 std::string Metrics::render_text() const {
   const prometheus::TextSerializer serializer;

@@ -278,12 +278,10 @@ struct Session::Impl {
       // An OpenAI-style JSON error body is announced as JSON.
       return finish_immediate(ir.http_status, ir.body, !ir.body.empty() && ir.body.front() == '{');
     }
-    if (auto answer = reference_failure_response(outcome)) {
-      return finish_immediate(answer->http_status, std::move(answer->body));
-    }
-    return finish_with_error(StreamError::kPluginFailed,
-                             fmt::format("failed to handle request: plugin {}: {}", outcome.plugin,
-                                         outcome.error));
+    // Every failure the chain reports is typed (an unknown result is a 500).
+    auto answer = reference_failure_response(outcome);
+    if (!answer) answer = ImmediateResponse{500, "inference error: Internal - " + outcome.error, {}};
+    return finish_immediate(answer->http_status, std::move(answer->body));
   }
 
   // ------------------------------------------------------------------ handlers

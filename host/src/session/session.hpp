@@ -43,7 +43,6 @@ class Session {
   // How a stream ends when it does not end cleanly.
   enum class StreamError {
     kNone,
-    kPluginFailed,      // the reference's untyped plugin error: gRPC UNKNOWN
     kMalformedRequest,  // a message with nothing set: gRPC INVALID_ARGUMENT
   };
 

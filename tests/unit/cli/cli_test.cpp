@@ -254,6 +254,22 @@ request: [{pluginRef: model-extractor}, {pluginRef: mystery}]
   CHECK_THAT(r.out, !Contains("OK"));
 }
 
+TEST_CASE("config check refuses a header name no request could ever set, naming its path",
+          "[cli][config]") {
+  TempDir dir;
+  std::string config = dir.write("bad-header.yaml", R"(apiVersion: inference.networking.x-k8s.io/v1alpha1
+kind: BodyBasedRoutingConfig
+plugins:
+  - type: body-field-to-header
+    name: model-extractor
+    parameters: {fieldName: model, headerName: "X Bad"}
+)");
+  auto r = run({"config", "check", config});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Contains(config + R"(: plugins[0].parameters.headerName: "X Bad" is not a valid HTTP header name)"));
+  CHECK_THAT(r.out, !Contains("OK"));
+}
+
 TEST_CASE("config check reports YAML syntax errors with their line", "[cli][config]") {
   TempDir dir;
   std::string config = dir.write("broken.yaml", "plugins: [\n");

@@ -3,6 +3,7 @@
 #include "config/chain_builder.hpp"
 
 #include "config/config.hpp"
+#include "metrics/metrics.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -181,7 +182,8 @@ response: [{pluginRef: d}]
 
 TEST_CASE("hand-built configs are checked for duplicate names and references too") {
   ChainConfig config;
-  config.plugins = {{"abi-test-good", "x", "", "custom #1"}, {"abi-test-good", "x", "", "custom #2"}};
+  config.plugins = {{"abi-test-good", "x", "", "custom #1", {}},
+                    {"abi-test-good", "x", "", "custom #2", {}}};
   config.request = {"x", "y", "x"};
   auto problems = build_problems(config);
   CHECK(problems == std::vector<std::string>{
@@ -189,4 +191,66 @@ TEST_CASE("hand-built configs are checked for duplicate names and references too
                         "request[1].pluginRef: unknown plugin \"y\" (defined: x, x)",
                         "request[2].pluginRef: \"x\" is already listed at request[0]; a plugin runs once per chain",
                     });
+}
+
+TEST_CASE("a create() failure about one parameter is reported at that parameter's path") {
+  auto problems = build_problems(config_from(R"(
+plugins:
+  - {type: body-field-to-header, name: m, parameters: {fieldName: model, headerName: X Bad}}
+  - {type: base-model-to-header, name: b, parameters: {adaptersDir: /nonexistent, headerName: x-envoy-upstream}}
+  - {type: body-field-to-header, name: ok, parameters: {fieldName: model, headerName: x-ok}}
+)"));
+  CHECK(
+      problems ==
+      std::vector<std::string>{
+          R"(plugins[0].parameters.headerName: "X Bad" is not a valid HTTP header name (instance m, type body-field-to-header))",
+          R"(plugins[1].parameters.headerName: "x-envoy-upstream" is a header Envoy does not let an ext_proc server set (instance b, type base-model-to-header))",
+      });
+}
+
+TEST_CASE("a bad header name in a plugin flag is reported at the flag's parameter") {
+  auto problems = build_problems(bbr::config_from_plugin_flags(
+      {R"(body-field-to-header:m:{"fieldName":"model","headerName":"a:b"})"}));
+  CHECK(
+      problems ==
+      std::vector<std::string>{
+          R"(--plugin #1 parameters.headerName: "a:b" is not a valid HTTP header name (instance m, type body-field-to-header))"});
+}
+
+TEST_CASE("each instance gets the failure policy and timeout its configuration names") {
+  auto chain = build_chain(config_from(R"(
+plugins:
+  - {type: body-field-to-header, name: open, failurePolicy: FailOpen, timeout: 50ms,
+     parameters: {fieldName: model, headerName: x-a}}
+  - {type: body-field-to-header, name: closed, parameters: {fieldName: model, headerName: x-b}}
+)"),
+                           registry(), nullptr);
+  REQUIRE(chain.request_plugins().size() == 2);
+  CHECK(chain.request_plugins()[0]->policy().failure == bbr::FailurePolicy::kFailOpen);
+  CHECK(chain.request_plugins()[0]->policy().timeout == std::chrono::milliseconds(50));
+  CHECK(chain.request_plugins()[1]->policy().failure == bbr::FailurePolicy::kFailClose);
+  CHECK(chain.request_plugins()[1]->policy().timeout.count() == 0);
+}
+
+TEST_CASE("a chain built with metrics resolves each instance's series once, before any request") {
+  bbr::Metrics metrics;
+  auto chain = build_chain(config_from(R"(
+plugins:
+  - {type: body-field-to-header, name: m, failurePolicy: FailOpen, timeout: 2s,
+     parameters: {fieldName: model, headerName: x-m}}
+)"),
+                           registry(), &metrics);
+  const std::string text = metrics.render_text();
+  CHECK_THAT(
+      text,
+      Catch::Contains(
+          R"(bbr_plugin_duration_seconds_count{extension_point="request",plugin_name="m",plugin_type="body-field-to-header"} 0)"));
+  CHECK_THAT(
+      text,
+      Catch::Contains(
+          R"(bbr_plugin_failures_total{extension_point="request",plugin_name="m",plugin_type="body-field-to-header",policy="FailOpen"} 0)"));
+  CHECK_THAT(
+      text,
+      Catch::Contains(
+          R"(bbr_plugin_timeouts_total{extension_point="request",plugin_name="m",plugin_type="body-field-to-header"} 0)"));
 }

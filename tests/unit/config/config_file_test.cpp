@@ -318,3 +318,82 @@ TEST_CASE("YAML aliases that expand without bound are stopped with a problem, no
   REQUIRE(!problems.empty());
   CHECK(problems.front().find("more than 100000 values") != std::string::npos);
 }
+
+TEST_CASE("failurePolicy is FailClose unless a plugin says FailOpen") {
+  auto config = parse_config(with_header(R"(
+plugins:
+  - {type: t, name: a}
+  - {type: t, name: b, failurePolicy: FailOpen}
+  - {type: t, name: c, failurePolicy: FailClose}
+)"),
+                             "test.yaml");
+  CHECK(config.plugins.at(0).policy.failure == bbr::FailurePolicy::kFailClose);
+  CHECK(config.plugins.at(1).policy.failure == bbr::FailurePolicy::kFailOpen);
+  CHECK(config.plugins.at(2).policy.failure == bbr::FailurePolicy::kFailClose);
+}
+
+TEST_CASE("an unknown failurePolicy is refused naming its path") {
+  auto problems = problems_of(with_header(R"(
+plugins:
+  - {type: t, name: a}
+  - {type: t, name: b, failurePolicy: Ignore}
+  - {type: t, name: c, failurePolicy: failopen}
+  - {type: t, name: d, failurePolicy: [FailOpen]}
+  - {type: t, name: e, failurePolicy: }
+  - {type: t, name: f, failurPolicy: FailOpen}
+)"));
+  CHECK(problems ==
+        std::vector<std::string>{
+            R"(plugins[1].failurePolicy: must be FailClose or FailOpen (got "Ignore"))",
+            R"(plugins[2].failurePolicy: must be FailClose or FailOpen (got "failopen"))",
+            "plugins[3].failurePolicy: must be FailClose or FailOpen (got a list)",
+            "plugins[4].failurePolicy: must be FailClose or FailOpen (got null)",
+            "plugins[5].failurPolicy: unknown field (did you mean failurePolicy?)",
+        });
+}
+
+TEST_CASE("a plugin timeout is a Go duration string") {
+  using namespace std::chrono_literals;
+  auto timeout_of = [](const std::string& value) {
+    auto config = parse_config(
+        with_header("plugins:\n  - {type: t, name: a, timeout: \"" + value + "\"}\n"), "test.yaml");
+    return config.plugins.at(0).policy.timeout;
+  };
+  CHECK(timeout_of("50ms") == 50ms);
+  CHECK(timeout_of("2s") == 2s);
+  CHECK(timeout_of("1.5s") == 1500ms);
+  CHECK(timeout_of("1m30s") == 90s);
+  CHECK(timeout_of("250us") == 250us);
+  CHECK(timeout_of("250\u00b5s") == 250us);
+  CHECK(timeout_of("100ns") == 100ns);
+  CHECK(timeout_of("1h") == 1h);
+  // Absent: no time budget.
+  auto config = parse_config(with_header("plugins:\n  - {type: t, name: a}\n"), "test.yaml");
+  CHECK(config.plugins.at(0).policy.timeout.count() == 0);
+}
+
+TEST_CASE("a timeout that is not a positive duration is refused naming its path") {
+  auto problems = problems_of(with_header(R"(
+plugins:
+  - {type: t, name: a, timeout: 50}
+  - {type: t, name: b, timeout: "50"}
+  - {type: t, name: c, timeout: 5 sec}
+  - {type: t, name: d, timeout: 0s}
+  - {type: t, name: e, timeout: -1s}
+  - {type: t, name: f, timeout: 2h}
+  - {type: t, name: g, timeout: ""}
+  - {type: t, name: h, timeout: ms}
+)"));
+  CHECK(
+      problems ==
+      std::vector<std::string>{
+          R"(plugins[0].timeout: must be a duration such as "50ms" or "2s" (got an integer))",
+          R"(plugins[1].timeout: "50" has no unit (write e.g. "50ms" or "2s"; units: ns, us, ms, s, m, h))",
+          R"(plugins[2].timeout: "5 sec" has an unknown unit " sec" (units: ns, us, ms, s, m, h))",
+          R"(plugins[3].timeout: "0s" must be more than zero (leave timeout out for no time budget))",
+          R"(plugins[4].timeout: "-1s" is not a duration (write e.g. "50ms" or "2s"))",
+          R"(plugins[5].timeout: "2h" is longer than the most allowed, 1h)",
+          R"(plugins[6].timeout: must not be empty (write e.g. "50ms" or "2s"))",
+          R"(plugins[7].timeout: "ms" is not a duration (write e.g. "50ms" or "2s"))",
+      });
+}

@@ -104,3 +104,9 @@ TEST_CASE("the default chain is the reference's: model header, then base model h
   CHECK(config.response.empty());
   CHECK_FALSE(config.request_by_capability);
 }
+
+TEST_CASE("plugin flags take the default failure policy and no time budget") {
+  auto config = bbr::config_from_plugin_flags({"body-field-to-header:m:{}"});
+  CHECK(config.plugins.at(0).policy.failure == bbr::FailurePolicy::kFailClose);
+  CHECK(config.plugins.at(0).policy.timeout.count() == 0);
+}

@@ -233,3 +233,15 @@ TEST_CASE("base-model-to-header creates without parameters, as the reference cha
   REQUIRE(plugin != nullptr);
   CHECK(base_for(plugin, R"("food-review-1")") == "");
 }
+
+TEST_CASE("base-model-to-header refuses at create a header name the host could never set") {
+  TempDir dir;
+  auto with_header = [&](const std::string& header) {
+    return R"({"adaptersDir":")" + dir.path().string() + R"(","headerName":")" + header + R"("})";
+  };
+  CHECK(create_error(with_header("X Bad")) ==
+        R"(headerName: "X Bad" is not a valid HTTP header name)");
+  CHECK(create_error(with_header("x-envoy-route")) ==
+        R"(headerName: "x-envoy-route" is a header Envoy does not let an ext_proc server set)");
+  CHECK_NOTHROW(create("base-model-to-header", with_header("X-Base")));
+}

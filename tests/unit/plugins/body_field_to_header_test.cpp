@@ -128,3 +128,26 @@ TEST_CASE("body-field-to-header ignores unknown parameters as the reference does
   CHECK_NOTHROW(create("body-field-to-header",
                        R"({"fieldName":"model","headerName":"x","extra":1})"));
 }
+
+TEST_CASE("body-field-to-header refuses at create a header name the host could never set") {
+  auto error_for = [](const std::string& header) {
+    return create_error(nlohmann::json{{"fieldName", "model"}, {"headerName", header}}.dump());
+  };
+  CHECK(error_for("X Bad") == R"(headerName: "X Bad" is not a valid HTTP header name)");
+  CHECK(error_for("a:b") == R"(headerName: "a:b" is not a valid HTTP header name)");
+  CHECK(error_for("x\r\ny") == "headerName: \"x\r\ny\" is not a valid HTTP header name");
+  CHECK(error_for(":") == R"(headerName: ":" is not a valid HTTP header name)");
+  CHECK(error_for("café") == R"(headerName: "café" is not a valid HTTP header name)");
+  CHECK(error_for("") == "headerName: must not be empty");
+  CHECK(
+      error_for("X-Envoy-Original-Path") ==
+      R"(headerName: "X-Envoy-Original-Path" is a header Envoy does not let an ext_proc server set)");
+  for (const char* refused : {"host", "Host", ":method", ":authority", ":scheme"}) {
+    CHECK(error_for(refused) == "headerName: \"" + std::string(refused) +
+                                    "\" is a header Envoy does not let an ext_proc server set");
+  }
+  // Every RFC 9110 token character is fine, and so is a settable pseudo-header.
+  CHECK_NOTHROW(create("body-field-to-header",
+                       R"({"fieldName":"model","headerName":"X-Model_v1.2!#$%&'*+^`|~"})"));
+  CHECK_NOTHROW(create("body-field-to-header", R"({"fieldName":"model","headerName":":path"})"));
+}

@@ -288,14 +288,15 @@ TEST_CASE("a plugin that throws becomes 500 with the exception's text", "[sessio
                           "'inference error: Internal - boom' }"}));
 }
 
-TEST_CASE("an untyped plugin failure ends the stream with a gRPC error naming the plugin",
+TEST_CASE("a plugin result outside bbr_result_t is answered 500 naming the plugin and the value",
           "[session][errors]") {
   auto chain = make_chain({{"test-failer", "odd", R"({"result":7,"message":"strange"})"}});
   bbr::Session session(*chain, buffered());
   auto run = feed(session, {body_message(true, "{}", true)});
-  CHECK(run.responses.empty());
-  CHECK(run.error);
-  CHECK(run.error_message == "failed to handle request: plugin odd: strange");
+  CHECK_FALSE(run.error);
+  CHECK(text_of(run.responses) ==
+        text_of_expected({"immediate_response { status { code: InternalServerError } body: "
+                          "'inference error: Internal - plugin odd returned unknown result 7' }"}));
 }
 
 TEST_CASE("a header value with CR or LF is refused with 400, never forwarded", "[session][errors]") {
