@@ -91,7 +91,12 @@ inline std::string read_file(const std::filesystem::path& path) {
 inline void write_file(const std::filesystem::path& path, const std::string& text) {
   // Write then rename, as a careful operator (or kubelet) does, so the watcher
   // never reads half a file.
-  auto tmp = path.parent_path() / ("." + path.filename().string() + ".tmp");
+  // Built by appending: GCC 12 at -O3 reports a false -Wrestrict on
+  // `"." + std::string&&` (GCC bug 105329), which -Werror turns into a failure.
+  std::string tmp_name = ".";
+  tmp_name += path.filename().string();
+  tmp_name += ".tmp";
+  auto tmp = path.parent_path() / tmp_name;
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << text;
