@@ -47,6 +47,8 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i, uint32_t& co
   return n;
 }
 
+}  // namespace
+
 void append_go_string(std::string& out, std::string_view s) {
   out.push_back('"');
   std::size_t i = 0;
@@ -105,8 +107,6 @@ void append_go_float(std::string& out, double f) {
   }
   out.append(text);
 }
-
-}  // namespace
 
 void append_go_json(std::string& out, const nlohmann::json& value) {
   using T = nlohmann::json::value_t;

@@ -14,6 +14,9 @@
 namespace bbr {
 
 void append_go_json(std::string& out, const nlohmann::json& value);
+// The pieces, for writers over other document types (the simdjson view).
+void append_go_string(std::string& out, std::string_view s);
+void append_go_float(std::string& out, double f);
 std::string to_go_json(const nlohmann::json& value);
 
 // True when `text` is well-formed UTF-8 (no overlong forms or surrogates).

@@ -2,10 +2,64 @@
 
 #include "body/go_json.hpp"
 
+#include <simdjson.h>
+
+#include <algorithm>
+#include <mutex>
+#include <unordered_set>
+#include <utility>
+
 namespace bbr {
+
+static_assert(JsonBody::kParsePadding >= simdjson::SIMDJSON_PADDING);
+
 namespace {
 
+namespace dom = simdjson::dom;
+
 constexpr int kMaxDepth = 10000;  // Go's encoding/json limit, so we accept what it accepts
+
+// simdjson's parsers own large buffers (tape, strings, structural indexes)
+// whose first touch costs page faults: reusing them is most of the speed. A
+// body takes one for as long as its parse serves lookups, then gives it back.
+// Bounded in count and in size, so a burst of huge bodies does not stay
+// resident after it passed.
+class ParserPool {
+ public:
+  static ParserPool& instance() {
+    static ParserPool* pool = new ParserPool;  // never destroyed: bodies may outlive statics
+    return *pool;
+  }
+
+  std::unique_ptr<dom::parser> acquire(std::size_t size) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!free_.empty()) {
+        auto parser = std::move(free_.back());
+        free_.pop_back();
+        return parser;
+      }
+    }
+    auto parser = std::make_unique<dom::parser>();
+    // The depth is Go's: deeper input goes to the slow path, which names it.
+    if (parser->allocate(std::max<std::size_t>(size, 4096), kMaxDepth) != simdjson::SUCCESS) {
+      return nullptr;
+    }
+    return parser;
+  }
+
+  void give_back(std::unique_ptr<dom::parser> parser) {
+    if (!parser || parser->capacity() > kMaxPooledCapacity) return;
+    std::lock_guard lock(mutex_);
+    if (free_.size() < kMaxPooled) free_.push_back(std::move(parser));
+  }
+
+ private:
+  static constexpr std::size_t kMaxPooled = 16;                      // > worker threads
+  static constexpr std::size_t kMaxPooledCapacity = 8 * 1024 * 1024;  // bytes of JSON
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<dom::parser>> free_;
+};
 
 // Nesting depth outside strings, stopping early past the limit. A cheap byte
 // scan that keeps hostile nesting away from the recursive parts of the JSON
@@ -63,10 +117,50 @@ std::string replace_invalid_utf8(std::string_view s) {
   return out;
 }
 
+// RFC 6901 syntax: empty, or '/'-separated tokens where '~' is only ever
+// followed by '0' or '1'. Keys are UTF-8 on the wire (Go re-encodes invalid
+// bytes as U+FFFD): a pointer that is not could name a key that can never be
+// sent as named.
+bool valid_pointer(std::string_view text) {
+  if (text.empty()) return true;
+  if (text.front() != '/' || !is_valid_utf8(text)) return false;
+  for (std::size_t i = text.find('~'); i != std::string_view::npos; i = text.find('~', i + 1)) {
+    if (i + 1 >= text.size() || (text[i + 1] != '0' && text[i + 1] != '1')) return false;
+  }
+  return true;
+}
+
+// Calls `on_token(token)` for each unescaped reference token of a valid pointer;
+// stops at the first false.
+template <class F>
+bool for_each_token(std::string_view pointer, F&& on_token) {
+  std::string unescaped;
+  std::size_t pos = 0;
+  while (pos < pointer.size()) {
+    std::size_t start = pos + 1;
+    std::size_t end = pointer.find('/', start);
+    if (end == std::string_view::npos) end = pointer.size();
+    std::string_view token = pointer.substr(start, end - start);
+    if (token.find('~') != std::string_view::npos) {
+      unescaped.clear();
+      for (std::size_t i = 0; i < token.size(); ++i) {
+        if (token[i] == '~') {
+          unescaped += token[i + 1] == '0' ? '~' : '/';
+          ++i;
+        } else {
+          unescaped += token[i];
+        }
+      }
+      token = unescaped;
+    }
+    if (!on_token(token)) return false;
+    pos = end;
+  }
+  return true;
+}
+
 bool make_pointer(std::string_view text, Json::json_pointer& out) {
-  // Keys are UTF-8 on the wire (Go re-encodes invalid bytes as U+FFFD): a
-  // pointer that is not could name a key that can never be sent as named.
-  if (!is_valid_utf8(text)) return false;
+  if (!valid_pointer(text)) return false;
   try {
     out = Json::json_pointer(std::string(text));
     return true;
@@ -76,7 +170,7 @@ bool make_pointer(std::string_view text, Json::json_pointer& out) {
 }
 
 // Parses an array index token per RFC 6901 (no leading zeros, no sign).
-bool array_index(const std::string& token, std::size_t& index) {
+bool array_index(std::string_view token, std::size_t& index) {
   if (token.empty() || (token.size() > 1 && token[0] == '0')) return false;
   index = 0;
   for (char c : token) {
@@ -87,7 +181,7 @@ bool array_index(const std::string& token, std::size_t& index) {
   return true;
 }
 
-// Resolves a pointer without exceptions on the lookup path.
+// Resolves a pointer in the mutable document without exceptions.
 Json* resolve(Json& root, const Json::json_pointer& ptr, JsonError& err) {
   Json* node = &root;
   // json_pointer exposes tokens only through to_string; walk a copy.
@@ -117,7 +211,257 @@ Json* resolve(Json& root, const Json::json_pointer& ptr, JsonError& err) {
   return node;
 }
 
+// --- the simdjson side ---------------------------------------------------
+
+// By value: simdjson_result::value_unsafe() hands out a reference into the
+// temporary result, which a range-for would keep using after it died.
+dom::object as_object(dom::element v) {
+  dom::object out;
+  if (v.get_object().get(out) != simdjson::SUCCESS) return {};  // callers checked the type
+  return out;
+}
+dom::array as_array(dom::element v) {
+  dom::array out;
+  if (v.get_array().get(out) != simdjson::SUCCESS) return {};
+  return out;
+}
+
+// The member named `key`; with duplicates the last, as Go's decoder keeps it
+// (simdjson keeps every duplicate and its own lookups find the first).
+bool dom_member(dom::object object, std::string_view key, dom::element& out) {
+  bool found = false;
+  for (dom::key_value_pair member : object) {
+    if (member.key == key) {
+      out = member.value;
+      found = true;
+    }
+  }
+  return found;
+}
+
+JsonError dom_resolve(dom::element root, std::string_view pointer, dom::element& out) {
+  if (!valid_pointer(pointer)) return JsonError::kInvalidPointer;
+  dom::element node = root;
+  bool found = for_each_token(pointer, [&](std::string_view token) {
+    switch (node.type()) {
+      case dom::element_type::OBJECT:
+        return dom_member(as_object(node), token, node);
+      case dom::element_type::ARRAY: {
+        std::size_t index = 0;
+        if (!array_index(token, index)) return false;
+        auto element = as_array(node).at(index);
+        if (element.error() != simdjson::SUCCESS) return false;
+        node = element.value_unsafe();
+        return true;
+      }
+      default: return false;
+    }
+  });
+  if (!found) return JsonError::kNotFound;
+  out = node;
+  return JsonError::kNone;
+}
+
+// Distinct member names in order of first appearance.
+void dom_member_names(dom::object object, std::vector<std::string_view>& names) {
+  names.clear();
+  for (dom::key_value_pair member : object) names.push_back(member.key);
+  if (names.size() < 2) return;
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(names.size());
+  auto last = std::remove_if(names.begin(), names.end(),
+                             [&](std::string_view name) { return !seen.insert(name).second; });
+  names.erase(last, names.end());
+}
+
+std::size_t dom_array_size(dom::array array) {
+  std::size_t size = array.size();
+  if (size < 0xFFFFFF) return size;  // simdjson saturates the count it stores at 2^24-1
+  size = 0;
+  for ([[maybe_unused]] dom::element e : array) ++size;
+  return size;
+}
+
+void dom_read(dom::element v, JsonRead& out) {
+  out = JsonRead{};
+  switch (v.type()) {
+    case dom::element_type::NULL_VALUE: out.type = JsonType::kNull; break;
+    case dom::element_type::BOOL:
+      out.type = JsonType::kBool;
+      out.boolean = v.get_bool().value_unsafe();
+      break;
+    case dom::element_type::INT64:
+      out.type = JsonType::kInteger;
+      out.integer = v.get_int64().value_unsafe();
+      out.number = static_cast<double>(out.integer);
+      break;
+    case dom::element_type::UINT64: {
+      // simdjson only uses uint64 beyond INT64_MAX: not an int64 integer.
+      uint64_t u = v.get_uint64().value_unsafe();
+      if (u <= static_cast<uint64_t>(INT64_MAX)) {
+        out.type = JsonType::kInteger;
+        out.integer = static_cast<int64_t>(u);
+      } else {
+        out.type = JsonType::kNumber;
+      }
+      out.number = static_cast<double>(u);
+      break;
+    }
+    case dom::element_type::DOUBLE:
+      out.type = JsonType::kNumber;
+      out.number = v.get_double().value_unsafe();
+      break;
+    case dom::element_type::STRING:
+      out.type = JsonType::kString;
+      out.string = v.get_string().value_unsafe();
+      break;
+    case dom::element_type::ARRAY:
+      out.type = JsonType::kArray;
+      out.size = dom_array_size(as_array(v));
+      break;
+    case dom::element_type::OBJECT: {
+      out.type = JsonType::kObject;
+      std::vector<std::string_view> names;
+      dom_member_names(as_object(v), names);
+      out.size = names.size();
+      break;
+    }
+  }
+}
+
+// Go's encoding of the value (see go_json.hpp), straight from the simdjson
+// parse: the same bytes to_go_json writes for the same value in nlohmann form.
+void append_go_json(std::string& out, dom::element v) {
+  switch (v.type()) {
+    case dom::element_type::NULL_VALUE: out += "null"; break;
+    case dom::element_type::BOOL: out += v.get_bool().value_unsafe() ? "true" : "false"; break;
+    case dom::element_type::INT64: out += std::to_string(v.get_int64().value_unsafe()); break;
+    case dom::element_type::UINT64: out += std::to_string(v.get_uint64().value_unsafe()); break;
+    case dom::element_type::DOUBLE: append_go_float(out, v.get_double().value_unsafe()); break;
+    case dom::element_type::STRING: append_go_string(out, v.get_string().value_unsafe()); break;
+    case dom::element_type::ARRAY: {
+      out.push_back('[');
+      bool first = true;
+      for (dom::element element : as_array(v)) {
+        if (!first) out.push_back(',');
+        first = false;
+        append_go_json(out, element);
+      }
+      out.push_back(']');
+      break;
+    }
+    case dom::element_type::OBJECT: {
+      // Go writes a map's keys sorted; a duplicate name holds its last value.
+      std::vector<std::pair<std::string_view, dom::element>> members;
+      for (dom::key_value_pair member : as_object(v)) {
+        members.emplace_back(member.key, member.value);
+      }
+      std::stable_sort(members.begin(), members.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      out.push_back('{');
+      bool first = true;
+      for (std::size_t i = 0; i < members.size(); ++i) {
+        if (i + 1 < members.size() && members[i + 1].first == members[i].first) continue;
+        if (!first) out.push_back(',');
+        first = false;
+        append_go_string(out, members[i].first);
+        out.push_back(':');
+        append_go_json(out, members[i].second);
+      }
+      out.push_back('}');
+      break;
+    }
+  }
+}
+
+void json_read(const Json& v, JsonRead& out) {
+  out = JsonRead{};
+  using T = Json::value_t;
+  switch (v.type()) {
+    case T::null:
+    case T::discarded:
+    case T::binary: out.type = JsonType::kNull; break;
+    case T::boolean:
+      out.type = JsonType::kBool;
+      out.boolean = v.get<bool>();
+      break;
+    case T::number_integer:
+      out.type = JsonType::kInteger;
+      out.integer = v.get<int64_t>();
+      out.number = static_cast<double>(out.integer);
+      break;
+    case T::number_unsigned:
+      if (v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX)) {
+        out.type = JsonType::kInteger;
+        out.integer = static_cast<int64_t>(v.get<uint64_t>());
+      } else {
+        out.type = JsonType::kNumber;
+      }
+      out.number = static_cast<double>(v.get<uint64_t>());
+      break;
+    case T::number_float:
+      out.type = JsonType::kNumber;
+      out.number = v.get<double>();
+      break;
+    case T::string: {
+      out.type = JsonType::kString;
+      out.string = v.get_ref<const std::string&>();
+      break;
+    }
+    case T::array:
+      out.type = JsonType::kArray;
+      out.size = v.size();
+      break;
+    case T::object:
+      out.type = JsonType::kObject;
+      out.size = v.size();
+      break;
+  }
+}
+
 }  // namespace
+
+struct JsonBody::Dom {
+  std::unique_ptr<dom::parser> parser;
+  dom::element root;
+  ~Dom() { ParserPool::instance().give_back(std::move(parser)); }
+};
+
+JsonBody::JsonBody() = default;
+JsonBody::JsonBody(std::string raw) : raw_(std::move(raw)) {}
+JsonBody::~JsonBody() = default;
+JsonBody::JsonBody(JsonBody&& other) noexcept = default;
+JsonBody& JsonBody::operator=(JsonBody&& other) noexcept = default;
+
+// A copy shares no parse: it re-validates its own bytes on first use.
+JsonBody::JsonBody(const JsonBody& other)
+    : raw_(other.raw_),
+      doc_(other.mutable_ready_ ? other.doc_ : Json()),
+      mutable_ready_(other.mutable_ready_),
+      state_(other.dom_ ? ParseState::kNotParsed : other.state_),
+      dirty_(other.dirty_),
+      changed_(other.changed_),
+      parse_error_(other.parse_error_) {}
+
+JsonBody& JsonBody::operator=(const JsonBody& other) {
+  if (this != &other) *this = JsonBody(other);
+  return *this;
+}
+
+void JsonBody::drop_documents() {
+  dom_.reset();
+  doc_ = Json();
+  mutable_ready_ = false;
+  ++generation_;
+}
+
+// After a successful edit: the simdjson parse no longer describes the body.
+void JsonBody::edited() {
+  dom_.reset();
+  dirty_ = true;
+  changed_ = true;
+  ++generation_;
+}
 
 const std::string& JsonBody::raw() {
   if (dirty_) {
@@ -131,21 +475,54 @@ std::string JsonBody::release() {
   raw();  // serialise pending edits first
   std::string out = std::move(raw_);
   raw_.clear();
-  doc_ = Json();
+  drop_documents();
   state_ = ParseState::kNotParsed;
   return out;
 }
 
 void JsonBody::append(std::string_view chunk) {
   raw_.append(chunk);
+  drop_documents();
   state_ = ParseState::kNotParsed;
 }
 
 bool JsonBody::parse() {
   if (state_ != ParseState::kNotParsed) return state_ == ParseState::kParsed;
   state_ = ParseState::kFailed;
+  // simdjson reads a little past the end: parse in place when the string's
+  // capacity allows, else make room once (one copy of the body).
+  if (raw_.capacity() - raw_.size() < kParsePadding) raw_.reserve(raw_.size() + kParsePadding);
+  auto dom = std::make_unique<Dom>();
+  dom->parser = ParserPool::instance().acquire(raw_.size());
+  if (dom->parser) {
+    auto root = dom->parser->parse(raw_.data(), raw_.size(), /*realloc_if_needed=*/false);
+    if (root.error() == simdjson::SUCCESS) {
+      // simdjson accepts a strict subset of what Go accepts (it also refuses
+      // invalid UTF-8, lone surrogate escapes, integers beyond 64 bits and
+      // nesting past Go's limit): what it accepts, Go decodes to the same
+      // values. The rest goes to the slow path, which decides as Go does.
+      dom->root = root.value_unsafe();
+      dom_ = std::move(dom);
+      parse_error_.clear();
+      state_ = ParseState::kParsed;
+      return true;
+    }
+  }
+  dom.reset();  // the parser goes back to the pool before the slow path
+  return parse_slow();
+}
+
+// The Go-compatible decision for bodies simdjson refused: Go's error text, or
+// the nlohmann document Go's decoder would have built.
+bool JsonBody::parse_slow() {
+  state_ = ParseState::kFailed;
   if (!nesting_within_limit(raw_)) {
     parse_error_ = "exceeded max depth";
+    return false;
+  }
+  if (raw_.starts_with("\xEF\xBB\xBF")) {
+    // nlohmann skips a UTF-8 byte order mark; Go refuses it as a character.
+    parse_error_ = go_json_decode_error(raw_);
     return false;
   }
   doc_ = Json::parse(raw_, nullptr, /*allow_exceptions=*/false);
@@ -162,19 +539,100 @@ bool JsonBody::parse() {
       return false;
     }
   }
+  mutable_ready_ = true;
   parse_error_.clear();
   state_ = ParseState::kParsed;
   return true;
 }
 
+// Builds the mutable document from the validated bytes, once.
+bool JsonBody::ensure_mutable() {
+  if (!parse()) return false;
+  if (mutable_ready_) return true;
+  // The bytes passed simdjson, so they are UTF-8 JSON within Go's depth.
+  doc_ = Json::parse(raw_, nullptr, /*allow_exceptions=*/false);
+  if (doc_.is_discarded()) return parse_slow();
+  mutable_ready_ = true;
+  return true;
+}
+
 std::string JsonBody::map_decode_error() {
   if (!parse()) return parse_error_;
-  if (doc_.is_object() || doc_.is_null()) return {};
+  bool object_or_null = false;
+  if (dom_) {
+    auto type = dom_->root.type();
+    object_or_null = type == dom::element_type::OBJECT || type == dom::element_type::NULL_VALUE;
+  } else {
+    object_or_null = doc_.is_object() || doc_.is_null();
+  }
+  if (object_or_null) return {};
   return go_json_decode_error(raw_);  // only a non-object top level gets here: the type error
 }
 
+JsonError JsonBody::get(std::string_view pointer, JsonRead& out) {
+  if (!parse()) return JsonError::kNotJson;
+  if (dom_) {
+    dom::element v;
+    JsonError err = dom_resolve(dom_->root, pointer, v);
+    if (err == JsonError::kNone) dom_read(v, out);
+    return err;
+  }
+  JsonError err = JsonError::kNone;
+  const Json* v = find(pointer, err);
+  if (v != nullptr) json_read(*v, out);
+  return err;
+}
+
+JsonError JsonBody::get_text(std::string_view pointer, std::string& out) {
+  if (!parse()) return JsonError::kNotJson;
+  out.clear();
+  if (dom_) {
+    dom::element v;
+    JsonError err = dom_resolve(dom_->root, pointer, v);
+    if (err == JsonError::kNone) append_go_json(out, v);
+    return err;
+  }
+  JsonError err = JsonError::kNone;
+  const Json* v = find(pointer, err);
+  if (v != nullptr) append_go_json(out, *v);
+  return err;
+}
+
+JsonError JsonBody::member_name(std::string_view pointer, std::size_t index,
+                                std::string_view& out) {
+  if (!parse()) return JsonError::kNotJson;
+  if (members_.generation != generation_ || members_.pointer != pointer) {
+    // A new object: list its names once, so walking them is O(1) a step.
+    members_.generation = 0;
+    members_.names.clear();
+    if (dom_) {
+      dom::element v;
+      JsonError err = dom_resolve(dom_->root, pointer, v);
+      if (err != JsonError::kNone) return err;
+      if (v.type() != dom::element_type::OBJECT) return JsonError::kWrongType;
+      dom_member_names(as_object(v), members_.names);
+    } else {
+      JsonError err = JsonError::kNone;
+      const Json* v = find(pointer, err);
+      if (v == nullptr) return err;
+      if (!v->is_object()) return JsonError::kWrongType;
+      for (const auto& [name, value] : v->items()) members_.names.push_back(name);
+    }
+    members_.pointer.assign(pointer);
+    members_.generation = generation_;
+  }
+  if (index >= members_.names.size()) return JsonError::kNotFound;
+  out = members_.names[index];
+  return JsonError::kNone;
+}
+
+const Json& JsonBody::document() {
+  ensure_mutable();
+  return doc_;
+}
+
 const Json* JsonBody::find(std::string_view pointer, JsonError& err) {
-  if (!parse()) {
+  if (!ensure_mutable()) {
     err = JsonError::kNotJson;
     return nullptr;
   }
@@ -187,7 +645,7 @@ const Json* JsonBody::find(std::string_view pointer, JsonError& err) {
 }
 
 JsonError JsonBody::set(std::string_view pointer, std::string_view json_text) {
-  if (!parse()) return JsonError::kNotJson;
+  if (!ensure_mutable()) return JsonError::kNotJson;
   Json::json_pointer ptr;
   if (!make_pointer(pointer, ptr)) return JsonError::kInvalidPointer;
   if (!nesting_within_limit(json_text)) return JsonError::kInvalidValue;
@@ -218,13 +676,12 @@ JsonError JsonBody::set(std::string_view pointer, std::string_view json_text) {
       return JsonError::kWrongType;
     }
   }
-  dirty_ = true;
-  changed_ = true;
+  edited();
   return JsonError::kNone;
 }
 
 JsonError JsonBody::remove(std::string_view pointer) {
-  if (!parse()) return JsonError::kNotJson;
+  if (!ensure_mutable()) return JsonError::kNotJson;
   Json::json_pointer ptr;
   if (!make_pointer(pointer, ptr)) return JsonError::kInvalidPointer;
   if (ptr.empty()) return JsonError::kInvalidPointer;  // the document itself cannot go
@@ -241,13 +698,13 @@ JsonError JsonBody::remove(std::string_view pointer) {
   } else {
     return JsonError::kNotFound;
   }
-  dirty_ = true;
-  changed_ = true;
+  edited();
   return JsonError::kNone;
 }
 
 void JsonBody::replace(std::string raw) {
   raw_ = std::move(raw);
+  drop_documents();
   state_ = ParseState::kNotParsed;
   dirty_ = false;
   changed_ = true;
