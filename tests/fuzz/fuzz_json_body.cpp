@@ -1,8 +1,10 @@
 // JsonBody against arbitrary bytes. Input: <body> NUL <pointer> NUL <value>
 // (missing parts default to "/model" and "\"fuzz\"").
 // Checks: Go's syntax verdict and JsonBody::parse agree; an untouched body
-// keeps its bytes; every successful edit re-encodes to JSON that parses back
-// to the same document and that Go would decode.
+// keeps its bytes; the read-only lookups (simdjson parse) agree with the
+// mutable document (nlohmann) on status, value and Go encoding; every
+// successful edit re-encodes to JSON that parses back to the same document
+// and that Go would decode.
 #include "fuzz_targets.hpp"
 
 #include "body/go_json.hpp"
@@ -31,6 +33,28 @@ void check_round_trip(bbr::JsonBody& body) {
   }
 }
 
+// The read-only lookup path and the mutable document must describe the same
+// value: same status, same type and scalar, same Go encoding.
+void check_lookups_agree(bbr::JsonBody& body, std::string_view pointer) {
+  bbr::JsonRead read;
+  const bbr::JsonError get_err = body.get(pointer, read);
+  std::string text;
+  const bbr::JsonError text_err = body.get_text(pointer, text);
+  check(get_err == text_err, "get and get_text disagree on the status");
+  bbr::JsonError find_err = bbr::JsonError::kNone;
+  const bbr::Json* found = body.find(pointer, find_err);
+  check(get_err == find_err, "get and the mutable document disagree on the status");
+  if (found == nullptr || get_err != bbr::JsonError::kNone) return;
+  check(text == bbr::to_go_json(*found), "get_text and the mutable document encode differently");
+  if (found->is_string()) {
+    check(read.type == bbr::JsonType::kString &&
+              read.string == found->get_ref<const std::string&>(),
+          "get and the mutable document read different strings");
+  } else if (found->is_object() || found->is_array()) {
+    check(read.size == found->size(), "get and the mutable document count differently");
+  }
+}
+
 }  // namespace
 
 int json_body_one_input(const uint8_t* data, std::size_t size) {
@@ -55,6 +79,12 @@ int json_body_one_input(const uint8_t* data, std::size_t size) {
   if (!parsed) check(!body.parse_error().empty(), "parse failed without an error text");
   check(body.raw() == body_bytes, "an untouched body changed its bytes");
   check(!body.changed(), "an untouched body says it changed");
+
+  if (parsed) {
+    check_lookups_agree(body, pointer);
+    check_lookups_agree(body, "/model");
+    check_lookups_agree(body, "");
+  }
 
   bbr::JsonError err = bbr::JsonError::kNone;
   const bbr::Json* found = body.find(pointer, err);

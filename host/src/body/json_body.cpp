@@ -117,6 +117,50 @@ std::string replace_invalid_utf8(std::string_view s) {
   return out;
 }
 
+// Go decodes a \u escape of a lone UTF-16 surrogate as U+FFFD; nlohmann
+// refuses it. Only called once Go's syntax check passed, so every backslash
+// starts a well-formed escape inside a string.
+std::string replace_lone_surrogates(std::string_view s) {
+  auto hex4 = [&](std::size_t at, uint32_t& cp) {
+    if (at + 6 > s.size() || s[at] != '\\' || s[at + 1] != 'u') return false;
+    cp = 0;
+    for (std::size_t k = at + 2; k < at + 6; ++k) {
+      char c = s[k];
+      uint32_t digit = c >= '0' && c <= '9'   ? static_cast<uint32_t>(c - '0')
+                       : c >= 'a' && c <= 'f' ? static_cast<uint32_t>(c - 'a' + 10)
+                       : c >= 'A' && c <= 'F' ? static_cast<uint32_t>(c - 'A' + 10)
+                                              : 16;
+      if (digit == 16) return false;
+      cp = cp * 16 + digit;
+    }
+    return true;
+  };
+  std::string out;
+  out.reserve(s.size());
+  std::size_t i = 0;
+  while (i < s.size()) {
+    if (s[i] != '\\' || i + 1 >= s.size()) {
+      out.push_back(s[i++]);
+      continue;
+    }
+    uint32_t cp = 0;
+    if (!hex4(i, cp) || cp < 0xD800 || cp > 0xDFFF) {
+      out.append(s.substr(i, 2));  // any other escape, kept as written
+      i += 2;
+      continue;
+    }
+    uint32_t low = 0;
+    if (cp <= 0xDBFF && hex4(i + 6, low) && low >= 0xDC00 && low <= 0xDFFF) {
+      out.append(s.substr(i, 12));  // a proper pair
+      i += 12;
+      continue;
+    }
+    out += "\\ufffd";
+    i += 6;
+  }
+  return out;
+}
+
 // RFC 6901 syntax: empty, or '/'-separated tokens where '~' is only ever
 // followed by '0' or '1'. Keys are UTF-8 on the wire (Go re-encodes invalid
 // bytes as U+FFFD): a pointer that is not could name a key that can never be
@@ -530,10 +574,11 @@ bool JsonBody::parse_slow() {
     parse_error_ = go_json_decode_error(raw_);
     if (!parse_error_.empty()) return false;
     // Syntactically valid for Go: what is left is a number beyond float64
-    // (Go refuses it too, in its own words) or invalid UTF-8 (Go decodes it).
+    // (Go refuses it too, in its own words), or invalid UTF-8 or a lone
+    // surrogate escape (Go decodes both as U+FFFD).
     parse_error_ = go_number_range_error(raw_);
     if (!parse_error_.empty()) return false;
-    doc_ = Json::parse(replace_invalid_utf8(raw_), nullptr, false);
+    doc_ = Json::parse(replace_lone_surrogates(replace_invalid_utf8(raw_)), nullptr, false);
     if (doc_.is_discarded()) {
       parse_error_ = "invalid JSON";
       return false;

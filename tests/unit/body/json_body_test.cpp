@@ -291,3 +291,11 @@ TEST_CASE("a body without spare capacity and a copied body both parse", "[json_b
   body.release();
   CHECK(read(copy, "/model").string == "m");
 }
+
+TEST_CASE("a lone surrogate escape decodes as U+FFFD, as Go does", "[json_body]") {
+  JsonBody body(R"({"s":"a\ud800b\udc00c\ud83d\ude00","t":"\ud800\ud800"})");
+  REQUIRE(body.map_decode_error().empty());
+  CHECK(read(body, "/s").string == "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c\xF0\x9F\x98\x80");
+  CHECK(read(body, "/t").string == "\xEF\xBF\xBD\xEF\xBF\xBD");
+  CHECK(body.raw() == R"({"s":"a\ud800b\udc00c\ud83d\ude00","t":"\ud800\ud800"})");
+}
