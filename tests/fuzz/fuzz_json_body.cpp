@@ -76,6 +76,15 @@ int json_body_one_input(const uint8_t* data, std::size_t size) {
   if (parsed && go_decodes_into_map(body.document())) {
     check(go_error.empty(), "JsonBody::parse accepts an object Go refuses");
   }
+  if (parsed) {
+    // Whatever path accepted it (the validating scan, the DOM, the slow
+    // path), Go's syntax check agrees: at most a top-level type error.
+    const bool type_error_only = go_error.starts_with("json: cannot unmarshal ") &&
+                                 go_error.ends_with("into Go value of type map[string]interface {}");
+    check(go_error.empty() || type_error_only, "JsonBody::parse accepts a body Go refuses");
+    check(bbr::go_number_range_error(body_bytes).empty(),
+          "JsonBody::parse accepts a number beyond float64");
+  }
   if (!parsed) check(!body.parse_error().empty(), "parse failed without an error text");
   check(body.raw() == body_bytes, "an untouched body changed its bytes");
   check(!body.changed(), "an untouched body says it changed");

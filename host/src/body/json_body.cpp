@@ -4,7 +4,13 @@
 
 #include <simdjson.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <mutex>
 #include <unordered_set>
 #include <utility>
@@ -418,6 +424,347 @@ void append_go_json(std::string& out, dom::element v) {
   }
 }
 
+
+// --- the validating scan --------------------------------------------------
+//
+// Why: a full DOM parse copies and unescapes every string into the parser's
+// string buffer and writes a tape, while the default chain reads one
+// top-level string. The scan runs simdjson's stage 1 (its runtime-dispatched
+// SIMD kernel: UTF-8 validity, string boundaries, control characters in
+// strings, the structural characters) and then checks, over the structural
+// indexes only, the rest of what Go's decoder checks: the grammar, Go's depth
+// limit, every escape sequence (with SSE2, without copying), number and
+// literal syntax, numbers within float64. It records the top-level members,
+// so a lookup of a top-level scalar needs no DOM. Anything it does not
+// accept goes to the DOM parse and then to the slow path, which decide; so a
+// scan that refuses too much costs only time, and the fuzz target holds it to
+// never accepting more than Go.
+//
+// simdjson 3.0.1 (Debian) exposes stage 1 as parser.implementation->stage1
+// and its output as structural_indexes: internal API, pinned by the package.
+
+enum class ValueKind : char { kObject, kArray, kString, kNumber, kTrue, kFalse, kNull };
+
+struct RootMember {
+  std::string_view key;    // content between the quotes, raw
+  bool key_escaped = false;
+  ValueKind kind = ValueKind::kNull;
+  std::string_view value;  // scalars: the token (a string: content between the quotes)
+  bool value_escaped = false;
+};
+
+struct ScanResult {
+  ValueKind root = ValueKind::kNull;
+  bool keys_escaped = false;  // some top-level name holds an escape: lookups use the DOM
+  std::vector<RootMember> members;
+};
+
+bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Bit k of `quotes` / `backslashes` set when data[k] is '"' / '\\', for the
+// 64 bytes at `data` (the body carries kParsePadding readable bytes past its
+// end, so the last block may read past the span).
+void quote_and_backslash_masks(const char* data, uint64_t& quotes, uint64_t& backslashes) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  quotes = 0;
+  backslashes = 0;
+  for (int k = 0; k < 4; ++k) {
+    __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * k));
+    quotes |= static_cast<uint64_t>(static_cast<uint32_t>(
+                  _mm_movemask_epi8(_mm_cmpeq_epi8(block, quote))))
+              << (16 * k);
+    backslashes |= static_cast<uint64_t>(static_cast<uint32_t>(
+                       _mm_movemask_epi8(_mm_cmpeq_epi8(block, backslash))))
+                   << (16 * k);
+  }
+#else
+  quotes = 0;
+  backslashes = 0;
+  for (int k = 0; k < 64; ++k) {
+    if (data[k] == '"') quotes |= uint64_t{1} << k;
+    if (data[k] == '\\') backslashes |= uint64_t{1} << k;
+  }
+#endif
+}
+
+// The characters escaped by a backslash (an odd run of backslashes before
+// them), carrying a run across blocks in `carry`: simdjson's stage 1 method.
+uint64_t escaped_characters(uint64_t backslashes, uint64_t& carry) {
+  constexpr uint64_t kEvenBits = 0x5555555555555555ULL;
+  backslashes &= ~carry;
+  const uint64_t follows_escape = backslashes << 1 | carry;
+  const uint64_t odd_sequence_starts = backslashes & ~kEvenBits & ~follows_escape;
+  uint64_t sequences_starting_on_even_bits = 0;
+  carry = __builtin_add_overflow(odd_sequence_starts, backslashes, &sequences_starting_on_even_bits)
+              ? 1
+              : 0;
+  const uint64_t invert_mask = sequences_starting_on_even_bits << 1;
+  return (kEvenBits ^ invert_mask) & follows_escape;
+}
+
+bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// Characters that may follow a backslash in JSON ('u' then needs 4 hex digits).
+constexpr auto kEscapeChars = [] {
+  std::array<bool, 256> table{};
+  for (unsigned char c : std::string_view("\"\\/bfnrtu")) table[c] = true;
+  return table;
+}();
+
+// A string token: `data[begin]` is its opening quote and `end` the end of its
+// span (the next structural index, trailing white space included). The
+// content is returned; false when the span is not exactly one valid string.
+// 64 bytes a step, branch-free but for the escapes it finds.
+bool scan_string(const char* data, std::size_t begin, std::size_t end, std::string_view& content,
+                 bool& escaped) {
+  escaped = false;
+  uint64_t carry = 0;
+  for (std::size_t block = begin + 1; block < end; block += 64) {
+    uint64_t quotes = 0, backslashes = 0;
+    quote_and_backslash_masks(data + block, quotes, backslashes);
+    const uint64_t escaped_chars = escaped_characters(backslashes, carry);
+    const uint64_t closing = quotes & ~escaped_chars;
+    const std::size_t in_span = end - block;
+    const uint64_t span_mask = in_span >= 64 ? ~uint64_t{0} : (uint64_t{1} << in_span) - 1;
+    // Bits before the closing quote (all of them when it is not in this block).
+    const uint64_t before_close = closing != 0 ? (closing & (0 - closing)) - 1 : ~uint64_t{0};
+    uint64_t check = escaped_chars & before_close & span_mask;
+    if (check != 0) {
+      escaped = true;
+      bool bad = false;
+      uint64_t u_escapes = 0;
+      for (uint64_t bits = check; bits != 0; bits &= bits - 1) {
+        const int at = __builtin_ctzll(bits);
+        const unsigned char c = static_cast<unsigned char>(data[block + at]);
+        bad |= !kEscapeChars[c];
+        u_escapes |= static_cast<uint64_t>(c == 'u') << at;
+      }
+      if (bad) return false;
+      for (; u_escapes != 0; u_escapes &= u_escapes - 1) {
+        const std::size_t at = block + static_cast<std::size_t>(__builtin_ctzll(u_escapes));
+        if (at + 5 > end) return false;
+        for (std::size_t k = at + 1; k < at + 5; ++k) {
+          if (!is_hex(data[k])) return false;
+        }
+      }
+    }
+    if ((closing & span_mask) == 0) continue;
+    const std::size_t at = block + static_cast<std::size_t>(__builtin_ctzll(closing));
+    content = std::string_view(data + begin + 1, at - begin - 1);
+    for (std::size_t k = at + 1; k < end; ++k) {
+      if (!is_json_space(data[k])) return false;  // e.g. "a"x
+    }
+    return true;
+  }
+  return false;
+}
+
+std::string_view trimmed_token(const char* data, std::size_t begin, std::size_t end) {
+  while (end > begin && is_json_space(data[end - 1])) --end;
+  return std::string_view(data + begin, end - begin);
+}
+
+// Go's number grammar over the whole token, and a value within float64.
+bool scan_number(std::string_view t) {
+  std::size_t i = 0;
+  auto digits = [&] {
+    std::size_t start = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+    return i - start;
+  };
+  if (i < t.size() && t[i] == '-') ++i;
+  if (i >= t.size()) return false;
+  if (t[i] == '0') {
+    ++i;
+  } else if (digits() == 0) {
+    return false;
+  }
+  const std::size_t integer_end = i;
+  bool simple = true;
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    if (digits() == 0) return false;
+    simple = false;
+  }
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+    if (digits() == 0) return false;
+    simple = false;
+  }
+  if (i != t.size()) return false;
+  if (simple && integer_end <= 19) return true;  // fits a float64 without question
+  double value = 0;
+  auto res = std::from_chars(t.data(), t.data() + t.size(), value);
+  // Out of range (overflow, or an underflow libstdc++ also reports): the DOM
+  // parse and the slow path decide, in Go's words.
+  return res.ec == std::errc() && res.ptr == t.data() + t.size();
+}
+
+bool scan_literal(std::string_view t, ValueKind& kind) {
+  if (t == "true") {
+    kind = ValueKind::kTrue;
+  } else if (t == "false") {
+    kind = ValueKind::kFalse;
+  } else if (t == "null") {
+    kind = ValueKind::kNull;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Validates `bytes` as Go's decoder would (see above). False: not proven
+// valid (the caller tries the DOM parse next).
+bool validating_scan(dom::parser& parser, std::string_view bytes, ScanResult& out) {
+  if (bytes.empty()) return false;
+  if (parser.capacity() < bytes.size() &&
+      parser.allocate(bytes.size(), kMaxDepth) != simdjson::SUCCESS) {
+    return false;
+  }
+  auto& impl = *parser.implementation;
+  if (impl.stage1(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+                  simdjson::stage1_mode::regular) != simdjson::SUCCESS) {
+    return false;
+  }
+  const uint32_t* idx = impl.structural_indexes.get();
+  const std::size_t n = impl.n_structural_indexes;
+  const char* data = bytes.data();
+  auto span_end = [&](std::size_t i) { return i + 1 < n ? std::size_t{idx[i + 1]} : bytes.size(); };
+
+  out.members.clear();
+  out.keys_escaped = false;
+  std::vector<char> stack;  // '{' or '['
+  std::size_t i = 0;
+  RootMember* member = nullptr;  // the top-level member whose value comes next
+
+  enum class Expect { kValue, kKey, kAfter } expect = Expect::kValue;
+  for (;;) {
+    if (expect == Expect::kAfter) {
+      if (stack.empty()) return i == n;  // nothing may follow the top-level value
+      if (i >= n) return false;
+      char c = data[idx[i]];
+      if (c == ',') {
+        ++i;
+        expect = stack.back() == '{' ? Expect::kKey : Expect::kValue;
+      } else if (c == (stack.back() == '{' ? '}' : ']')) {
+        ++i;
+        stack.pop_back();
+      } else {
+        return false;
+      }
+      continue;
+    }
+    if (i >= n) return false;
+    const std::size_t begin = idx[i];
+    const char c = data[begin];
+    if (expect == Expect::kKey) {
+      if (c != '"') return false;
+      std::string_view key;
+      bool escaped = false;
+      if (!scan_string(data, begin, span_end(i), key, escaped)) return false;
+      ++i;
+      if (i >= n || data[idx[i]] != ':') return false;
+      ++i;
+      if (stack.size() == 1) {
+        member = &out.members.emplace_back();
+        member->key = key;
+        member->key_escaped = escaped;
+        out.keys_escaped = out.keys_escaped || escaped;
+      }
+      expect = Expect::kValue;
+      continue;
+    }
+    // A value.
+    const bool top_level_value = stack.size() == 1 && stack.back() == '{';
+    ValueKind kind;
+    if (c == '{' || c == '[') {
+      if (stack.size() >= static_cast<std::size_t>(kMaxDepth)) return false;
+      kind = c == '{' ? ValueKind::kObject : ValueKind::kArray;
+      if (stack.empty()) out.root = kind;
+      if (top_level_value) member->kind = kind;
+      stack.push_back(c);
+      ++i;
+      if (i < n && data[idx[i]] == (c == '{' ? '}' : ']')) {
+        ++i;
+        stack.pop_back();
+        expect = Expect::kAfter;
+      } else {
+        expect = c == '{' ? Expect::kKey : Expect::kValue;
+      }
+      continue;
+    }
+    std::string_view token;
+    bool escaped = false;
+    if (c == '"') {
+      if (!scan_string(data, begin, span_end(i), token, escaped)) return false;
+      kind = ValueKind::kString;
+    } else {
+      token = trimmed_token(data, begin, span_end(i));
+      if (c == '-' || (c >= '0' && c <= '9')) {
+        if (!scan_number(token)) return false;
+        kind = ValueKind::kNumber;
+      } else if (!scan_literal(token, kind)) {
+        return false;
+      }
+    }
+    if (stack.empty()) out.root = kind;
+    if (top_level_value) {
+      member->kind = kind;
+      member->value = token;
+      member->value_escaped = escaped;
+    }
+    ++i;
+    expect = Expect::kAfter;
+  }
+}
+
+// A top-level scalar straight from the scan, when that needs no decoding;
+// false: ask the DOM.
+bool read_scanned(const RootMember& m, JsonRead& out) {
+  out = JsonRead{};
+  switch (m.kind) {
+    case ValueKind::kString:
+      if (m.value_escaped) return false;
+      out.type = JsonType::kString;
+      out.string = m.value;
+      return true;
+    case ValueKind::kTrue:
+    case ValueKind::kFalse:
+      out.type = JsonType::kBool;
+      out.boolean = m.kind == ValueKind::kTrue;
+      return true;
+    case ValueKind::kNull: out.type = JsonType::kNull; return true;
+    case ValueKind::kNumber: {
+      // As simdjson types it: an integer when it is one and fits int64.
+      const std::string_view t = m.value;
+      if (t.find_first_of(".eE") == std::string_view::npos) {
+        int64_t integer = 0;
+        auto res = std::from_chars(t.data(), t.data() + t.size(), integer);
+        if (res.ec == std::errc() && res.ptr == t.data() + t.size()) {
+          out.type = JsonType::kInteger;
+          out.integer = integer;
+          out.number = static_cast<double>(integer);
+          return true;
+        }
+      }
+      double number = 0;
+      auto res = std::from_chars(t.data(), t.data() + t.size(), number);
+      if (res.ec != std::errc() || res.ptr != t.data() + t.size()) return false;
+      out.type = JsonType::kNumber;
+      out.number = number;
+      return true;
+    }
+    case ValueKind::kObject:
+    case ValueKind::kArray: return false;
+  }
+  return false;
+}
+
 void json_read(const Json& v, JsonRead& out) {
   out = JsonRead{};
   using T = Json::value_t;
@@ -465,8 +812,12 @@ void json_read(const Json& v, JsonRead& out) {
 
 }  // namespace
 
+// The simdjson side of one body: the validating scan's result, and the DOM
+// once a lookup needs more than a top-level scalar.
 struct JsonBody::Dom {
   std::unique_ptr<dom::parser> parser;
+  ScanResult scan;          // valid when !dom_ready
+  bool dom_ready = false;   // root is the DOM of the body
   dom::element root;
   ~Dom() { ParserPool::instance().give_back(std::move(parser)); }
 };
@@ -539,13 +890,21 @@ bool JsonBody::parse() {
   auto dom = std::make_unique<Dom>();
   dom->parser = ParserPool::instance().acquire(raw_.size());
   if (dom->parser) {
-    auto root = dom->parser->parse(raw_.data(), raw_.size(), /*realloc_if_needed=*/false);
-    if (root.error() == simdjson::SUCCESS) {
-      // simdjson accepts a strict subset of what Go accepts (it also refuses
-      // invalid UTF-8, lone surrogate escapes, integers beyond 64 bits and
-      // nesting past Go's limit): what it accepts, Go decodes to the same
-      // values. The rest goes to the slow path, which decides as Go does.
-      dom->root = root.value_unsafe();
+    // Accepted by the scan: Go decodes it (see validating_scan).
+    bool valid = validating_scan(*dom->parser, raw_, dom->scan);
+    if (!valid) {
+      // simdjson's DOM accepts a strict subset of what Go accepts (it also
+      // refuses invalid UTF-8, lone surrogate escapes, integers beyond 64
+      // bits and nesting past Go's limit): what it accepts, Go decodes to the
+      // same values. The rest goes to the slow path, which decides as Go does.
+      auto root = dom->parser->parse(raw_.data(), raw_.size(), /*realloc_if_needed=*/false);
+      if (root.error() == simdjson::SUCCESS) {
+        dom->root = root.value_unsafe();
+        dom->dom_ready = true;
+        valid = true;
+      }
+    }
+    if (valid) {
       dom_ = std::move(dom);
       parse_error_.clear();
       state_ = ParseState::kParsed;
@@ -590,6 +949,47 @@ bool JsonBody::parse_slow() {
   return true;
 }
 
+// The DOM, parsed on first need after the scan. False when there is no
+// simdjson side, or when simdjson refuses bytes the scan accepted (a lone
+// surrogate escape, an integer beyond 64 bits): then the mutable document,
+// built by the slow path, serves the lookups. Views handed out so far point
+// into raw_ and stay valid.
+bool JsonBody::dom_ready() {
+  if (!dom_) return false;
+  if (dom_->dom_ready) return true;
+  auto root = dom_->parser->parse(raw_.data(), raw_.size(), /*realloc_if_needed=*/false);
+  if (root.error() == simdjson::SUCCESS) {
+    dom_->root = root.value_unsafe();
+    dom_->dom_ready = true;
+    return true;
+  }
+  dom_.reset();
+  ++generation_;
+  return false;
+}
+
+// A top-level scalar straight from the scan. False: ask the DOM.
+bool JsonBody::read_from_scan(std::string_view pointer, JsonRead& out, JsonError& err) {
+  if (!dom_ || dom_->dom_ready || dom_->scan.root != ValueKind::kObject || dom_->scan.keys_escaped)
+    return false;
+  if (pointer.empty() || pointer.find('/', 1) != std::string_view::npos || !valid_pointer(pointer))
+    return false;
+  const RootMember* found = nullptr;
+  for_each_token(pointer, [&](std::string_view name) {
+    for (const RootMember& m : dom_->scan.members) {
+      if (m.key == name) found = &m;  // the last duplicate, as Go keeps it
+    }
+    return true;
+  });
+  if (found == nullptr) {
+    err = JsonError::kNotFound;
+    return true;
+  }
+  if (!read_scanned(*found, out)) return false;
+  err = JsonError::kNone;
+  return true;
+}
+
 // Builds the mutable document from the validated bytes, once.
 bool JsonBody::ensure_mutable() {
   if (!parse()) return false;
@@ -604,10 +1004,13 @@ bool JsonBody::ensure_mutable() {
 std::string JsonBody::map_decode_error() {
   if (!parse()) return parse_error_;
   bool object_or_null = false;
-  if (dom_) {
+  if (dom_ && !dom_->dom_ready) {
+    object_or_null = dom_->scan.root == ValueKind::kObject || dom_->scan.root == ValueKind::kNull;
+  } else if (dom_) {
     auto type = dom_->root.type();
     object_or_null = type == dom::element_type::OBJECT || type == dom::element_type::NULL_VALUE;
   } else {
+    if (!ensure_mutable()) return parse_error_;
     object_or_null = doc_.is_object() || doc_.is_null();
   }
   if (object_or_null) return {};
@@ -616,7 +1019,8 @@ std::string JsonBody::map_decode_error() {
 
 JsonError JsonBody::get(std::string_view pointer, JsonRead& out) {
   if (!parse()) return JsonError::kNotJson;
-  if (dom_) {
+  if (JsonError err = JsonError::kNone; read_from_scan(pointer, out, err)) return err;
+  if (dom_ready()) {
     dom::element v;
     JsonError err = dom_resolve(dom_->root, pointer, v);
     if (err == JsonError::kNone) dom_read(v, out);
@@ -631,7 +1035,7 @@ JsonError JsonBody::get(std::string_view pointer, JsonRead& out) {
 JsonError JsonBody::get_text(std::string_view pointer, std::string& out) {
   if (!parse()) return JsonError::kNotJson;
   out.clear();
-  if (dom_) {
+  if (dom_ready()) {
     dom::element v;
     JsonError err = dom_resolve(dom_->root, pointer, v);
     if (err == JsonError::kNone) append_go_json(out, v);
@@ -650,7 +1054,7 @@ JsonError JsonBody::member_name(std::string_view pointer, std::size_t index,
     // A new object: list its names once, so walking them is O(1) a step.
     members_.generation = 0;
     members_.names.clear();
-    if (dom_) {
+    if (dom_ready()) {
       dom::element v;
       JsonError err = dom_resolve(dom_->root, pointer, v);
       if (err != JsonError::kNone) return err;

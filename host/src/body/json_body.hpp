@@ -4,9 +4,13 @@
 // and it is re-serialised at most once, after the whole chain, and only when a
 // plugin edited it. When nothing changed, raw() is the bytes the client sent.
 //
-// Two documents, each built only when needed:
-//   - a read-only simdjson DOM (about 3 GB/s) validates the body and serves
-//     every lookup (get, get_text, member_name) while nothing edited it;
+// Three levels, each reached only when needed:
+//   - a validating scan (simdjson's SIMD stage 1 plus our check of Go's
+//     grammar over its structural indexes; no tape, no string copies)
+//     decides whether Go would decode the body and indexes its top-level
+//     members: a lookup of a top-level scalar (`/model`) is served from it;
+//   - a read-only simdjson DOM (about 2-3 GB/s) serves every other lookup
+//     (get, get_text, member_name) while nothing edited the body;
 //   - a mutable nlohmann document (about 0.1 GB/s) is built from the bytes
 //     only when a plugin edits the body, or when simdjson refuses a body Go
 //     accepts (invalid UTF-8 inside strings, integers beyond 64 bits): then
@@ -105,7 +109,7 @@ class JsonBody {
   bool changed() const { return changed_; }
 
  private:
-  struct Dom;  // the simdjson parse (kept out of this header: simdjson.h is large)
+  struct Dom;  // the simdjson side (kept out of this header: simdjson.h is large)
   struct MemberCache {
     std::string pointer;
     uint64_t generation = 0;
@@ -114,6 +118,8 @@ class JsonBody {
   enum class ParseState { kNotParsed, kParsed, kFailed };
 
   bool parse_slow();
+  bool dom_ready();
+  bool read_from_scan(std::string_view pointer, JsonRead& out, JsonError& err);
   bool ensure_mutable();
   void drop_documents();
   void edited();

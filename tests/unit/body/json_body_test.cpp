@@ -299,3 +299,49 @@ TEST_CASE("a lone surrogate escape decodes as U+FFFD, as Go does", "[json_body]"
   CHECK(read(body, "/t").string == "\xEF\xBF\xBD\xEF\xBF\xBD");
   CHECK(body.raw() == R"({"s":"a\ud800b\udc00c\ud83d\ude00","t":"\ud800\ud800"})");
 }
+
+TEST_CASE("every refusal on the fast paths is Go's, in Go's words", "[json_body]") {
+  const char* refused[] = {
+      R"({"a":1,})",   R"({,})",        R"({"a"})",      R"({"a":})",     R"([:])",
+      R"([1,])",       R"([1 2])",      R"({"a":1 "b":2})", R"({"a":"x"x})", R"({"a":1x})",
+      R"({"a":tru e})", R"({"a":01})",  R"({"a":1.})",   R"({"a":-})",    R"({"a":.5})",
+      R"({"a":1e})",   R"({"a":"\x"})", R"({"a":"\u12g4"})", R"({"a":[}})", R"({"a":{]})",
+      R"({"a":1}})",   R"({"a":1}{})",  R"({1:2})",      R"({"a";1})",    R"({"a":nul})",
+      R"({"a":NaN})",  R"({"a":+1})",   "{\"a\":\"\t\"}", "{\"a\":1}\x0b", "",
+      "   ",           R"({"a":"unterminated})", R"({"a":[1,2)", R"(})"};
+  for (const char* b : refused) {
+    INFO(b);
+    const std::string go = bbr::go_json_decode_error(b);
+    REQUIRE_FALSE(go.empty());
+    CHECK(JsonBody(b).map_decode_error() == go);
+  }
+  const char* accepted[] = {R"( {"a" : [ 1 , -0.5e-3 , "x\"y\\z\/\b\f\n\r\t\u00e9" ] } )",
+                            R"({"":{},"b":[],"c":[[]],"d":{"e":null}})", "null", " \n{}\t"};
+  for (const char* b : accepted) {
+    INFO(b);
+    CHECK(JsonBody(b).map_decode_error().empty());
+  }
+}
+
+TEST_CASE("top-level scalars are read as the DOM reads them", "[json_body]") {
+  const std::string b =
+      R"({"s":"plain","e":"esc\"aped","i":-42,"u":18446744073709551615,"d":2.5e-3,)"
+      R"("t":true,"f":false,"z":null,"o":{"k":"v"},"a":[1],"m":"first","m":"second"})";
+  JsonBody scanned(b);
+  JsonBody dom(b);
+  CHECK(text(dom, "") == text(dom, ""));  // builds dom's DOM: every later read uses it
+  for (const char* p : {"/s", "/e", "/i", "/u", "/d", "/t", "/f", "/z", "/o", "/a", "/m"}) {
+    INFO(p);
+    bbr::JsonRead x = read(scanned, p);
+    bbr::JsonRead y = read(dom, p);
+    CHECK(x.type == y.type);
+    CHECK(x.integer == y.integer);
+    CHECK(x.number == y.number);
+    CHECK(x.boolean == y.boolean);
+    CHECK(x.string == y.string);
+    CHECK(x.size == y.size);
+  }
+  bbr::JsonRead out;
+  CHECK(scanned.get("/absent", out) == JsonError::kNotFound);
+  CHECK(scanned.get("/o/absent", out) == JsonError::kNotFound);
+}
