@@ -33,6 +33,19 @@ void check_round_trip(bbr::JsonBody& body) {
   }
 }
 
+// Every build of the scan's string check (portable, AVX2, AVX-512: as many
+// as this CPU runs) reaches the same verdict and reads the same `model`.
+void check_scan_builds_agree(std::string_view bytes, bool parsed, const std::string& error) {
+  for (int level = 0; level < bbr::string_scan_levels(); ++level) {
+    bbr::set_string_scan_level_for_testing(level);
+    bbr::JsonBody other{std::string(bytes)};
+    const bool other_parsed = other.parse();
+    check(other_parsed == parsed, "the scan's builds disagree on a body");
+    check(other.parse_error() == error, "the scan's builds give different error texts");
+  }
+  bbr::set_string_scan_level_for_testing(-1);
+}
+
 // The read-only lookup path and the mutable document must describe the same
 // value: same status, same type and scalar, same Go encoding.
 void check_lookups_agree(bbr::JsonBody& body, std::string_view pointer) {
@@ -89,6 +102,7 @@ int json_body_one_input(const uint8_t* data, std::size_t size) {
   check(body.raw() == body_bytes, "an untouched body changed its bytes");
   check(!body.changed(), "an untouched body says it changed");
 
+  check_scan_builds_agree(body_bytes, parsed, body.parse_error());
   if (parsed) {
     check_lookups_agree(body, pointer);
     check_lookups_agree(body, "/model");

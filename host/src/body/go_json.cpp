@@ -201,7 +201,8 @@ class GoScanner {
  public:
   explicit GoScanner(std::string_view text) : s_(text) {}
 
-  std::string check() {
+  // syntax_only: stop after the syntax check (no top-level type error).
+  std::string check(bool syntax_only = false) {
     skip_space();
     if (at_end()) return "unexpected end of JSON input";
     char top = s_[pos_];
@@ -209,6 +210,7 @@ class GoScanner {
     if (!err.empty()) return err;
     skip_space();
     if (!at_end()) return invalid(s_[pos_], "after top-level value");
+    if (syntax_only) return {};
     switch (top) {
       case '{':
       case 'n': return {};
@@ -441,5 +443,9 @@ class GoScanner {
 }  // namespace
 
 std::string go_json_decode_error(std::string_view text) { return GoScanner(text).check(); }
+
+std::string go_json_syntax_error(std::string_view text) {
+  return GoScanner(text).check(/*syntax_only=*/true);
+}
 
 }  // namespace bbr

@@ -31,5 +31,8 @@ std::string go_number_range_error(std::string_view text);
 // map[string]any ("unexpected end of JSON input", "invalid character 'x'
 // looking for beginning of value", ...). Empty when `text` decodes.
 std::string go_json_decode_error(std::string_view text);
+// The same check without the top-level type rule: empty for any JSON text Go
+// would decode into an `any`.
+std::string go_json_syntax_error(std::string_view text);
 
 }  // namespace bbr

@@ -136,4 +136,10 @@ class JsonBody {
   MemberCache members_;
 };
 
+// Test hooks: the validating scan's string check comes in builds for several
+// instruction sets (portable, AVX2, AVX-512), the best the CPU has picked at
+// run time. Levels: 0 portable, 1 AVX2, 2 AVX-512; -1 restores the default.
+int string_scan_levels();  // how many builds this CPU can run
+void set_string_scan_level_for_testing(int level);
+
 }  // namespace bbr

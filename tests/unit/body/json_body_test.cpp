@@ -345,3 +345,48 @@ TEST_CASE("top-level scalars are read as the DOM reads them", "[json_body]") {
   CHECK(scanned.get("/absent", out) == JsonError::kNotFound);
   CHECK(scanned.get("/o/absent", out) == JsonError::kNotFound);
 }
+
+TEST_CASE("every build of the scan's string check gives the same verdicts", "[json_body]") {
+  // Escapes and quotes around the 64-byte block edges of the string scan.
+  std::vector<std::string> bodies;
+  for (std::size_t pad = 50; pad < 80; ++pad) {
+    const std::string fill(pad, 'a');
+    for (const char* piece : {"\\\"", "\\\\", "\\u00e9", "\\u12", "\\x", "\\\\\\\"", "\"",
+                              "\\ud83d\\ude00", "\\u00G0", "\\/"}) {
+      std::string b = "{\"model\":\"";
+      b += fill;
+      b += piece;
+      b += "tail\",\"n\":1}";
+      bodies.push_back(b);
+    }
+  }
+  for (const std::string& b : bodies) {
+    INFO(b);
+    bbr::set_string_scan_level_for_testing(-1);
+    JsonBody reference(b);
+    const std::string verdict = reference.map_decode_error();
+    CHECK(verdict == bbr::go_json_decode_error(b));
+    for (int level = 0; level < bbr::string_scan_levels(); ++level) {
+      bbr::set_string_scan_level_for_testing(level);
+      JsonBody body(b);
+      CHECK(body.map_decode_error() == verdict);
+      if (verdict.empty()) {
+        bbr::JsonRead model;
+        REQUIRE(body.get("/model", model) == JsonError::kNone);
+        bbr::JsonRead expected;
+        REQUIRE(reference.get("/model", expected) == JsonError::kNone);
+        CHECK(model.string == expected.string);
+      }
+    }
+  }
+  bbr::set_string_scan_level_for_testing(-1);
+}
+
+TEST_CASE("a top-level string Go decodes only with U+FFFD is JSON, refused by type", "[json_body]") {
+  JsonBody body(R"("a\ud800b")");
+  CHECK(body.parse());
+  CHECK(body.document().get<std::string>() == "a\xEF\xBF\xBD" "b");
+  CHECK(body.parse());
+  CHECK(body.map_decode_error() ==
+        "json: cannot unmarshal string into Go value of type map[string]interface {}");
+}
