@@ -106,6 +106,26 @@ void BM_ChatBody_ModelLookupValidated(benchmark::State& state) {
   set_label(state, size, last ? ", model last" : ", model first");
 }
 
+// Args: body size, build of the scan's string check (0 portable SSE2, 1 AVX2,
+// 2 AVX-512; a build the CPU lacks runs the best it has). Model last.
+void BM_ChatBody_ModelLookupByScanBuild(benchmark::State& state) {
+  bbr::set_string_scan_level_for_testing(static_cast<int>(state.range(1)));
+  std::string bytes = padded(static_cast<std::size_t>(state.range(0)), true);
+  const std::size_t size = bytes.size();
+  for (auto _ : state) {
+    bbr::JsonBody body(std::move(bytes));
+    bbr::JsonRead model;
+    if (!body.map_decode_error().empty() || body.get("/model", model) != bbr::JsonError::kNone) {
+      state.SkipWithError("model not found");
+      break;
+    }
+    benchmark::DoNotOptimize(model.string.data());
+    bytes = body.release();
+  }
+  bbr::set_string_scan_level_for_testing(-1);
+  set_label(state, size, state.range(1) == 0 ? ", SSE2" : state.range(1) == 1 ? ", AVX2" : ", AVX-512");
+}
+
 // Arg: body size.
 void BM_ChatBody_SimdjsonDomParse(benchmark::State& state) {
   const std::string bytes = padded(static_cast<std::size_t>(state.range(0)), true);
@@ -145,6 +165,9 @@ BENCHMARK(BM_ChatBody_MemchrFloor)->Apply(size_args)->Unit(benchmark::kMicroseco
 BENCHMARK(BM_ChatBody_SimdjsonDomParse)->Apply(size_args)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ChatBody_ModelLookupValidated)
     ->Apply(size_and_position_args)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ChatBody_ModelLookupByScanBuild)
+    ->ArgsProduct({{1024, 1024 * 1024}, {0, 1, 2}})
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -675,17 +675,19 @@ int best_scan_level() {
 
 std::atomic<int> scan_level_override{-1};  // set by tests only
 
-bool scan_string(const char* data, std::size_t begin, std::size_t end, std::string_view& content,
-                 bool& escaped) {
+using ScanStringFn = bool (*)(const char*, std::size_t, std::size_t, std::string_view&, bool&);
+
+// The build to use, chosen once per body (not per string: keys are short).
+ScanStringFn pick_scan_string() {
   int level = best_scan_level();
   if (int forced = scan_level_override.load(std::memory_order_relaxed); forced >= 0) {
     level = std::min(level, forced);
   }
 #if defined(BBR_HAVE_AVX2_SCAN)
-  if (level == 2) return avx512::scan_string(data, begin, end, content, escaped);
-  if (level == 1) return avx2::scan_string(data, begin, end, content, escaped);
+  if (level == 2) return avx512::scan_string;
+  if (level == 1) return avx2::scan_string;
 #endif
-  return portable::scan_string(data, begin, end, content, escaped);
+  return portable::scan_string;
 }
 
 std::string_view trimmed_token(const char* data, std::size_t begin, std::size_t end) {
@@ -762,8 +764,12 @@ bool validating_scan(dom::parser& parser, std::string_view bytes, ScanResult& ou
   auto span_end = [&](std::size_t i) { return i + 1 < n ? std::size_t{idx[i + 1]} : bytes.size(); };
 
   out.members.clear();
+  out.members.reserve(16);
   out.keys_escaped = false;
-  std::vector<char> stack;  // '{' or '['
+  // '{' or '[' per open container; one per thread, reused (no allocation).
+  thread_local std::vector<char> stack;
+  stack.clear();
+  const ScanStringFn scan_string = pick_scan_string();
   std::size_t i = 0;
   RootMember* member = nullptr;  // the top-level member whose value comes next
 
