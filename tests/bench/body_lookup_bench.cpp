@@ -123,7 +123,10 @@ void BM_ChatBody_ModelLookupByScanBuild(benchmark::State& state) {
     bytes = body.release();
   }
   bbr::set_string_scan_level_for_testing(-1);
-  set_label(state, size, state.range(1) == 0 ? ", SSE2" : state.range(1) == 1 ? ", AVX2" : ", AVX-512");
+  set_label(state, size,
+            state.range(1) == 0   ? ", SSE2"
+            : state.range(1) == 1 ? ", AVX2"
+                                  : ", AVX-512");
 }
 
 // Arg: body size.

@@ -60,9 +60,9 @@ void check_lookups_agree(bbr::JsonBody& body, std::string_view pointer) {
   if (found == nullptr || get_err != bbr::JsonError::kNone) return;
   check(text == bbr::to_go_json(*found), "get_text and the mutable document encode differently");
   if (found->is_string()) {
-    check(read.type == bbr::JsonType::kString &&
-              read.string == found->get_ref<const std::string&>(),
-          "get and the mutable document read different strings");
+    check(
+        read.type == bbr::JsonType::kString && read.string == found->get_ref<const std::string&>(),
+        "get and the mutable document read different strings");
   } else if (found->is_object() || found->is_array()) {
     check(read.size == found->size(), "get and the mutable document count differently");
   }
@@ -92,8 +92,9 @@ int json_body_one_input(const uint8_t* data, std::size_t size) {
   if (parsed) {
     // Whatever path accepted it (the validating scan, the DOM, the slow
     // path), Go's syntax check agrees: at most a top-level type error.
-    const bool type_error_only = go_error.starts_with("json: cannot unmarshal ") &&
-                                 go_error.ends_with("into Go value of type map[string]interface {}");
+    const bool type_error_only =
+        go_error.starts_with("json: cannot unmarshal ") &&
+        go_error.ends_with("into Go value of type map[string]interface {}");
     check(go_error.empty() || type_error_only, "JsonBody::parse accepts a body Go refuses");
     check(bbr::go_number_range_error(body_bytes).empty(),
           "JsonBody::parse accepts a number beyond float64");

@@ -61,8 +61,13 @@ class ParserPool {
   }
 
  private:
-  static constexpr std::size_t kMaxPooled = 16;                      // > worker threads
-  static constexpr std::size_t kMaxPooledCapacity = 8 * 1024 * 1024;  // bytes of JSON
+  // A parser's buffers are sized by the largest body it parsed, but only the
+  // parts a parse wrote are resident: the scan writes 4 bytes per structural
+  // character, a DOM about 8 bytes per value plus the strings. A few parsers
+  // (about one per thread running chains) up to 2 MiB of JSON are kept; a
+  // larger body's parser is freed after it, so a burst does not stay resident.
+  static constexpr std::size_t kMaxPooled = 4;
+  static constexpr std::size_t kMaxPooledCapacity = 2 * 1024 * 1024;  // bytes of JSON
   std::mutex mutex_;
   std::vector<std::unique_ptr<dom::parser>> free_;
 };
@@ -100,7 +105,11 @@ std::string replace_invalid_utf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    std::size_t n = c < 0x80             ? 1
+                    : (c & 0xE0) == 0xC0 ? 2
+                    : (c & 0xF0) == 0xE0 ? 3
+                    : (c & 0xF8) == 0xF0 ? 4
+                                         : 0;
     bool valid = n != 0 && i + n <= s.size();
     for (std::size_t k = 1; valid && k < n; ++k) {
       valid = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
@@ -108,7 +117,8 @@ std::string replace_invalid_utf8(std::string_view s) {
     if (valid && n > 1) {
       // Reject overlong forms and surrogates the way a validating decoder does.
       uint32_t cp = n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
-      for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+      for (std::size_t k = 1; k < n; ++k)
+        cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
       valid = !((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
                 (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF);
     }
@@ -304,7 +314,8 @@ JsonError dom_resolve(dom::element root, std::string_view pointer, dom::element&
         node = element.value_unsafe();
         return true;
       }
-      default: return false;
+      default:
+        return false;
     }
   });
   if (!found) return JsonError::kNotFound;
@@ -335,7 +346,9 @@ std::size_t dom_array_size(dom::array array) {
 void dom_read(dom::element v, JsonRead& out) {
   out = JsonRead{};
   switch (v.type()) {
-    case dom::element_type::NULL_VALUE: out.type = JsonType::kNull; break;
+    case dom::element_type::NULL_VALUE:
+      out.type = JsonType::kNull;
+      break;
     case dom::element_type::BOOL:
       out.type = JsonType::kBool;
       out.boolean = v.get_bool().value_unsafe();
@@ -383,12 +396,24 @@ void dom_read(dom::element v, JsonRead& out) {
 // parse: the same bytes to_go_json writes for the same value in nlohmann form.
 void append_go_json(std::string& out, dom::element v) {
   switch (v.type()) {
-    case dom::element_type::NULL_VALUE: out += "null"; break;
-    case dom::element_type::BOOL: out += v.get_bool().value_unsafe() ? "true" : "false"; break;
-    case dom::element_type::INT64: out += std::to_string(v.get_int64().value_unsafe()); break;
-    case dom::element_type::UINT64: out += std::to_string(v.get_uint64().value_unsafe()); break;
-    case dom::element_type::DOUBLE: append_go_float(out, v.get_double().value_unsafe()); break;
-    case dom::element_type::STRING: append_go_string(out, v.get_string().value_unsafe()); break;
+    case dom::element_type::NULL_VALUE:
+      out += "null";
+      break;
+    case dom::element_type::BOOL:
+      out += v.get_bool().value_unsafe() ? "true" : "false";
+      break;
+    case dom::element_type::INT64:
+      out += std::to_string(v.get_int64().value_unsafe());
+      break;
+    case dom::element_type::UINT64:
+      out += std::to_string(v.get_uint64().value_unsafe());
+      break;
+    case dom::element_type::DOUBLE:
+      append_go_float(out, v.get_double().value_unsafe());
+      break;
+    case dom::element_type::STRING:
+      append_go_string(out, v.get_string().value_unsafe());
+      break;
     case dom::element_type::ARRAY: {
       out.push_back('[');
       bool first = true;
@@ -424,7 +449,6 @@ void append_go_json(std::string& out, dom::element v) {
   }
 }
 
-
 // --- the validating scan --------------------------------------------------
 //
 // Why: a full DOM parse copies and unescapes every string into the parser's
@@ -446,7 +470,7 @@ void append_go_json(std::string& out, dom::element v) {
 enum class ValueKind : char { kObject, kArray, kString, kNumber, kTrue, kFalse, kNull };
 
 struct RootMember {
-  std::string_view key;    // content between the quotes, raw
+  std::string_view key;  // content between the quotes, raw
   bool key_escaped = false;
   ValueKind kind = ValueKind::kNull;
   std::string_view value;  // scalars: the token (a string: content between the quotes)
@@ -480,7 +504,6 @@ uint64_t escaped_characters(uint64_t backslashes, uint64_t& carry) {
   return (kEvenBits ^ invert_mask) & follows_escape;
 }
 
-
 // scan_string: the 64-byte block masks come in three builds of the same code
 // (string_scan.inc): SSE2 (every x86-64; plain C elsewhere), AVX2 and
 // AVX-512BW, picked at run time as simdjson picks its kernels. All give the
@@ -498,11 +521,11 @@ void quote_and_backslash_masks(const char* data, uint64_t& quotes, uint64_t& bac
   backslashes = 0;
   for (int k = 0; k < 4; ++k) {
     __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * k));
-    quotes |= static_cast<uint64_t>(static_cast<uint32_t>(
-                  _mm_movemask_epi8(_mm_cmpeq_epi8(block, quote))))
+    quotes |= static_cast<uint64_t>(
+                  static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(block, quote))))
               << (16 * k);
-    backslashes |= static_cast<uint64_t>(static_cast<uint32_t>(
-                       _mm_movemask_epi8(_mm_cmpeq_epi8(block, backslash))))
+    backslashes |= static_cast<uint64_t>(
+                       static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(block, backslash))))
                    << (16 * k);
   }
 #else
@@ -583,13 +606,14 @@ void quote_and_backslash_masks(const char* data, uint64_t& quotes, uint64_t& bac
 // the hex digits (0-9; A-F and a-f).
 void escape_masks(const char* data, uint64_t& escape_chars, uint64_t& u_chars, uint64_t& hex) {
   constexpr char b0 = 1, b1 = 2, b2 = 4, b3 = 8, b4 = 16, b5 = 32;
-  const __m256i by_low = _mm256_setr_epi8(
-      b4, b4 | b5, b0 | b2 | b3 | b4 | b5, b4 | b5, b3 | b4 | b5, b3 | b4 | b5, b2 | b4 | b5, b4,
-      b4, b4, 0, 0, b1, 0, b2, b0,  //
-      b4, b4 | b5, b0 | b2 | b3 | b4 | b5, b4 | b5, b3 | b4 | b5, b3 | b4 | b5, b2 | b4 | b5, b4,
-      b4, b4, 0, 0, b1, 0, b2, b0);
-  const __m256i by_high = _mm256_setr_epi8(0, 0, b0, b4, b5, b1, b2 | b5, b3, 0, 0, 0, 0, 0, 0, 0, 0,
-                                           0, 0, b0, b4, b5, b1, b2 | b5, b3, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m256i by_low =
+      _mm256_setr_epi8(b4, b4 | b5, b0 | b2 | b3 | b4 | b5, b4 | b5, b3 | b4 | b5, b3 | b4 | b5,
+                       b2 | b4 | b5, b4, b4, b4, 0, 0, b1, 0, b2, b0,  //
+                       b4, b4 | b5, b0 | b2 | b3 | b4 | b5, b4 | b5, b3 | b4 | b5, b3 | b4 | b5,
+                       b2 | b4 | b5, b4, b4, b4, 0, 0, b1, 0, b2, b0);
+  const __m256i by_high =
+      _mm256_setr_epi8(0, 0, b0, b4, b5, b1, b2 | b5, b3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b0, b4, b5,
+                       b1, b2 | b5, b3, 0, 0, 0, 0, 0, 0, 0, 0);
   const __m256i nibble = _mm256_set1_epi8(0x0F);
   const __m256i zero = _mm256_setzero_si256();
   escape_chars = 0;
@@ -605,8 +629,8 @@ void escape_masks(const char* data, uint64_t& escape_chars, uint64_t& u_chars, u
         _mm256_cmpeq_epi8(_mm256_and_si256(cls, _mm256_set1_epi8(0x0F)), zero)));
     const uint32_t not_hex = static_cast<uint32_t>(_mm256_movemask_epi8(
         _mm256_cmpeq_epi8(_mm256_and_si256(cls, _mm256_set1_epi8(0x30)), zero)));
-    const uint32_t u = static_cast<uint32_t>(
-        _mm256_movemask_epi8(_mm256_cmpeq_epi8(x, _mm256_set1_epi8('u'))));
+    const uint32_t u =
+        static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, _mm256_set1_epi8('u'))));
     escape_chars |= static_cast<uint64_t>(~not_escape) << (32 * k);
     hex |= static_cast<uint64_t>(~not_hex) << (32 * k);
     u_chars |= static_cast<uint64_t>(u) << (32 * k);
@@ -635,8 +659,9 @@ void escape_masks(const char* data, uint64_t& escape_chars, uint64_t& u_chars, u
   constexpr char b0 = 1, b1 = 2, b2 = 4, b3 = 8, b4 = 16, b5 = 32;
   // The 16-entry tables repeated in each 128-bit lane (shuffles stay in lanes).
   alignas(64) static constexpr char kByLow[64] = {
-#define BBR_BY_LOW b4, b4 | b5, b0 | b2 | b3 | b4 | b5, b4 | b5, b3 | b4 | b5, b3 | b4 | b5, \
-                   b2 | b4 | b5, b4, b4, b4, 0, 0, b1, 0, b2, b0
+#define BBR_BY_LOW                                                                                \
+  b4, b4 | b5, b0 | b2 | b3 | b4 | b5, b4 | b5, b3 | b4 | b5, b3 | b4 | b5, b2 | b4 | b5, b4, b4, \
+      b4, 0, 0, b1, 0, b2, b0
       BBR_BY_LOW, BBR_BY_LOW, BBR_BY_LOW, BBR_BY_LOW};
 #undef BBR_BY_LOW
   alignas(64) static constexpr char kByHigh[64] = {
@@ -869,7 +894,9 @@ bool read_scanned(const RootMember& m, JsonRead& out) {
       out.type = JsonType::kBool;
       out.boolean = m.kind == ValueKind::kTrue;
       return true;
-    case ValueKind::kNull: out.type = JsonType::kNull; return true;
+    case ValueKind::kNull:
+      out.type = JsonType::kNull;
+      return true;
     case ValueKind::kNumber: {
       // As simdjson types it: an integer when it is one and fits int64.
       const std::string_view t = m.value;
@@ -891,7 +918,8 @@ bool read_scanned(const RootMember& m, JsonRead& out) {
       return true;
     }
     case ValueKind::kObject:
-    case ValueKind::kArray: return false;
+    case ValueKind::kArray:
+      return false;
   }
   return false;
 }
@@ -902,7 +930,9 @@ void json_read(const Json& v, JsonRead& out) {
   switch (v.type()) {
     case T::null:
     case T::discarded:
-    case T::binary: out.type = JsonType::kNull; break;
+    case T::binary:
+      out.type = JsonType::kNull;
+      break;
     case T::boolean:
       out.type = JsonType::kBool;
       out.boolean = v.get<bool>();
@@ -950,8 +980,8 @@ void set_string_scan_level_for_testing(int level) { scan_level_override.store(le
 // once a lookup needs more than a top-level scalar.
 struct JsonBody::Dom {
   std::unique_ptr<dom::parser> parser;
-  ScanResult scan;          // valid when !dom_ready
-  bool dom_ready = false;   // root is the DOM of the body
+  ScanResult scan;         // valid when !dom_ready
+  bool dom_ready = false;  // root is the DOM of the body
   dom::element root;
   ~Dom() { ParserPool::instance().give_back(std::move(parser)); }
 };
@@ -1130,7 +1160,8 @@ bool JsonBody::read_from_scan(std::string_view pointer, JsonRead& out, JsonError
 bool JsonBody::ensure_mutable() {
   if (!parse()) return false;
   if (mutable_ready_) return true;
-  // The bytes passed simdjson, so they are UTF-8 JSON within Go's depth.
+  // The bytes passed the scan or simdjson's DOM: JSON within Go's depth. The
+  // slow path takes what nlohmann refuses (lone surrogate escapes).
   doc_ = Json::parse(raw_, nullptr, /*allow_exceptions=*/false);
   if (doc_.is_discarded()) return parse_slow();
   mutable_ready_ = true;

@@ -41,10 +41,10 @@ enum class JsonType { kNull, kBool, kInteger, kNumber, kString, kArray, kObject 
 struct JsonRead {
   JsonType type = JsonType::kNull;
   bool boolean = false;
-  int64_t integer = 0;    // kInteger: a number without fraction or exponent that fits int64
-  double number = 0;      // kInteger and kNumber
+  int64_t integer = 0;      // kInteger: a number without fraction or exponent that fits int64
+  double number = 0;        // kInteger and kNumber
   std::string_view string;  // kString: unescaped UTF-8
-  std::size_t size = 0;   // kArray: elements; kObject: distinct member names
+  std::size_t size = 0;     // kArray: elements; kObject: distinct member names
 };
 
 class JsonBody {

@@ -14,10 +14,10 @@
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
 
+#include <fmt/format.h>
 #include <atomic>
 #include <cstring>
 #include <exception>
-#include <fmt/format.h>
 
 namespace bbr {
 namespace {
@@ -65,12 +65,17 @@ std::string_view sv(const char* data, std::size_t length) {
 
 bbr_status_t to_status(JsonError err) {
   switch (err) {
-    case JsonError::kNone: return BBR_OK;
-    case JsonError::kNotFound: return BBR_NOT_FOUND;
-    case JsonError::kWrongType: return BBR_WRONG_TYPE;
+    case JsonError::kNone:
+      return BBR_OK;
+    case JsonError::kNotFound:
+      return BBR_NOT_FOUND;
+    case JsonError::kWrongType:
+      return BBR_WRONG_TYPE;
     case JsonError::kInvalidPointer:
-    case JsonError::kInvalidValue: return BBR_INVALID_ARGUMENT;
-    case JsonError::kNotJson: return BBR_NOT_JSON;
+    case JsonError::kInvalidValue:
+      return BBR_INVALID_ARGUMENT;
+    case JsonError::kNotJson:
+      return BBR_NOT_JSON;
   }
   return BBR_INTERNAL;
 }
@@ -96,9 +101,8 @@ bbr_status_t api_get_header(bbr_message_t* msg, const char* name, size_t name_le
 
 size_t api_header_count(bbr_message_t* msg) noexcept {
   static std::atomic<bool> logged{false};
-  return guarded(logged, "header_count", [&]() -> size_t {
-    return msg == nullptr ? 0 : from_handle(msg)->header_count();
-  });
+  return guarded(logged, "header_count",
+                 [&]() -> size_t { return msg == nullptr ? 0 : from_handle(msg)->header_count(); });
 }
 
 bbr_status_t api_header_at(bbr_message_t* msg, size_t index, bbr_buffer_t* name_out,
@@ -160,13 +164,20 @@ bbr_status_t copy_json_value(const bbr_json_value_t& out, bbr_json_value_t* valu
 
 bbr_json_type_t to_abi_type(JsonType type) {
   switch (type) {
-    case JsonType::kNull: return BBR_JSON_NULL;
-    case JsonType::kBool: return BBR_JSON_BOOL;
-    case JsonType::kInteger: return BBR_JSON_INTEGER;
-    case JsonType::kNumber: return BBR_JSON_NUMBER;
-    case JsonType::kString: return BBR_JSON_STRING;
-    case JsonType::kArray: return BBR_JSON_ARRAY;
-    case JsonType::kObject: return BBR_JSON_OBJECT;
+    case JsonType::kNull:
+      return BBR_JSON_NULL;
+    case JsonType::kBool:
+      return BBR_JSON_BOOL;
+    case JsonType::kInteger:
+      return BBR_JSON_INTEGER;
+    case JsonType::kNumber:
+      return BBR_JSON_NUMBER;
+    case JsonType::kString:
+      return BBR_JSON_STRING;
+    case JsonType::kArray:
+      return BBR_JSON_ARRAY;
+    case JsonType::kObject:
+      return BBR_JSON_OBJECT;
   }
   return BBR_JSON_NULL;
 }
@@ -193,7 +204,9 @@ bbr_status_t fill_json_value(const Json& v, bbr_json_value_t* value_out) {
   switch (v.type()) {
     case T::null:
     case T::discarded:
-    case T::binary: out.type = BBR_JSON_NULL; break;
+    case T::binary:
+      out.type = BBR_JSON_NULL;
+      break;
     case T::boolean:
       out.type = BBR_JSON_BOOL;
       out.boolean = v.get<bool>() ? 1 : 0;
@@ -349,18 +362,22 @@ bbr_status_t api_state_get(bbr_message_t* msg, const char* key, size_t key_lengt
 
 log::Level to_level(bbr_log_level_t level) {
   switch (level) {
-    case BBR_LOG_ERROR: return log::Level::kError;
-    case BBR_LOG_WARN: return log::Level::kWarn;
-    case BBR_LOG_INFO: return log::Level::kInfo;
-    case BBR_LOG_DEBUG: return log::Level::kDebug;
-    default: return log::Level::kTrace;
+    case BBR_LOG_ERROR:
+      return log::Level::kError;
+    case BBR_LOG_WARN:
+      return log::Level::kWarn;
+    case BBR_LOG_INFO:
+      return log::Level::kInfo;
+    case BBR_LOG_DEBUG:
+      return log::Level::kDebug;
+    default:
+      return log::Level::kTrace;
   }
 }
 
 int api_log_enabled(const bbr_plugin_context_t* /*ctx*/, bbr_log_level_t level) noexcept {
   static std::atomic<bool> logged{false};
-  return guarded(logged, "log_enabled",
-                 [&] { return log::enabled(to_level(level)) ? 1 : 0; });
+  return guarded(logged, "log_enabled", [&] { return log::enabled(to_level(level)) ? 1 : 0; });
 }
 
 void api_log(const bbr_plugin_context_t* ctx, bbr_log_level_t level, const char* text,
@@ -420,8 +437,8 @@ constexpr bool is_noexcept_callback(R (*)(A...)) {
   return false;
 }
 
-#define BBR_SET_CALLBACK(field)                                               \
-  static_assert(is_noexcept_callback(&api_##field),                           \
+#define BBR_SET_CALLBACK(field)                                             \
+  static_assert(is_noexcept_callback(&api_##field),                         \
                 "host callback api_" #field " must be noexcept (see top)"); \
   api.field = api_##field
 
