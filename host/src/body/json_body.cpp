@@ -1083,26 +1083,21 @@ bool JsonBody::parse() {
 // the nlohmann document Go's decoder would have built.
 bool JsonBody::parse_slow() {
   state_ = ParseState::kFailed;
-  if (!nesting_within_limit(raw_)) {
-    parse_error_ = "exceeded max depth";
-    return false;
-  }
-  if (raw_.starts_with("\xEF\xBB\xBF")) {
-    // nlohmann skips a UTF-8 byte order mark; Go refuses it as a character.
-    parse_error_ = go_json_decode_error(raw_);
-    return false;
-  }
+  // Go's own checks first (its scanner also stops hostile nesting at Go's
+  // depth, before nlohmann's recursive parts could see it): most bodies here are invalid, and Go's syntax
+  // check (about 0.6 ms per MiB) names the error without the nlohmann parse
+  // (about 9 ms per MiB). Syntax only: a top-level string or array is still
+  // JSON (parse() is true); map_decode_error() adds the type rule.
+  parse_error_ = go_json_syntax_error(raw_);
+  if (!parse_error_.empty()) return false;
+  // A number beyond float64: Go refuses it too, in its own words.
+  parse_error_ = go_number_range_error(raw_);
+  if (!parse_error_.empty()) return false;
+  // Valid for Go; what made the fast paths refuse it is invalid UTF-8 or a
+  // lone surrogate escape (Go decodes both as U+FFFD), or an integer beyond
+  // 64 bits (a float64 for Go and for nlohmann).
   doc_ = Json::parse(raw_, nullptr, /*allow_exceptions=*/false);
   if (doc_.is_discarded()) {
-    // Syntax only: a top-level string or array is still JSON (parse() is
-    // true); map_decode_error() adds the type rule.
-    parse_error_ = go_json_syntax_error(raw_);
-    if (!parse_error_.empty()) return false;
-    // Syntactically valid for Go: what is left is a number beyond float64
-    // (Go refuses it too, in its own words), or invalid UTF-8 or a lone
-    // surrogate escape (Go decodes both as U+FFFD).
-    parse_error_ = go_number_range_error(raw_);
-    if (!parse_error_.empty()) return false;
     doc_ = Json::parse(replace_lone_surrogates(replace_invalid_utf8(raw_)), nullptr, false);
     if (doc_.is_discarded()) {
       parse_error_ = "invalid JSON";
