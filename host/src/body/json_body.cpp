@@ -1084,10 +1084,10 @@ bool JsonBody::parse() {
 bool JsonBody::parse_slow() {
   state_ = ParseState::kFailed;
   // Go's own checks first (its scanner also stops hostile nesting at Go's
-  // depth, before nlohmann's recursive parts could see it): most bodies here are invalid, and Go's syntax
-  // check (about 0.6 ms per MiB) names the error without the nlohmann parse
-  // (about 9 ms per MiB). Syntax only: a top-level string or array is still
-  // JSON (parse() is true); map_decode_error() adds the type rule.
+  // depth, before nlohmann's recursive parts could see it): most bodies here are invalid, and Go's
+  // syntax check (about 0.6 ms per MiB) names the error without the nlohmann parse (about 9 ms per
+  // MiB). Syntax only: a top-level string or array is still JSON (parse() is true);
+  // map_decode_error() adds the type rule.
   parse_error_ = go_json_syntax_error(raw_);
   if (!parse_error_.empty()) return false;
   // A number beyond float64: Go refuses it too, in its own words.
