@@ -106,6 +106,27 @@ void BM_ChatBody_ModelLookupValidated(benchmark::State& state) {
   set_label(state, size, last ? ", model last" : ", model first");
 }
 
+// Arg: body size. The edit path: validate, build the mutable document (from
+// the DOM), set `model`, re-encode Go-style once.
+void BM_ChatBody_FirstEditAndReencode(benchmark::State& state) {
+  std::string bytes = padded(static_cast<std::size_t>(state.range(0)), true);
+  const std::string original = bytes;
+  const std::size_t size = bytes.size();
+  for (auto _ : state) {
+    bbr::JsonBody body(std::move(bytes));
+    if (body.set("/model", R"("qwen")") != bbr::JsonError::kNone) {
+      state.SkipWithError("set failed");
+      break;
+    }
+    benchmark::DoNotOptimize(body.raw().data());
+    state.PauseTiming();
+    bytes = original;
+    bytes.reserve(bytes.size() + bbr::JsonBody::kParsePadding);
+    state.ResumeTiming();
+  }
+  set_label(state, size, "");
+}
+
 // Args: body size, build of the scan's string check (0 portable SSE2, 1 AVX2,
 // 2 AVX-512; a build the CPU lacks runs the best it has). Model last.
 void BM_ChatBody_ModelLookupByScanBuild(benchmark::State& state) {
@@ -168,6 +189,10 @@ BENCHMARK(BM_ChatBody_MemchrFloor)->Apply(size_args)->Unit(benchmark::kMicroseco
 BENCHMARK(BM_ChatBody_SimdjsonDomParse)->Apply(size_args)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ChatBody_ModelLookupValidated)
     ->Apply(size_and_position_args)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ChatBody_FirstEditAndReencode)
+    ->Arg(148 * 1024)
+    ->Arg(1024 * 1024)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ChatBody_ModelLookupByScanBuild)
     ->ArgsProduct({{1024, 1024 * 1024}, {0, 1, 2}})
