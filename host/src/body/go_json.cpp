@@ -1,5 +1,6 @@
 #include "body/go_json.hpp"
 
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -49,10 +50,32 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i, uint32_t& co
 
 }  // namespace
 
+namespace {
+
+// Bytes append_go_string must look at: controls, '"', '\\', '<', '>', '&' and
+// every non-ASCII byte (UTF-8 checks, U+2028/U+2029). Runs of other bytes
+// are copied at once, which is most of any text.
+constexpr auto kGoStringSpecial = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 0x20; ++c) table[static_cast<std::size_t>(c)] = true;
+  for (int c = 0x80; c < 0x100; ++c) table[static_cast<std::size_t>(c)] = true;
+  for (unsigned char c : std::string_view("\"\\<>&")) table[c] = true;
+  return table;
+}();
+
+}  // namespace
+
 void append_go_string(std::string& out, std::string_view s) {
   out.push_back('"');
   std::size_t i = 0;
   while (i < s.size()) {
+    std::size_t run = i;
+    while (run < s.size() && !kGoStringSpecial[static_cast<unsigned char>(s[run])]) ++run;
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
