@@ -702,46 +702,6 @@ std::atomic<int> scan_level_override{-1};  // set by tests only
 
 using ScanStringFn = bool (*)(const char*, std::size_t, std::size_t, std::string_view&, bool&);
 
-// Short strings (keys, roles, model names) byte by byte: cheaper than
-// setting up a 64-byte block. Same contract as scan_string.
-bool scan_short_string(const char* data, std::size_t begin, std::size_t end,
-                       std::string_view& content, bool& escaped) {
-  escaped = false;
-  std::size_t pos = begin + 1;
-  while (pos < end) {
-    const char c = data[pos];
-    if (c == '"') {
-      content = std::string_view(data + begin + 1, pos - begin - 1);
-      for (std::size_t k = pos + 1; k < end; ++k) {
-        if (!is_json_space(data[k])) return false;  // e.g. "a"x
-      }
-      return true;
-    }
-    if (c != '\\') {
-      ++pos;
-      continue;
-    }
-    escaped = true;
-    if (pos + 1 >= end) return false;
-    const char e = data[pos + 1];
-    if (e == 'u') {
-      if (pos + 6 > end) return false;
-      for (std::size_t k = pos + 2; k < pos + 6; ++k) {
-        if (!is_hex(data[k])) return false;
-      }
-      pos += 6;
-    } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' ||
-               e == 't') {
-      pos += 2;
-    } else {
-      return false;
-    }
-  }
-  return false;
-}
-
-constexpr std::size_t kShortString = 48;  // span bytes; measured break-even is near one block
-
 // The build to use, chosen once per body (not per string: keys are short).
 ScanStringFn pick_scan_string() {
   int level = best_scan_level();
@@ -862,11 +822,7 @@ bool validating_scan(dom::parser& parser, std::string_view bytes, ScanResult& ou
       if (c != '"') return false;
       std::string_view key;
       bool escaped = false;
-      const std::size_t end = span_end(i);
-      const bool ok = end - begin <= kShortString
-                          ? scan_short_string(data, begin, end, key, escaped)
-                          : scan_string(data, begin, end, key, escaped);
-      if (!ok) return false;
+      if (!scan_string(data, begin, span_end(i), key, escaped)) return false;
       ++i;
       if (i >= n || data[idx[i]] != ':') return false;
       ++i;
@@ -901,11 +857,7 @@ bool validating_scan(dom::parser& parser, std::string_view bytes, ScanResult& ou
     std::string_view token;
     bool escaped = false;
     if (c == '"') {
-      const std::size_t end = span_end(i);
-      const bool ok = end - begin <= kShortString
-                          ? scan_short_string(data, begin, end, token, escaped)
-                          : scan_string(data, begin, end, token, escaped);
-      if (!ok) return false;
+      if (!scan_string(data, begin, span_end(i), token, escaped)) return false;
       kind = ValueKind::kString;
     } else {
       token = trimmed_token(data, begin, span_end(i));
