@@ -1,5 +1,6 @@
 #include "body/go_json.hpp"
 
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -47,10 +48,34 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i, uint32_t& co
   return n;
 }
 
+}  // namespace
+
+namespace {
+
+// Bytes append_go_string must look at: controls, '"', '\\', '<', '>', '&' and
+// every non-ASCII byte (UTF-8 checks, U+2028/U+2029). Runs of other bytes
+// are copied at once, which is most of any text.
+constexpr auto kGoStringSpecial = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 0x20; ++c) table[static_cast<std::size_t>(c)] = true;
+  for (int c = 0x80; c < 0x100; ++c) table[static_cast<std::size_t>(c)] = true;
+  for (unsigned char c : std::string_view("\"\\<>&")) table[c] = true;
+  return table;
+}();
+
+}  // namespace
+
 void append_go_string(std::string& out, std::string_view s) {
   out.push_back('"');
   std::size_t i = 0;
   while (i < s.size()) {
+    std::size_t run = i;
+    while (run < s.size() && !kGoStringSpecial[static_cast<unsigned char>(s[run])]) ++run;
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
@@ -105,8 +130,6 @@ void append_go_float(std::string& out, double f) {
   }
   out.append(text);
 }
-
-}  // namespace
 
 void append_go_json(std::string& out, const nlohmann::json& value) {
   using T = nlohmann::json::value_t;
@@ -201,7 +224,8 @@ class GoScanner {
  public:
   explicit GoScanner(std::string_view text) : s_(text) {}
 
-  std::string check() {
+  // syntax_only: stop after the syntax check (no top-level type error).
+  std::string check(bool syntax_only = false) {
     skip_space();
     if (at_end()) return "unexpected end of JSON input";
     char top = s_[pos_];
@@ -209,6 +233,7 @@ class GoScanner {
     if (!err.empty()) return err;
     skip_space();
     if (!at_end()) return invalid(s_[pos_], "after top-level value");
+    if (syntax_only) return {};
     switch (top) {
       case '{':
       case 'n': return {};
@@ -441,5 +466,9 @@ class GoScanner {
 }  // namespace
 
 std::string go_json_decode_error(std::string_view text) { return GoScanner(text).check(); }
+
+std::string go_json_syntax_error(std::string_view text) {
+  return GoScanner(text).check(/*syntax_only=*/true);
+}
 
 }  // namespace bbr

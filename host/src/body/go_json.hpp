@@ -14,6 +14,9 @@
 namespace bbr {
 
 void append_go_json(std::string& out, const nlohmann::json& value);
+// The pieces, for writers over other document types (the simdjson view).
+void append_go_string(std::string& out, std::string_view s);
+void append_go_float(std::string& out, double f);
 std::string to_go_json(const nlohmann::json& value);
 
 // True when `text` is well-formed UTF-8 (no overlong forms or surrogates).
@@ -28,5 +31,8 @@ std::string go_number_range_error(std::string_view text);
 // map[string]any ("unexpected end of JSON input", "invalid character 'x'
 // looking for beginning of value", ...). Empty when `text` decodes.
 std::string go_json_decode_error(std::string_view text);
+// The same check without the top-level type rule: empty for any JSON text Go
+// would decode into an `any`.
+std::string go_json_syntax_error(std::string_view text);
 
 }  // namespace bbr

@@ -3,12 +3,27 @@
 // Why this shape: the body is parsed at most once, however many plugins read it,
 // and it is re-serialised at most once, after the whole chain, and only when a
 // plugin edited it. When nothing changed, raw() is the bytes the client sent.
+//
+// Three levels, each reached only when needed:
+//   - a validating scan (simdjson's SIMD stage 1 plus our check of Go's
+//     grammar over its structural indexes; no tape, no string copies)
+//     decides whether Go would decode the body and indexes its top-level
+//     members: a lookup of a top-level scalar (`/model`) is served from it;
+//   - a read-only simdjson DOM (about 2-3 GB/s) serves every other lookup
+//     (get, get_text, member_name) while nothing edited the body;
+//   - a mutable nlohmann document (about 0.1 GB/s) is built from the bytes
+//     only when a plugin edits the body, or when simdjson refuses a body Go
+//     accepts (invalid UTF-8 inside strings, integers beyond 64 bits): then
+//     the old, slower, Go-compatible path decides, and serves the lookups.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bbr {
 
@@ -19,35 +34,70 @@ using Json = nlohmann::json;
 
 enum class JsonError { kNone, kNotFound, kWrongType, kInvalidPointer, kInvalidValue, kNotJson };
 
+enum class JsonType { kNull, kBool, kInteger, kNumber, kString, kArray, kObject };
+
+// One value read out of the body. `string` borrows from the body's parse: it
+// stays valid until the body is edited, replaced, released or destroyed.
+struct JsonRead {
+  JsonType type = JsonType::kNull;
+  bool boolean = false;
+  int64_t integer = 0;      // kInteger: a number without fraction or exponent that fits int64
+  double number = 0;        // kInteger and kNumber
+  std::string_view string;  // kString: unescaped UTF-8
+  std::size_t size = 0;     // kArray: elements; kObject: distinct member names
+};
+
 class JsonBody {
  public:
-  JsonBody() = default;
-  explicit JsonBody(std::string raw) : raw_(std::move(raw)) {}
+  // simdjson reads up to this many bytes past the end of the body: raw bytes
+  // whose capacity leaves this much room are parsed in place, without a copy.
+  static constexpr std::size_t kParsePadding = 64;
+
+  JsonBody();
+  explicit JsonBody(std::string raw);
+  JsonBody(const JsonBody& other);
+  JsonBody& operator=(const JsonBody& other);
+  JsonBody(JsonBody&& other) noexcept;
+  JsonBody& operator=(JsonBody&& other) noexcept;
+  ~JsonBody();
 
   // Current bytes: the original, the replaced body, or the edited document
   // serialised (serialisation happens here, once, then cached).
   const std::string& raw();
   std::size_t size() const { return raw_.size(); }
-  // Moves the current bytes out and drops the parsed document, for the encoder
+  // Moves the current bytes out and drops both documents, for the encoder
   // once nothing reads the body any more: the parse's memory goes before the
   // bytes are copied into chunks. changed() keeps its answer.
   std::string release();
 
   void append(std::string_view chunk);
 
-  // Parses if not yet done. False (with parse_error()) when the body is not a
-  // JSON document. The reference additionally requires a top-level object (or
-  // null); see is_request_object().
+  // Validates (and parses) if not yet done. False (with parse_error()) when the
+  // body is not a JSON document Go would decode. The reference additionally
+  // requires a top-level object (or null); see map_decode_error().
   bool parse();
   const std::string& parse_error() const { return parse_error_; }
   // Why the reference would refuse this body as a request: Go's error text for
   // a body that does not decode into map[string]any (a syntax error, or a
   // top-level value other than an object or null). Empty when acceptable.
   std::string map_decode_error();
-  // The parsed document; only meaningful after parse() returned true.
-  const Json& document() const { return doc_; }
 
-  // Lookup by RFC 6901 JSON Pointer; nullptr with `err` set when absent.
+  // --- read-only lookups by RFC 6901 JSON Pointer (what plugins call) ---
+  // Duplicate member names resolve to the last one, as Go's decoder keeps it.
+  JsonError get(std::string_view pointer, JsonRead& out);
+  // The value as compact JSON, encoded as Go's encoding/json would (keys
+  // sorted, duplicates collapsed to the last); `out` is overwritten.
+  JsonError get_text(std::string_view pointer, std::string& out);
+  // Name of the index-th distinct member of the object at `pointer`, in
+  // document order (first appearance). After an edit the document is the one
+  // that will be sent, Go-encoded with sorted keys: then that order. The view
+  // lives as long as a JsonRead's. Walking index 0, 1, 2, ... costs O(1) a step.
+  JsonError member_name(std::string_view pointer, std::size_t index, std::string_view& out);
+
+  // --- the mutable document (built on first use) ---
+  // The whole document; only meaningful after parse() returned true.
+  const Json& document();
+  // Lookup in the mutable document; nullptr with `err` set when absent.
   const Json* find(std::string_view pointer, JsonError& err);
 
   // Edits (mark the body changed; serialised lazily by raw()).
@@ -59,13 +109,37 @@ class JsonBody {
   bool changed() const { return changed_; }
 
  private:
+  struct Dom;  // the simdjson side (kept out of this header: simdjson.h is large)
+  struct MemberCache {
+    std::string pointer;
+    uint64_t generation = 0;
+    std::vector<std::string_view> names;
+  };
   enum class ParseState { kNotParsed, kParsed, kFailed };
+
+  bool parse_slow();
+  bool dom_ready();
+  bool read_from_scan(std::string_view pointer, JsonRead& out, JsonError& err);
+  bool ensure_mutable();
+  void drop_documents();
+  void edited();
+
   std::string raw_;
+  std::unique_ptr<Dom> dom_;  // set while the simdjson parse serves lookups
   Json doc_;
+  bool mutable_ready_ = false;  // doc_ is the document of raw_ (plus edits)
   ParseState state_ = ParseState::kNotParsed;
   bool dirty_ = false;  // doc_ edited since raw_ was last produced
   bool changed_ = false;
+  uint64_t generation_ = 1;  // bumped whenever views into the documents die
   std::string parse_error_;
+  MemberCache members_;
 };
+
+// Test hooks: the validating scan's string check comes in builds for several
+// instruction sets (portable, AVX2, AVX-512), the best the CPU has picked at
+// run time. Levels: 0 portable, 1 AVX2, 2 AVX-512; -1 restores the default.
+int string_scan_levels();  // how many builds this CPU can run
+void set_string_scan_level_for_testing(int level);
 
 }  // namespace bbr

@@ -7,6 +7,7 @@
 #include "body/json_body.hpp"
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -85,14 +86,22 @@ class Message {
 
   void set_error(std::string text) { error_ = std::move(text); }
   const std::string& error() const { return error_; }
-  void clear_error() { error_.clear(); }
+  // The chain calls this after every plugin call, so it also ends the life of
+  // the texts handed to that call (see scratch_text()).
+  void clear_error() {
+    error_.clear();
+    release_scratch_texts();
+  }
 
   RequestState& state() { return state_; }
 
-  // Scratch space for views returned to plugins (json_get_text): lives until
-  // the next call that fills it, which is after the plugin callback returned
-  // or after the plugin asked for another text.
-  std::string& scratch() { return scratch_; }
+  // A fresh string for a text whose view goes to a plugin (json_get_text).
+  // Every such text stays valid until the plugin callback returns, however
+  // many the plugin asks for: a deque never moves its elements as it grows.
+  std::string& scratch_text() { return scratch_texts_.emplace_back(); }
+  std::size_t scratch_text_count() const { return scratch_texts_.size(); }
+  // Drops the texts of the callback that just returned.
+  void release_scratch_texts() { scratch_texts_.clear(); }
 
  private:
   const Headers& current_view() const;
@@ -106,7 +115,7 @@ class Message {
   std::vector<HeaderMutation> mutations_;
   std::optional<ImmediateResponse> immediate_;
   std::string error_;
-  std::string scratch_;
+  std::deque<std::string> scratch_texts_;
 };
 
 // ASCII case-insensitive equality, as header names compare.

@@ -393,6 +393,10 @@ struct Session::Impl {
     if (d.body.empty()) {
       d.body.swap(*body.mutable_body());  // the first chunk is taken, not copied
     } else {
+      // Grow geometrically with the parser's padding already in place, so the
+      // joined body is never copied again to make room for it.
+      const std::size_t needed = d.body.size() + incoming + JsonBody::kParsePadding;
+      if (d.body.capacity() < needed) d.body.reserve(std::max(needed, 2 * d.body.capacity()));
       d.body.append(body.body());
     }
 

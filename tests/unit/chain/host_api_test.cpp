@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -142,4 +143,77 @@ TEST_CASE("reject validates the status; state values are destroyed with the requ
     CHECK(api().state_get(f.handle(), "other", 5, &out) == BBR_NOT_FOUND);
   }
   CHECK(destroyed == 1);
+}
+
+TEST_CASE("two json_get_text views held at once both stay valid until the callback returns",
+          "[host_api]") {
+  Fixture f(R"({"model":"m","messages":[{"role":"user","content":"hi"}],"n":1.5})");
+  bbr_buffer_t first{}, second{};
+  REQUIRE(api().json_get_text(f.handle(), "/messages", 9, &first) == BBR_OK);
+  REQUIRE(api().json_get_text(f.handle(), "/model", 6, &second) == BBR_OK);
+  bbr_buffer_t third{};
+  REQUIRE(api().json_get_text(f.handle(), "/n", 2, &third) == BBR_OK);
+  CHECK(str(first) == R"([{"content":"hi","role":"user"}])");
+  CHECK(str(second) == R"("m")");
+  CHECK(str(third) == "1.5");
+  CHECK(f.msg.scratch_text_count() == 3);
+  // The chain calls clear_error() after each plugin call: the texts go with it.
+  f.msg.clear_error();
+  CHECK(f.msg.scratch_text_count() == 0);
+}
+
+TEST_CASE("json_get views stay valid across later lookups on the same message", "[host_api]") {
+  Fixture f(R"({"model":"llama","user":"u1","messages":[]})");
+  auto model = value_struct();
+  REQUIRE(api().json_get(f.handle(), "/model", 6, &model) == BBR_OK);
+  auto user = value_struct();
+  REQUIRE(api().json_get(f.handle(), "/user", 5, &user) == BBR_OK);
+  bbr_buffer_t text{}, name{};
+  REQUIRE(api().json_get_text(f.handle(), "", 0, &text) == BBR_OK);
+  REQUIRE(api().json_member_name(f.handle(), "", 0, 2, &name) == BBR_OK);
+  CHECK(str(model.string) == "llama");
+  CHECK(str(user.string) == "u1");
+  CHECK(str(name) == "messages");
+}
+
+TEST_CASE("json_member_name walks members in document order, each name once", "[host_api]") {
+  Fixture f(R"({"stream":true,"model":"m","b":{"y":1,"x":2},"model":"last","a":0})");
+  std::vector<std::string> names;
+  bbr_buffer_t name{};
+  for (std::size_t i = 0; api().json_member_name(f.handle(), "", 0, i, &name) == BBR_OK; ++i) {
+    names.push_back(str(name));
+  }
+  CHECK(names == std::vector<std::string>{"stream", "model", "b", "a"});
+  auto root = value_struct();
+  REQUIRE(api().json_get(f.handle(), "", 0, &root) == BBR_OK);
+  CHECK(root.type == BBR_JSON_OBJECT);
+  CHECK(root.size == 4);  // distinct names, as Go's map holds them
+  REQUIRE(api().json_member_name(f.handle(), "/b", 2, 0, &name) == BBR_OK);
+  CHECK(str(name) == "y");
+  CHECK(api().json_member_name(f.handle(), "/model", 6, 0, &name) == BBR_WRONG_TYPE);
+  CHECK(api().json_member_name(f.handle(), "/none", 5, 0, &name) == BBR_NOT_FOUND);
+  // A duplicate name reads as its last value, as Go's decoder keeps it.
+  auto model = value_struct();
+  REQUIRE(api().json_get(f.handle(), "/model", 6, &model) == BBR_OK);
+  CHECK(str(model.string) == "last");
+}
+
+TEST_CASE("an exception inside a host callback answers BBR_INTERNAL and never escapes",
+          "[host_api]") {
+  Fixture f(R"({"model":"m"})");
+  // A bogus length makes std::string's constructor throw (length_error)
+  // before any byte is read: the host must not unwind into the plugin.
+  const char text[] = "x";
+  const std::size_t huge = static_cast<std::size_t>(-1);
+  CHECK(api().reject(f.handle(), 403, text, huge) == BBR_INTERNAL);
+  CHECK_FALSE(f.msg.immediate_response().has_value());
+  int value = 1;
+  CHECK(api().state_put(f.handle(), text, huge, &value, nullptr) == BBR_INTERNAL);
+  CHECK(api().replace_body(f.handle(), text, huge) == BBR_INTERNAL);
+  CHECK_NOTHROW(api().set_error(f.handle(), text, huge));  // void: swallowed, logged once
+  CHECK(f.msg.error().empty());
+  // The message still works afterwards.
+  auto v = value_struct();
+  REQUIRE(api().json_get(f.handle(), "/model", 6, &v) == BBR_OK);
+  CHECK(str(v.string) == "m");
 }
