@@ -81,15 +81,6 @@ std::vector<std::string> split_header_list(const std::string& text) {
   return out;
 }
 
-// glibc's malloc keeps freed large blocks in its heap once the dynamic mmap
-// threshold has grown, so RSS stays at the peak after a burst of big bodies.
-// A fixed threshold puts every block over 256 KiB (a body, a big chunk) in
-// its own mapping, returned to the kernel the moment it is freed.
-void return_large_frees_to_the_kernel() {
-  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-  mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
-}
-
 // The reference's validation, in its order and with its messages.
 std::optional<std::string> validate_ports(const ServeFlags& f) {
   const struct {
@@ -226,8 +217,6 @@ int run_serve(const ServeFlags& flags) {
       return 1;
     }
     log::info("metrics on http://{}/metrics", metrics_address);
-
-    return_large_frees_to_the_kernel();
 
     // The sum of body bytes all streams may hold: a quarter of the memory the
     // process may use, since each held byte can come with a copy in gRPC's
