@@ -22,6 +22,24 @@ void log_malformed(const std::string& what) {
   }
 }
 
+// The bytes of `chunk` without a copy: gRPC holds a reference to the body
+// (through a copy of its shared_ptr) until the bytes are on the wire.
+void encode_chunk(const Session::Step::Chunk& chunk, std::string& before, std::string& after,
+                  grpc::ByteBuffer& out) {
+  Session::chunk_envelope(chunk, before, after);
+  grpc::Slice slices[3];
+  std::size_t count = 0;
+  slices[count++] = grpc::Slice(before);
+  if (chunk.length != 0) {
+    auto* owner = new std::shared_ptr<const std::string>(chunk.body);
+    slices[count++] = grpc::Slice(
+        const_cast<char*>(chunk.body->data() + chunk.offset), chunk.length,
+        [](void* held) { delete static_cast<std::shared_ptr<const std::string>*>(held); }, owner);
+  }
+  if (!after.empty()) slices[count++] = grpc::Slice(after);
+  out = grpc::ByteBuffer(slices, count);
+}
+
 }  // namespace
 
 void ProcessStream::await_next(StreamEnvironment& env, grpc::ServerCompletionQueue* queue) {
@@ -148,14 +166,24 @@ void ProcessStream::on_read(bool ok) {
 }
 
 void ProcessStream::write_next_or_read() {
-  if (step_.next(outgoing_)) {
+  Session::ProcessingResponse* response = nullptr;
+  if (step_.next(response, chunk_)) {
+    outgoing_.Clear();  // gRPC's serialiser insists on an empty buffer
+    if (response != nullptr) {
+      bool own_buffer = false;
+      grpc::SerializationTraits<Session::ProcessingResponse>::Serialize(*response, &outgoing_,
+                                                                       &own_buffer);
+    } else {
+      encode_chunk(chunk_, chunk_before_, chunk_after_, outgoing_);
+      chunk_.body.reset();
+    }
     operation_in_flight_ = true;
     if (step_.finish && step_.exhausted() && step_.error == Session::StreamError::kNone) {
       // The last answer and the end of the stream in one operation.
       state_ = State::kFinishing;
       stream_.WriteAndFinish(outgoing_, grpc::WriteOptions(), grpc::Status::OK, &operation_event_);
     } else {
-      // The message is serialised here, so outgoing_ can be reused at once.
+      // gRPC takes its own references to the buffer's slices here.
       stream_.Write(outgoing_, &operation_event_);
     }
     return;

@@ -24,14 +24,14 @@ namespace bbr {
 
 class Metrics;
 
-// Reads Process messages as raw bytes, so a message that is not a
-// ProcessingRequest is seen as such (and answered INVALID_ARGUMENT) instead
-// of looking like the client's half-close.
+// Process messages travel as raw bytes both ways. In: a message that is not
+// a ProcessingRequest is seen as such (and answered INVALID_ARGUMENT) instead
+// of looking like the client's half-close. Out: a streamed body chunk goes to
+// gRPC as a reference to the session's buffer, not as a copy in a message.
 class ExternalProcessorAsyncService final
     : public envoy::service::ext_proc::v3::ExternalProcessor::AsyncService {
  public:
-  using RawStream = grpc::ServerAsyncReaderWriter<envoy::service::ext_proc::v3::ProcessingResponse,
-                                                  grpc::ByteBuffer>;
+  using RawStream = grpc::ServerAsyncReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
   void request_process(grpc::ServerContext* context, RawStream* stream,
                        grpc::ServerCompletionQueue* queue, void* tag) {
     RequestAsyncBidiStreaming(0, context, stream, queue, queue, tag);
@@ -94,8 +94,10 @@ class ProcessStream {
   const char* shed_reason_ = nullptr;  // set: answer the first message with 503
 
   grpc::ByteBuffer incoming_;
+  grpc::ByteBuffer outgoing_;
   Session::ProcessingRequest request_;
-  Session::ProcessingResponse outgoing_;
+  Session::Step::Chunk chunk_;
+  std::string chunk_before_, chunk_after_;  // a chunk's envelope, reused
   std::optional<Session> session_;
   Session::Step step_;
   grpc::Status final_status_;

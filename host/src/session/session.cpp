@@ -88,43 +88,52 @@ ext_proc::BodyResponse* body_response(ProcessingResponse& out, const Direction& 
 
 void Step::add_streamed_body(bbr_phase_t phase, std::string bytes, bool end_of_stream,
                              std::size_t chunk_bytes) {
-  items_.emplace_back(StreamedBody{phase, std::move(bytes), end_of_stream,
-                                   std::max<std::size_t>(chunk_bytes, 1)});
+  items_.emplace_back(StreamedBody{phase, std::make_shared<const std::string>(std::move(bytes)),
+                                   end_of_stream, std::max<std::size_t>(chunk_bytes, 1)});
+}
+
+bool Step::next(ProcessingResponse*& response, Chunk& chunk) {
+  response = nullptr;
+  if (next_item_ >= items_.size()) return false;
+  auto& item = items_[next_item_];
+  if (auto* ready = std::get_if<ProcessingResponse>(&item)) {
+    response = ready;
+    ++next_item_;
+    return true;
+  }
+  auto& body = std::get<StreamedBody>(item);
+  const std::size_t size = body.bytes->size();
+  chunk.phase = body.phase;
+  chunk.body = body.bytes;
+  chunk.offset = body.offset;
+  chunk.length = std::min(body.chunk_bytes, size - body.offset);
+  body.offset += chunk.length;
+  const bool last = body.offset >= size;
+  chunk.end_of_stream = body.end_of_stream && last;
+  if (last) {
+    body.bytes.reset();  // the chunks hold the bytes now, for as long as gRPC needs them
+    ++next_item_;
+  }
+  return true;
 }
 
 bool Step::next(ProcessingResponse& out) {
   out.Clear();
-  while (next_item_ < items_.size()) {
-    auto& item = items_[next_item_];
-    if (auto* ready = std::get_if<ProcessingResponse>(&item)) {
-      out.Swap(ready);
-      ++next_item_;
-      return true;
-    }
-    auto& body = std::get<StreamedBody>(item);
-    auto* streamed = (body.phase == BBR_PHASE_REQUEST ? out.mutable_request_body()
-                                                      : out.mutable_response_body())
-                         ->mutable_response()
-                         ->mutable_body_mutation()
-                         ->mutable_streamed_response();
-    const std::size_t left = body.bytes.size() - body.offset;
-    if (body.offset == 0 && left <= body.chunk_bytes) {
-      streamed->set_body(std::move(body.bytes));  // the common case: one chunk, no copy
-      body.offset = left;
-    } else {
-      const std::size_t n = std::min(body.chunk_bytes, left);
-      streamed->set_body(body.bytes.data() + body.offset, n);
-      body.offset += n;
-    }
-    const bool last = body.offset >= body.bytes.size();
-    streamed->set_end_of_stream(body.end_of_stream && last);
-    if (last) {
-      std::string().swap(body.bytes);  // sent: let the memory go now
-      ++next_item_;
-    }
+  ProcessingResponse* response = nullptr;
+  Chunk chunk;
+  if (!next(response, chunk)) return false;
+  if (response != nullptr) {
+    out.Swap(response);
     return true;
   }
-  return false;
+  auto* streamed = (chunk.phase == BBR_PHASE_REQUEST ? out.mutable_request_body()
+                                                     : out.mutable_response_body())
+                       ->mutable_response()
+                       ->mutable_body_mutation()
+                       ->mutable_streamed_response();
+  streamed->set_body(chunk.body->data() + chunk.offset, chunk.length);
+  streamed->set_end_of_stream(chunk.end_of_stream);
+  return true;
 }
 
 std::vector<ProcessingResponse> Step::take_all() {
@@ -132,6 +141,58 @@ std::vector<ProcessingResponse> Step::take_all() {
   ProcessingResponse one;
   while (next(one)) all.push_back(std::move(one));
   return all;
+}
+
+namespace {
+
+std::size_t varint_size(std::size_t value) {
+  std::size_t n = 1;
+  while (value >= 0x80) {
+    value >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+void put_varint(std::string& out, std::size_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<char>((value & 0x7F) | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+// A length-delimited field's key: (field number << 3) | wire type 2.
+constexpr char length_delimited(int field) { return static_cast<char>((field << 3) | 2); }
+
+}  // namespace
+
+void Session::chunk_envelope(const Step::Chunk& chunk, std::string& before, std::string& after) {
+  // Field numbers: ProcessingResponse.request_body 3 / response_body 4,
+  // BodyResponse.response 1, CommonResponse.body_mutation 3,
+  // BodyMutation.streamed_response 3, StreamedBodyResponse.body 1 and
+  // end_of_stream 2 (varint). Proto3 leaves out an empty body and a false
+  // end_of_stream, and writes fields in number order, as here.
+  const std::size_t body_field = chunk.length == 0 ? 0 : 1 + varint_size(chunk.length) + chunk.length;
+  const std::size_t streamed = body_field + (chunk.end_of_stream ? 2 : 0);
+  const std::size_t mutation = 1 + varint_size(streamed) + streamed;
+  const std::size_t common = 1 + varint_size(mutation) + mutation;
+  const std::size_t body_response = 1 + varint_size(common) + common;
+  before.clear();
+  before.push_back(length_delimited(chunk.phase == BBR_PHASE_REQUEST ? 3 : 4));
+  put_varint(before, body_response);
+  before.push_back(length_delimited(1));
+  put_varint(before, common);
+  before.push_back(length_delimited(3));
+  put_varint(before, mutation);
+  before.push_back(length_delimited(3));
+  put_varint(before, streamed);
+  if (chunk.length != 0) {
+    before.push_back(length_delimited(1));
+    put_varint(before, chunk.length);
+  }
+  after.clear();
+  if (chunk.end_of_stream) after.append("\x10\x01", 2);
 }
 
 // --------------------------------------------------------------------- Session

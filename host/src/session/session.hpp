@@ -47,18 +47,31 @@ class Session {
   };
 
   // What to send for one ProcessingRequest, in order. A body re-sent in
-  // streamed mode is kept as one buffer and cut into streamed_response
-  // chunks only as each is sent (next()), so it is never copied whole.
+  // streamed mode is kept as one shared buffer: each streamed_response chunk
+  // is a view into it, cut only as it is sent, so the serving core can hand
+  // the bytes to gRPC without copying them (see Chunk).
   class Step {
    public:
+    // One streamed_response chunk: `length` bytes of `body` from `offset`.
+    struct Chunk {
+      bbr_phase_t phase = BBR_PHASE_REQUEST;
+      std::shared_ptr<const std::string> body;
+      std::size_t offset = 0;
+      std::size_t length = 0;
+      bool end_of_stream = false;
+    };
+
     void add(ProcessingResponse response) { items_.emplace_back(std::move(response)); }
     // `bytes` as streamed_response chunks of at most `chunk_bytes` (an empty
     // body is one empty chunk); end_of_stream on the last one only.
     void add_streamed_body(bbr_phase_t phase, std::string bytes, bool end_of_stream,
                            std::size_t chunk_bytes);
 
-    // Moves the next response to send into `out` (cleared first); false when
-    // every response has been handed out.
+    // The next thing to send: a ready response (`*response` set; it may be
+    // moved from) or a chunk. False when everything has been handed out.
+    bool next(ProcessingResponse*& response, Chunk& chunk);
+    // The next response as a message (a chunk is copied into one): for
+    // tests and tools, where a copy does not matter.
     bool next(ProcessingResponse& out);
     // True when next() has nothing more to hand out.
     bool exhausted() const { return next_item_ >= items_.size(); }
@@ -73,7 +86,7 @@ class Session {
    private:
     struct StreamedBody {
       bbr_phase_t phase;
-      std::string bytes;
+      std::shared_ptr<const std::string> bytes;
       bool end_of_stream;
       std::size_t chunk_bytes;
       std::size_t offset = 0;
@@ -81,6 +94,12 @@ class Session {
     std::vector<std::variant<ProcessingResponse, StreamedBody>> items_;
     std::size_t next_item_ = 0;
   };
+
+  // The wire form of a Chunk, as ProcessingResponse{request_body|response_body
+  // {response{body_mutation{streamed_response{body, end_of_stream}}}}}: the
+  // bytes before the body and after it (the body itself goes in between, by
+  // reference). Equal to protobuf's serialisation of the same message.
+  static void chunk_envelope(const Step::Chunk& chunk, std::string& before, std::string& after);
 
   Session(const Chain& chain, const SessionOptions& options);
   ~Session();

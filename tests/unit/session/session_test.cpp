@@ -538,3 +538,34 @@ TEST_CASE("a request body past the in-flight budget answers 503 with Retry-After
   }
   CHECK(budget.used() == 0);
 }
+
+TEST_CASE("a chunk's hand-made wire form is byte for byte protobuf's serialisation",
+          "[session][streamed]") {
+  for (auto phase : {BBR_PHASE_REQUEST, BBR_PHASE_RESPONSE}) {
+    for (std::size_t length : {std::size_t{0}, std::size_t{1}, std::size_t{127}, std::size_t{128},
+                               std::size_t{16383}, std::size_t{16384}, std::size_t{62000}}) {
+      for (bool eos : {false, true}) {
+        INFO("phase " << phase << " length " << length << " eos " << eos);
+        bbr::Session::Step::Chunk chunk;
+        chunk.phase = phase;
+        chunk.body = std::make_shared<const std::string>(length + 10, 'q');
+        chunk.offset = 10;
+        chunk.length = length;
+        chunk.end_of_stream = eos;
+        std::string before, after;
+        bbr::Session::chunk_envelope(chunk, before, after);
+        const std::string handmade = before + chunk.body->substr(10, length) + after;
+
+        ProcessingResponse expected;
+        auto* streamed = (phase == BBR_PHASE_REQUEST ? expected.mutable_request_body()
+                                                     : expected.mutable_response_body())
+                             ->mutable_response()
+                             ->mutable_body_mutation()
+                             ->mutable_streamed_response();
+        streamed->set_body(std::string(length, 'q'));
+        streamed->set_end_of_stream(eos);
+        CHECK(handmade == expected.SerializeAsString());
+      }
+    }
+  }
+}
