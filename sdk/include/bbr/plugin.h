@@ -206,7 +206,9 @@ typedef struct bbr_host_api {
   /* BBR_PHASE_REQUEST or BBR_PHASE_RESPONSE. THREADS: message thread. */
   bbr_phase_t (*phase)(const bbr_message_t *msg);
 
-  /* --- headers (keys are case-insensitive; the host stores them lower-cased) ---
+  /* --- headers (names compare case-insensitively; header_at shows a received
+   * name as Envoy sent it, lower-case, and a name a plugin set as spelt in its
+   * last set_header, which is also how it goes to Envoy) ---
    * get_header sees the current state: what earlier plugins set is visible.
    * header_at walks the same current state, index 0 .. header_count()-1.
    * OWNERSHIP: the name/value views are borrowed. THREADS: message thread. */
@@ -274,7 +276,8 @@ typedef struct bbr_host_api {
    * response phases): the reference's CycleState. `destroy` (may be NULL) is
    * called by the host on the value when it is replaced or the stream ends.
    * OWNERSHIP: the host keeps `value` (never reads or frees it itself) and
-   * hands it to `destroy` exactly once; state_get lends it back.
+   * hands it to `destroy` exactly once (putting the same pointer again under
+   * the same key does not destroy it); state_get lends it back.
    * THREADS: both are message-thread calls. `destroy` runs on a host thread:
    * the caller of a replacing state_put, or, at the end of the stream, the
    * thread that ends it, which may be neither thread that called state_put;
