@@ -159,7 +159,10 @@ enum {
   BBR_JSON_OBJECT = 6
 };
 
-/* A typed JSON value read out of the host's single parse of the body. */
+/* A typed JSON value read out of the host's single parse of the body (or of
+ * the parameters). The caller sets struct_size = sizeof(bbr_json_value_t)
+ * before the call (0 is answered BBR_INVALID_ARGUMENT); the host writes at most
+ * that many bytes and sets struct_size to what it wrote. */
 typedef struct bbr_json_value {
   uint32_t struct_size;
   bbr_json_type_t type;
