@@ -8,6 +8,7 @@
 #include "chain/message.hpp"
 #include "loader/plugin_library.hpp"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -152,7 +153,8 @@ TEST_CASE("scanning a directory loads the good files and records every broken on
   for (const char* type :
        {"abi-test-good", "abi-test-create-fails", "abi-test-create-throws",
         "abi-test-fail-forbidden", "abi-test-request-throws", "abi-test-segfaults",
-        "abi-test-rejects", "abi-test-hangs", "abi-test-duplicate"}) {
+        "abi-test-rejects", "abi-test-hangs", "abi-test-duplicate", "abi-test-newer-minor",
+        "abi-test-frozen-1-0"}) {
     INFO(type);
     CHECK(registry.find(type) != nullptr);
   }
@@ -289,4 +291,39 @@ TEST_CASE("an instance keeps its library loaded after the registry is gone", "[c
   REQUIRE(run.msg.header_mutations().size() == 1);
   CHECK(run.msg.header_mutations()[0].key == "x-abi-test");
   CHECK(run.msg.header_mutations()[0].value == "ok");
+}
+
+TEST_CASE("a plugin built for a newer ABI minor loads with a warning naming the file",
+          "[loader]") {
+  auto library = bbr::PluginLibrary::open(abi_plugin("abi_newer_minor"), {});
+  CHECK(library->abi_minor() == BBR_ABI_MINOR + 1);
+  CHECK_THAT(library->warning(),
+             Contains(abi_plugin("abi_newer_minor").string()) &&
+                 Contains(fmt::format("built for ABI {}.{}", BBR_ABI_MAJOR, BBR_ABI_MINOR + 1)) &&
+                 Contains(fmt::format("this host's ABI {}.{}", BBR_ABI_MAJOR, BBR_ABI_MINOR)));
+  // Built for this very minor: no warning.
+  CHECK(bbr::PluginLibrary::open(abi_plugin("abi_good"), {})->warning().empty());
+}
+
+TEST_CASE("a plugin built against the frozen ABI 1.0 header loads and runs in a chain",
+          "[loader][chain][frozen]") {
+  auto library = bbr::PluginLibrary::open(abi_plugin("abi_frozen_1_0"), {});
+  CHECK(library->abi_major() == 1);
+  CHECK(library->abi_minor() == 0);
+  CHECK(library->warning().empty());
+  REQUIRE(library->types().size() == 1);
+  bbr::PluginTypeRef type{library, library->types().front()};
+  bbr::Chain chain;
+  chain.add_request(
+      std::make_shared<bbr::PluginInstance>(type, "frozen", R"({"suffix":"-v1"})", nullptr));
+  ChainRun run;
+  auto outcome = chain.run(run.msg);
+  INFO(outcome.error);
+  REQUIRE(outcome.kind == bbr::ChainOutcome::Kind::kContinue);
+  CHECK(run.msg.header("x-frozen-model") == "food-review-1");
+  CHECK(run.msg.header("x-frozen-param") == "-v1");
+  CHECK(run.msg.header("x-frozen-edit") == "[1,true]");
+  CHECK(run.msg.header("x-frozen-state") == "42");
+  CHECK(run.msg.header("x-frozen-host-abi") ==
+        fmt::format("{}.{}", BBR_ABI_MAJOR, BBR_ABI_MINOR));
 }

@@ -90,7 +90,7 @@ bbr_phase_t api_phase(const bbr_message_t* msg) noexcept {
 bbr_status_t api_get_header(bbr_message_t* msg, const char* name, size_t name_length,
                             bbr_buffer_t* value_out) noexcept {
   static std::atomic<bool> logged{false};
-  return guarded(logged, "get_header", [&] {
+  return guarded(logged, "get_header", [&]() -> bbr_status_t {
     if (msg == nullptr || value_out == nullptr) return BBR_INVALID_ARGUMENT;
     auto value = from_handle(msg)->header(sv(name, name_length));
     if (!value) return BBR_NOT_FOUND;
@@ -108,7 +108,7 @@ size_t api_header_count(bbr_message_t* msg) noexcept {
 bbr_status_t api_header_at(bbr_message_t* msg, size_t index, bbr_buffer_t* name_out,
                            bbr_buffer_t* value_out) noexcept {
   static std::atomic<bool> logged{false};
-  return guarded(logged, "header_at", [&] {
+  return guarded(logged, "header_at", [&]() -> bbr_status_t {
     if (msg == nullptr || name_out == nullptr || value_out == nullptr) return BBR_INVALID_ARGUMENT;
     const Header* h = from_handle(msg)->header_at(index);
     if (h == nullptr) return BBR_NOT_FOUND;
@@ -121,7 +121,7 @@ bbr_status_t api_header_at(bbr_message_t* msg, size_t index, bbr_buffer_t* name_
 bbr_status_t api_set_header(bbr_message_t* msg, const char* name, size_t name_length,
                             const char* value, size_t value_length) noexcept {
   static std::atomic<bool> logged{false};
-  return guarded(logged, "set_header", [&] {
+  return guarded(logged, "set_header", [&]() -> bbr_status_t {
     if (msg == nullptr || name == nullptr) return BBR_INVALID_ARGUMENT;
     Message& m = *from_handle(msg);
     std::string_view v = sv(value, value_length);
@@ -137,7 +137,7 @@ bbr_status_t api_set_header(bbr_message_t* msg, const char* name, size_t name_le
 
 bbr_status_t api_remove_header(bbr_message_t* msg, const char* name, size_t name_length) noexcept {
   static std::atomic<bool> logged{false};
-  return guarded(logged, "remove_header", [&] {
+  return guarded(logged, "remove_header", [&]() -> bbr_status_t {
     if (msg == nullptr || name == nullptr) return BBR_INVALID_ARGUMENT;
     return from_handle(msg)->remove_header(sv(name, name_length));
   });
@@ -145,7 +145,7 @@ bbr_status_t api_remove_header(bbr_message_t* msg, const char* name, size_t name
 
 bbr_status_t api_get_body(bbr_message_t* msg, bbr_buffer_t* body_out) noexcept {
   static std::atomic<bool> logged{false};
-  return guarded(logged, "get_body", [&] {
+  return guarded(logged, "get_body", [&]() -> bbr_status_t {
     if (msg == nullptr || body_out == nullptr) return BBR_INVALID_ARGUMENT;
     const std::string& raw = from_handle(msg)->body().raw();
     *body_out = bbr_buffer_t{raw.data(), raw.size()};
@@ -250,7 +250,7 @@ bbr_status_t fill_json_value(const Json& v, bbr_json_value_t* value_out) {
 bbr_status_t api_json_get(bbr_message_t* msg, const char* pointer, size_t pointer_length,
                           bbr_json_value_t* value_out) noexcept {
   static std::atomic<bool> logged{false};
-  return guarded(logged, "json_get", [&] {
+  return guarded(logged, "json_get", [&]() -> bbr_status_t {
     if (msg == nullptr || value_out == nullptr || value_out->struct_size == 0) {
       return BBR_INVALID_ARGUMENT;
     }
@@ -264,7 +264,7 @@ bbr_status_t api_json_get(bbr_message_t* msg, const char* pointer, size_t pointe
 bbr_status_t api_json_get_text(bbr_message_t* msg, const char* pointer, size_t pointer_length,
                                bbr_buffer_t* text_out) noexcept {
   static std::atomic<bool> logged{false};
-  return guarded(logged, "json_get_text", [&] {
+  return guarded(logged, "json_get_text", [&]() -> bbr_status_t {
     if (msg == nullptr || text_out == nullptr) return BBR_INVALID_ARGUMENT;
     Message& m = *from_handle(msg);
     std::string text;
@@ -282,7 +282,7 @@ bbr_status_t api_json_get_text(bbr_message_t* msg, const char* pointer, size_t p
 bbr_status_t api_json_member_name(bbr_message_t* msg, const char* pointer, size_t pointer_length,
                                   size_t index, bbr_buffer_t* name_out) noexcept {
   static std::atomic<bool> logged{false};
-  return guarded(logged, "json_member_name", [&] {
+  return guarded(logged, "json_member_name", [&]() -> bbr_status_t {
     if (msg == nullptr || name_out == nullptr) return BBR_INVALID_ARGUMENT;
     std::string_view name;
     JsonError err = from_handle(msg)->body().member_name(sv(pointer, pointer_length), index, name);
@@ -295,7 +295,7 @@ bbr_status_t api_json_member_name(bbr_message_t* msg, const char* pointer, size_
 bbr_status_t api_json_set(bbr_message_t* msg, const char* pointer, size_t pointer_length,
                           const char* json_value, size_t json_value_length) noexcept {
   static std::atomic<bool> logged{false};
-  return guarded(logged, "json_set", [&] {
+  return guarded(logged, "json_set", [&]() -> bbr_status_t {
     if (msg == nullptr || json_value == nullptr) return BBR_INVALID_ARGUMENT;
     return to_status(from_handle(msg)->body().set(sv(pointer, pointer_length),
                                                   sv(json_value, json_value_length)));
@@ -305,7 +305,7 @@ bbr_status_t api_json_set(bbr_message_t* msg, const char* pointer, size_t pointe
 bbr_status_t api_json_remove(bbr_message_t* msg, const char* pointer,
                              size_t pointer_length) noexcept {
   static std::atomic<bool> logged{false};
-  return guarded(logged, "json_remove", [&] {
+  return guarded(logged, "json_remove", [&]() -> bbr_status_t {
     if (msg == nullptr) return BBR_INVALID_ARGUMENT;
     return to_status(from_handle(msg)->body().remove(sv(pointer, pointer_length)));
   });
@@ -313,7 +313,7 @@ bbr_status_t api_json_remove(bbr_message_t* msg, const char* pointer,
 
 bbr_status_t api_replace_body(bbr_message_t* msg, const char* body, size_t body_length) noexcept {
   static std::atomic<bool> logged{false};
-  return guarded(logged, "replace_body", [&] {
+  return guarded(logged, "replace_body", [&]() -> bbr_status_t {
     if (msg == nullptr || (body == nullptr && body_length != 0)) return BBR_INVALID_ARGUMENT;
     from_handle(msg)->body().replace(std::string(sv(body, body_length)));
     return BBR_OK;
@@ -323,7 +323,7 @@ bbr_status_t api_replace_body(bbr_message_t* msg, const char* body, size_t body_
 bbr_status_t api_reject(bbr_message_t* msg, uint32_t http_status, const char* body,
                         size_t body_length) noexcept {
   static std::atomic<bool> logged{false};
-  return guarded(logged, "reject", [&] {
+  return guarded(logged, "reject", [&]() -> bbr_status_t {
     if (msg == nullptr || http_status < 200 || http_status > 599) return BBR_INVALID_ARGUMENT;
     from_handle(msg)->reject(http_status, std::string(sv(body, body_length)));
     return BBR_OK;
@@ -341,7 +341,7 @@ void api_set_error(bbr_message_t* msg, const char* text, size_t text_length) noe
 bbr_status_t api_state_put(bbr_message_t* msg, const char* key, size_t key_length, void* value,
                            void (*destroy)(void*)) noexcept {
   static std::atomic<bool> logged{false};
-  return guarded(logged, "state_put", [&] {
+  return guarded(logged, "state_put", [&]() -> bbr_status_t {
     if (msg == nullptr || key == nullptr) return BBR_INVALID_ARGUMENT;
     from_handle(msg)->state().put(std::string(key, key_length), value, destroy);
     return BBR_OK;
@@ -351,7 +351,7 @@ bbr_status_t api_state_put(bbr_message_t* msg, const char* key, size_t key_lengt
 bbr_status_t api_state_get(bbr_message_t* msg, const char* key, size_t key_length,
                            void** value_out) noexcept {
   static std::atomic<bool> logged{false};
-  return guarded(logged, "state_get", [&] {
+  return guarded(logged, "state_get", [&]() -> bbr_status_t {
     if (msg == nullptr || key == nullptr || value_out == nullptr) return BBR_INVALID_ARGUMENT;
     void* v = from_handle(msg)->state().get(std::string_view(key, key_length));
     if (v == nullptr) return BBR_NOT_FOUND;
@@ -377,7 +377,8 @@ log::Level to_level(bbr_log_level_t level) {
 
 int api_log_enabled(const bbr_plugin_context_t* /*ctx*/, bbr_log_level_t level) noexcept {
   static std::atomic<bool> logged{false};
-  return guarded(logged, "log_enabled", [&] { return log::enabled(to_level(level)) ? 1 : 0; });
+  // bool, not int: an int result would read as a status (int32_t) in guarded().
+  return guarded(logged, "log_enabled", [&] { return log::enabled(to_level(level)); }) ? 1 : 0;
 }
 
 void api_log(const bbr_plugin_context_t* ctx, bbr_log_level_t level, const char* text,
@@ -407,7 +408,7 @@ void api_counter_add(const bbr_plugin_context_t* ctx, const char* name, size_t n
 bbr_status_t api_parameter_get(const bbr_plugin_context_t* ctx, const char* pointer,
                                size_t pointer_length, bbr_json_value_t* value_out) noexcept {
   static std::atomic<bool> logged{false};
-  return guarded(logged, "parameter_get", [&] {
+  return guarded(logged, "parameter_get", [&]() -> bbr_status_t {
     if (ctx == nullptr || value_out == nullptr || value_out->struct_size == 0) {
       return BBR_INVALID_ARGUMENT;
     }

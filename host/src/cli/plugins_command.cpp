@@ -7,6 +7,7 @@
 #include "chain/message.hpp"
 #include "cli/commands.hpp"
 #include "cli/plugin_source.hpp"
+#include "config/parameter_schema.hpp"
 #include "loader/plugin_library.hpp"
 
 #include <fmt/format.h>
@@ -199,6 +200,21 @@ std::string outcome_text(const ChainOutcome& outcome) {
   return "?";
 }
 
+// What the type's declared schema says about `parameters_json` ("" stands for
+// no parameters, checked as {} the way config check does), one line per
+// problem, with the same checker `config check` uses. Throws SchemaError (with
+// the reason) when the plugin declares a schema that is not usable: a plugin bug.
+std::vector<std::string> schema_problems(const bbr_plugin_type_t& type,
+                                         const std::string& parameters_json) {
+  if (type.parameters_schema == nullptr || type.parameters_schema[0] == '\0') return {};
+  nlohmann::json schema = nlohmann::json::parse(type.parameters_schema, nullptr,
+                                                /*allow_exceptions=*/false);
+  if (schema.is_discarded()) throw SchemaError("its parameters schema is not valid JSON");
+  nlohmann::json parameters =
+      parameters_json.empty() ? nlohmann::json::object() : nlohmann::json::parse(parameters_json);
+  return validate_against_schema(parameters, schema, "parameters");
+}
+
 // Runs in the child. Returns the exit status.
 int validate_in_child(const fs::path& file, const ValidateOptions& opts,
                       const std::string& request_body, const std::string& response_body,
@@ -217,11 +233,42 @@ int validate_in_child(const fs::path& file, const ValidateOptions& opts,
     return 1;
   }
   report.info(fmt::format("ABI {}.{}", library->abi_major(), library->abi_minor()));
+  if (!library->warning().empty()) {
+    std::string warning = library->warning();
+    std::string prefix = file.string() + ": ";
+    if (warning.rfind(prefix, 0) == 0) warning.erase(0, prefix.size());
+    report.info("warning: " + warning);
+  }
 
   for (const bbr_plugin_type_t* type : library->types()) {
     std::string name = type->name;
     PluginTypeRef ref{library, type};
     std::shared_ptr<PluginInstance> instance;
+    std::string summary = fmt::format("{} {} [{}]", name, or_empty(type->version),
+                                      capability_list(type->capabilities, ","));
+    report.step(fmt::format("schema check of type '{}'", name));
+    std::vector<std::string> problems;
+    try {
+      problems = schema_problems(*type, opts.parameters);
+    } catch (const SchemaError& e) {
+      report.fail(fmt::format("type '{}': the plugin declares a parameters schema we cannot use "
+                              "(a plugin bug): {}",
+                              name, e.what()));
+      return 1;
+    }
+    if (!problems.empty() && opts.parameters.empty()) {
+      // The file is fine; the type just cannot be created without parameters,
+      // and inventing some would test our guess rather than the plugin.
+      report.info(fmt::format("{} loaded; create() skipped: its schema requires parameters "
+                              "({}); pass --parameters to run it",
+                              summary, fmt::join(problems, ", ")));
+      continue;
+    }
+    if (!problems.empty()) {
+      report.fail(fmt::format("type '{}': --parameters break its schema: {}", name,
+                              fmt::join(problems, "; ")));
+      return 1;
+    }
     report.step(fmt::format("create() of type '{}'", name));
     try {
       instance = std::make_shared<PluginInstance>(ref, "validate", opts.parameters, nullptr);
@@ -229,8 +276,6 @@ int validate_in_child(const fs::path& file, const ValidateOptions& opts,
       report.fail(fmt::format("type '{}': create() failed: {}", name, e.what()));
       return 1;
     }
-    std::string summary = fmt::format("{} {} [{}]", name, or_empty(type->version),
-                                      capability_list(type->capabilities, ","));
     RequestState state;
     if (type->capabilities & BBR_CAP_REQUEST) {
       report.step(fmt::format("process_request of type '{}'", name));
@@ -415,13 +460,15 @@ void add_plugins_commands(CLI::App& app, int& exit_code) {
       "once on a sample request/response");
   validate->add_option("files", validate_opts->files, "Plugin .so files")->required();
   validate->add_option("--parameters", validate_opts->parameters,
-                       "Parameters (a JSON object) given to create(); none by default");
+                       "Parameters (inline JSON object text) checked against each type's "
+                       "declared schema, then given to create(). Without it, a type whose "
+                       "schema requires parameters is reported as loaded with create() skipped");
   validate->add_option("--body", validate_opts->body_file,
-                       "Request body to run process_request on (default: a chat-completions "
-                       "request)");
+                       "FILE holding the request body to run process_request on (default: a "
+                       "built-in chat-completions request)");
   validate->add_option("--response-body", validate_opts->response_body_file,
-                       "Response body to run process_response on (default: a chat-completions "
-                       "response)");
+                       "FILE holding the response body to run process_response on (default: a "
+                       "built-in chat-completions response)");
   validate
       ->add_option("--timeout", validate_opts->timeout_seconds,
                    "Seconds a file may take before it is reported as hung (0: no limit)")

@@ -1,5 +1,7 @@
 #include "loader/plugin_library.hpp"
 
+#include "log/log.hpp"
+
 #include <dlfcn.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -191,8 +193,22 @@ std::shared_ptr<PluginLibrary> PluginLibrary::open(const fs::path& file,
   }
   check_library(file, descriptor);
 
+  // A newer minor only appends: the plugin may read fields this host does not
+  // fill (it must check struct_size), so it loads, but the operator is told.
+  std::string warning;
+  if (descriptor->abi_minor > BBR_ABI_MINOR) {
+    warning = fmt::format(
+        "{}: built for ABI {}.{}, newer than this host's ABI {}.{}; it loads, but anything "
+        "it needs from ABI {}.{} is missing here (upgrade bbr-host)",
+        file.string(), descriptor->abi_major, descriptor->abi_minor, BBR_ABI_MAJOR, BBR_ABI_MINOR,
+        descriptor->abi_major, descriptor->abi_minor);
+    log::warn("{}", warning);
+  }
+
   guard.handle = nullptr;
-  return std::shared_ptr<PluginLibrary>(new PluginLibrary(file, handle, descriptor));
+  auto library = std::shared_ptr<PluginLibrary>(new PluginLibrary(file, handle, descriptor));
+  library->warning_ = std::move(warning);
+  return library;
 }
 
 PluginLibrary::~PluginLibrary() {

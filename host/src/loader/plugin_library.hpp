@@ -40,6 +40,10 @@ class PluginLibrary {
   uint32_t abi_major() const { return descriptor_->abi_major; }
   uint32_t abi_minor() const { return descriptor_->abi_minor; }
   std::vector<const bbr_plugin_type_t*> types() const;
+  // What was wrong but not fatal at load (e.g. built for a newer ABI minor
+  // than this host's), naming the file; "" when nothing. Also logged as a
+  // warning when the library is opened.
+  const std::string& warning() const { return warning_; }
 
  private:
   PluginLibrary(std::filesystem::path path, void* handle, const bbr_plugin_library_t* descriptor)
@@ -47,6 +51,7 @@ class PluginLibrary {
   std::filesystem::path path_;
   void* handle_;
   const bbr_plugin_library_t* descriptor_;
+  std::string warning_;
 };
 
 // A plugin type and the library that must stay loaded for it.

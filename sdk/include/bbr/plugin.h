@@ -32,7 +32,18 @@
  * Threads: process_request / process_response of one instance may be called
  * from several threads at once when the type declares BBR_CAP_THREAD_SAFE;
  * otherwise the host serialises calls into that instance. A bbr_message_t is
- * only ever touched by one thread at a time.
+ * only ever touched by one thread at a time. Each host function below says
+ * under THREADS whether a thread the plugin started itself may call it:
+ *   - calls taking a bbr_plugin_context_t (log_enabled, log, counter_add,
+ *     parameter_get) are safe from any thread, at any time from create() until
+ *     destroy() returns;
+ *   - calls taking a bbr_message_t are only for the thread the host called
+ *     process_request / process_response on, during that call.
+ *
+ * Frozen: ABI 1.0 is this header's layout. Every type that crosses the boundary
+ * has a fixed width (the former enums are int32_t typedefs; the enum names stay
+ * as constants), and the sizes and offsets of every struct are asserted below
+ * for LP64 targets and checked against a baseline in the host's tests.
  */
 #ifndef BBR_PLUGIN_H
 #define BBR_PLUGIN_H
@@ -70,26 +81,41 @@ typedef struct bbr_buffer {
   size_t length;
 } bbr_buffer_t;
 
+/*
+ * Why the former enums are int32_t typedefs: the size and signedness of a C
+ * enum are the compiler's choice, so an enum in a struct field or a return
+ * type is not a stable ABI. On every platform bbr-host is built for (x86-64
+ * and aarch64 Linux, GCC and Clang) these enums were 4 bytes, so the typedefs
+ * change neither the layout nor the calling convention of ABI 1.0. The names
+ * stay as constants of anonymous enums; a plugin's code using them compiles
+ * unchanged.
+ */
+
 /* Status of a host callback. */
-typedef enum bbr_status {
+typedef int32_t bbr_status_t;
+enum {
   BBR_OK = 0,
   BBR_NOT_FOUND = 1,        /* header, JSON Pointer target or state key absent */
   BBR_WRONG_TYPE = 2,       /* the JSON value exists but is not of the asked type */
   BBR_INVALID_ARGUMENT = 3, /* malformed pointer, bad header name/value, bad JSON text */
   BBR_NOT_JSON = 4,         /* the body is not a JSON document */
-  BBR_UNSUPPORTED = 5,      /* not allowed in this phase (e.g. body edit on a streamed response) */
+  BBR_UNSUPPORTED = 5,      /* reserved: no ABI 1.0 host function returns it; a later
+                               minor may, for a call the host cannot honour */
   BBR_INTERNAL = 6          /* the host failed (out of memory, ...) */
-} bbr_status_t;
+};
 
 /*
  * What process_request / process_response return. BBR_CONTINUE lets the chain
- * go on. Any other value stops the chain and fails the request: the value is
- * the HTTP status Envoy answers with (the reference's error-code mapping), and
- * the text set with bbr_host_api.set_error is logged with the plugin's name.
- * Values outside the list below are answered with 500.
+ * go on. Any other value is a failure: the value is the HTTP status the client
+ * is answered with (the reference's error-code mapping), and the text set with
+ * bbr_host_api.set_error is logged with the plugin's name. A failure stops the
+ * chain, unless the instance is configured with failurePolicy FailOpen (then
+ * it is logged and counted, and the chain goes on). Values outside the list
+ * below are answered with 500.
  * (An intentional answer, e.g. a guardrail refusal, uses reject() instead.)
  */
-typedef enum bbr_result {
+typedef int32_t bbr_result_t;
+enum {
   BBR_CONTINUE = 0,
   BBR_FAIL_BAD_REQUEST = 400,
   BBR_FAIL_UNAUTHORIZED = 401,
@@ -98,7 +124,7 @@ typedef enum bbr_result {
   BBR_FAIL_TOO_MANY_REQUESTS = 429,
   BBR_FAIL_INTERNAL = 500,
   BBR_FAIL_UNAVAILABLE = 503
-} bbr_result_t;
+};
 
 /* Capabilities a plugin type declares (bit set). */
 enum {
@@ -107,20 +133,23 @@ enum {
   BBR_CAP_THREAD_SAFE = 1u << 2  /* one instance may be called concurrently */
 };
 
-typedef enum bbr_log_level {
+typedef int32_t bbr_log_level_t;
+enum {
   BBR_LOG_ERROR = 0,
   BBR_LOG_WARN = 1,
   BBR_LOG_INFO = 2,
   BBR_LOG_DEBUG = 3,
   BBR_LOG_TRACE = 4
-} bbr_log_level_t;
+};
 
-typedef enum bbr_phase {
+typedef int32_t bbr_phase_t;
+enum {
   BBR_PHASE_REQUEST = 0,
   BBR_PHASE_RESPONSE = 1
-} bbr_phase_t;
+};
 
-typedef enum bbr_json_type {
+typedef int32_t bbr_json_type_t;
+enum {
   BBR_JSON_NULL = 0,
   BBR_JSON_BOOL = 1,
   BBR_JSON_INTEGER = 2, /* a number without fraction or exponent that fits int64 */
@@ -128,9 +157,12 @@ typedef enum bbr_json_type {
   BBR_JSON_STRING = 4,
   BBR_JSON_ARRAY = 5,
   BBR_JSON_OBJECT = 6
-} bbr_json_type_t;
+};
 
-/* A typed JSON value read out of the host's single parse of the body. */
+/* A typed JSON value read out of the host's single parse of the body (or of
+ * the parameters). The caller sets struct_size = sizeof(bbr_json_value_t)
+ * before the call (0 is answered BBR_INVALID_ARGUMENT); the host writes at most
+ * that many bytes and sets struct_size to what it wrote. */
 typedef struct bbr_json_value {
   uint32_t struct_size;
   bbr_json_type_t type;
@@ -157,16 +189,32 @@ typedef struct bbr_plugin_context bbr_plugin_context_t;
 /* What the host offers                                                      */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * Notes common to the functions below:
+ *   OWNERSHIP  strings passed in are copied before the call returns (the plugin
+ *              may free them at once); bbr_buffer_t views handed out are the
+ *              host's, borrowed as the header comment says; out-parameters are
+ *              the plugin's memory and are only written on BBR_OK.
+ *   THREADS    "message thread" means: only on the thread the host called
+ *              process_request / process_response on, while that call runs.
+ *              "any thread" means: also from threads the plugin started, from
+ *              create() until destroy() returns.
+ */
 typedef struct bbr_host_api {
   uint32_t struct_size;
   uint32_t abi_major;
   uint32_t abi_minor;
 
   /* --- message metadata --- */
+  /* BBR_PHASE_REQUEST or BBR_PHASE_RESPONSE. THREADS: message thread. */
   bbr_phase_t (*phase)(const bbr_message_t *msg);
 
-  /* --- headers (keys are case-insensitive; the host stores them lower-cased) ---
-   * get_header sees the current state: what earlier plugins set is visible. */
+  /* --- headers (names compare case-insensitively; header_at shows a received
+   * name as Envoy sent it, lower-case, and a name a plugin set as spelt in its
+   * last set_header, which is also how it goes to Envoy) ---
+   * get_header sees the current state: what earlier plugins set is visible.
+   * header_at walks the same current state, index 0 .. header_count()-1.
+   * OWNERSHIP: the name/value views are borrowed. THREADS: message thread. */
   bbr_status_t (*get_header)(bbr_message_t *msg, const char *name, size_t name_length,
                              bbr_buffer_t *value_out);
   size_t (*header_count)(bbr_message_t *msg);
@@ -177,12 +225,15 @@ typedef struct bbr_host_api {
    * not let ext_proc change (x-envoy-*, host, :method, :authority, :scheme; for
    * removal also any ':' header); a value holding CR, LF or NUL, which also
    * makes the host answer the request with 400 (never forwarded).
-   * remove_header answers BBR_NOT_FOUND when the header is not there. */
+   * remove_header answers BBR_NOT_FOUND when the header is not there.
+   * OWNERSHIP: name and value are copied. THREADS: message thread. */
   bbr_status_t (*set_header)(bbr_message_t *msg, const char *name, size_t name_length,
                              const char *value, size_t value_length);
   bbr_status_t (*remove_header)(bbr_message_t *msg, const char *name, size_t name_length);
 
-  /* --- body --- */
+  /* --- body ---
+   * OWNERSHIP of every view below: borrowed (see the header comment); pointers
+   * and JSON text passed in are copied. THREADS: message thread, all of them. */
   /* The raw body bytes as they stand now (after replace_body, or re-serialised
    * after JSON edits). */
   bbr_status_t (*get_body)(bbr_message_t *msg, bbr_buffer_t *body_out);
@@ -212,22 +263,38 @@ typedef struct bbr_host_api {
   bbr_status_t (*replace_body)(bbr_message_t *msg, const char *body, size_t body_length);
 
   /* --- outcomes --- */
-  /* Answer the client now with this HTTP status and body; the chain stops after
-   * the current plugin returns. */
+  /* Answer the client now with this HTTP status (200..599, otherwise
+   * BBR_INVALID_ARGUMENT) and body; the chain stops after the current plugin
+   * returns, whatever it returns and whatever its failure policy. A body that
+   * starts with '{' is sent with content-type application/json, any other
+   * without a content-type.
+   * OWNERSHIP: the body is copied. THREADS: message thread. */
   bbr_status_t (*reject)(bbr_message_t *msg, uint32_t http_status, const char *body,
                          size_t body_length);
-  /* Text explaining a non-BBR_CONTINUE result; logged with the plugin's name. */
+  /* Text explaining a non-BBR_CONTINUE result; logged with the plugin's name.
+   * OWNERSHIP: copied. THREADS: message thread. */
   void (*set_error)(bbr_message_t *msg, const char *text, size_t text_length);
 
   /* --- per-request state shared by the plugins of one stream (request and
    * response phases): the reference's CycleState. `destroy` (may be NULL) is
-   * called by the host on the value when it is replaced or the stream ends. */
+   * called by the host on the value when it is replaced or the stream ends.
+   * OWNERSHIP: the host keeps `value` (never reads or frees it itself) and
+   * hands it to `destroy` exactly once (putting the same pointer again under
+   * the same key does not destroy it); state_get lends it back.
+   * THREADS: both are message-thread calls. `destroy` runs on a host thread:
+   * the caller of a replacing state_put, or, at the end of the stream, the
+   * thread that ends it, which may be neither thread that called state_put;
+   * it never runs concurrently with a callback of the same stream. */
   bbr_status_t (*state_put)(bbr_message_t *msg, const char *key, size_t key_length,
                             void *value, void (*destroy)(void *value));
   bbr_status_t (*state_get)(bbr_message_t *msg, const char *key, size_t key_length,
                             void **value_out);
 
-  /* --- observability --- */
+  /* --- observability ---
+   * OWNERSHIP: text and names are copied. THREADS: any thread (the context
+   * must still be valid: from create() until destroy() returns). A NULL
+   * context is accepted by log (the line then names no plugin) and ignored by
+   * counter_add. */
   int (*log_enabled)(const bbr_plugin_context_t *ctx, bbr_log_level_t level);
   void (*log)(const bbr_plugin_context_t *ctx, bbr_log_level_t level, const char *text,
               size_t text_length);
@@ -242,7 +309,8 @@ typedef struct bbr_host_api {
   /* Typed lookup by JSON Pointer into the instance's parameters, parsed once by
    * the host (so a C plugin needs no JSON parser): "/headerName". BBR_NOT_FOUND
    * when absent or when no parameters were given. Views stay valid until
-   * destroy() returns. Usable from create() on. */
+   * destroy() returns. Usable from create() on.
+   * OWNERSHIP: views borrowed from the host, as said. THREADS: any thread. */
   bbr_status_t (*parameter_get)(const bbr_plugin_context_t *ctx, const char *pointer,
                                 size_t pointer_length, bbr_json_value_t *value_out);
 } bbr_host_api_t;
@@ -289,7 +357,10 @@ typedef struct bbr_plugin_library {
   const bbr_plugin_type_t *const *types; /* type_count pointers */
 } bbr_plugin_library_t;
 
-/* What the host tells the plugin about itself when it loads it. */
+/* What the host tells the plugin about itself when it loads it. A plugin that
+ * needs a newer minor than host->abi_minor refuses by returning NULL from its
+ * entry; a host that is older than the plugin's abi_minor still loads it and
+ * logs a warning naming the file. */
 typedef struct bbr_host_info {
   uint32_t struct_size;
   uint32_t abi_major;
@@ -298,8 +369,109 @@ typedef struct bbr_host_info {
 } bbr_host_info_t;
 
 /* The one symbol a plugin library exports. Returns its descriptor, or NULL to
- * refuse loading (e.g. an incompatible host). Called once per dlopen. */
+ * refuse loading (e.g. an incompatible host). Called once per dlopen, on the
+ * thread that loads plugins. OWNERSHIP: `host` is valid only during the call
+ * (copy what you need); the returned descriptor is the plugin's and must stay
+ * valid while the library is loaded. */
 typedef const bbr_plugin_library_t *(*bbr_plugin_entry_fn)(const bbr_host_info_t *host);
+
+/* ------------------------------------------------------------------------ */
+/* ABI 1.0 layout, frozen (LP64: x86-64 and aarch64 Linux)                   */
+/* ------------------------------------------------------------------------ */
+
+#if defined(__cplusplus)
+#define BBR_ABI_ASSERT_(cond, what) static_assert(cond, what)
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define BBR_ABI_ASSERT_(cond, what) _Static_assert(cond, what)
+#endif
+
+#if defined(BBR_ABI_ASSERT_) && (defined(__LP64__) || defined(_LP64))
+#define BBR_ABI_SIZE_(type, size) \
+  BBR_ABI_ASSERT_(sizeof(type) == (size), "ABI 1.0: sizeof(" #type ") changed")
+#define BBR_ABI_AT_(type, field, offset) \
+  BBR_ABI_ASSERT_(offsetof(type, field) == (offset), "ABI 1.0: " #type "." #field " moved")
+BBR_ABI_SIZE_(bbr_status_t, 4);
+BBR_ABI_SIZE_(bbr_result_t, 4);
+BBR_ABI_SIZE_(bbr_log_level_t, 4);
+BBR_ABI_SIZE_(bbr_phase_t, 4);
+BBR_ABI_SIZE_(bbr_json_type_t, 4);
+
+BBR_ABI_SIZE_(bbr_buffer_t, 16);
+BBR_ABI_AT_(bbr_buffer_t, data, 0);
+BBR_ABI_AT_(bbr_buffer_t, length, 8);
+
+BBR_ABI_SIZE_(bbr_json_value_t, 56);
+BBR_ABI_AT_(bbr_json_value_t, struct_size, 0);
+BBR_ABI_AT_(bbr_json_value_t, type, 4);
+BBR_ABI_AT_(bbr_json_value_t, boolean, 8);
+BBR_ABI_AT_(bbr_json_value_t, integer, 16);
+BBR_ABI_AT_(bbr_json_value_t, number, 24);
+BBR_ABI_AT_(bbr_json_value_t, string, 32);
+BBR_ABI_AT_(bbr_json_value_t, size, 48);
+
+BBR_ABI_SIZE_(bbr_host_api_t, 184);
+BBR_ABI_AT_(bbr_host_api_t, struct_size, 0);
+BBR_ABI_AT_(bbr_host_api_t, abi_major, 4);
+BBR_ABI_AT_(bbr_host_api_t, abi_minor, 8);
+BBR_ABI_AT_(bbr_host_api_t, phase, 16);
+BBR_ABI_AT_(bbr_host_api_t, get_header, 24);
+BBR_ABI_AT_(bbr_host_api_t, header_count, 32);
+BBR_ABI_AT_(bbr_host_api_t, header_at, 40);
+BBR_ABI_AT_(bbr_host_api_t, set_header, 48);
+BBR_ABI_AT_(bbr_host_api_t, remove_header, 56);
+BBR_ABI_AT_(bbr_host_api_t, get_body, 64);
+BBR_ABI_AT_(bbr_host_api_t, json_get, 72);
+BBR_ABI_AT_(bbr_host_api_t, json_get_text, 80);
+BBR_ABI_AT_(bbr_host_api_t, json_member_name, 88);
+BBR_ABI_AT_(bbr_host_api_t, json_set, 96);
+BBR_ABI_AT_(bbr_host_api_t, json_remove, 104);
+BBR_ABI_AT_(bbr_host_api_t, replace_body, 112);
+BBR_ABI_AT_(bbr_host_api_t, reject, 120);
+BBR_ABI_AT_(bbr_host_api_t, set_error, 128);
+BBR_ABI_AT_(bbr_host_api_t, state_put, 136);
+BBR_ABI_AT_(bbr_host_api_t, state_get, 144);
+BBR_ABI_AT_(bbr_host_api_t, log_enabled, 152);
+BBR_ABI_AT_(bbr_host_api_t, log, 160);
+BBR_ABI_AT_(bbr_host_api_t, counter_add, 168);
+BBR_ABI_AT_(bbr_host_api_t, parameter_get, 176);
+
+BBR_ABI_SIZE_(bbr_create_args_t, 72);
+BBR_ABI_AT_(bbr_create_args_t, struct_size, 0);
+BBR_ABI_AT_(bbr_create_args_t, api, 8);
+BBR_ABI_AT_(bbr_create_args_t, context, 16);
+BBR_ABI_AT_(bbr_create_args_t, instance_name, 24);
+BBR_ABI_AT_(bbr_create_args_t, parameters_json, 40);
+BBR_ABI_AT_(bbr_create_args_t, error, 56);
+BBR_ABI_AT_(bbr_create_args_t, error_capacity, 64);
+
+BBR_ABI_SIZE_(bbr_plugin_type_t, 80);
+BBR_ABI_AT_(bbr_plugin_type_t, struct_size, 0);
+BBR_ABI_AT_(bbr_plugin_type_t, name, 8);
+BBR_ABI_AT_(bbr_plugin_type_t, version, 16);
+BBR_ABI_AT_(bbr_plugin_type_t, description, 24);
+BBR_ABI_AT_(bbr_plugin_type_t, capabilities, 32);
+BBR_ABI_AT_(bbr_plugin_type_t, parameters_schema, 40);
+BBR_ABI_AT_(bbr_plugin_type_t, create, 48);
+BBR_ABI_AT_(bbr_plugin_type_t, destroy, 56);
+BBR_ABI_AT_(bbr_plugin_type_t, process_request, 64);
+BBR_ABI_AT_(bbr_plugin_type_t, process_response, 72);
+
+BBR_ABI_SIZE_(bbr_plugin_library_t, 24);
+BBR_ABI_AT_(bbr_plugin_library_t, struct_size, 0);
+BBR_ABI_AT_(bbr_plugin_library_t, abi_major, 4);
+BBR_ABI_AT_(bbr_plugin_library_t, abi_minor, 8);
+BBR_ABI_AT_(bbr_plugin_library_t, type_count, 12);
+BBR_ABI_AT_(bbr_plugin_library_t, types, 16);
+
+BBR_ABI_SIZE_(bbr_host_info_t, 24);
+BBR_ABI_AT_(bbr_host_info_t, struct_size, 0);
+BBR_ABI_AT_(bbr_host_info_t, abi_major, 4);
+BBR_ABI_AT_(bbr_host_info_t, abi_minor, 8);
+BBR_ABI_AT_(bbr_host_info_t, host_version, 16);
+#undef BBR_ABI_SIZE_
+#undef BBR_ABI_AT_
+#endif
+#undef BBR_ABI_ASSERT_
 
 #ifdef __cplusplus
 }

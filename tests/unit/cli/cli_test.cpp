@@ -3,6 +3,8 @@
 #include "support/temp_dir.hpp"
 #include <catch2/catch.hpp>
 
+#include <bbr/plugin.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <poll.h>
@@ -216,14 +218,59 @@ TEST_CASE("plugins validate gives --parameters to create() and runs on --body", 
   TempDir dir;
   std::string body = dir.write("body.json", R"({"model":"m"})");
   std::string plugin = kInTreePlugins + "/body-field-to-header.so";
-  auto without = run({"plugins", "validate", plugin});
-  CHECK(without.exit_code == 1);
-  CHECK_THAT(without.out, Contains("create() failed"));
   auto with = run({"plugins", "validate", plugin, "--body", body, "--parameters",
                    R"({"fieldName":"model","headerName":"X-Gateway-Model-Name"})"});
   INFO(with.err);
   CHECK(with.exit_code == 0);
   CHECK_THAT(with.out, Contains(plugin + ": OK"));
+}
+
+TEST_CASE("plugins validate without --parameters reports a type whose schema requires some as "
+          "loaded with create() skipped, and exits 0",
+          "[cli][plugins]") {
+  std::string plugin = kInTreePlugins + "/body-field-to-header.so";
+  auto r = run({"plugins", "validate", plugin});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains(plugin + ": OK") &&
+                        Contains("body-field-to-header") &&
+                        Contains("loaded; create() skipped: its schema requires parameters") &&
+                        Contains("fieldName") && Contains("pass --parameters to run it"));
+  CHECK_THAT(r.out, !Contains("create() failed") && !Contains("request: continued"));
+}
+
+TEST_CASE("plugins validate checks --parameters against the type's declared schema before "
+          "create()",
+          "[cli][plugins]") {
+  std::string plugin = kInTreePlugins + "/body-field-to-header.so";
+  auto r = run({"plugins", "validate", plugin, "--parameters",
+                R"({"fieldName":"model","headerName":""})"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Contains(plugin + ": FAILED: type 'body-field-to-header': --parameters "
+                                      "break its schema: parameters.headerName"));
+  // The schema refused them: create() never ran, so its own error is not what is shown.
+  CHECK_THAT(r.out, !Contains("create() failed"));
+  auto missing = run({"plugins", "validate", plugin, "--parameters", R"({"fieldName":"model"})"});
+  CHECK(missing.exit_code == 1);
+  CHECK_THAT(missing.out, Contains("--parameters break its schema: parameters") &&
+                              Contains("headerName"));
+}
+
+TEST_CASE("plugins validate help says --body and --response-body take a FILE", "[cli][plugins]") {
+  auto r = run({"plugins", "validate", "--help"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("FILE holding the request body") &&
+                        Contains("FILE holding the response body"));
+}
+
+TEST_CASE("plugins validate passes a plugin built for a newer ABI minor with a warning",
+          "[cli][plugins]") {
+  auto r = run({"plugins", "validate", abi("abi_newer_minor")});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains(abi("abi_newer_minor") + ": OK") &&
+                        Contains(fmt::format("warning: built for ABI {}.{}", BBR_ABI_MAJOR,
+                                             BBR_ABI_MINOR + 1)));
 }
 
 TEST_CASE("config check accepts a good config and names its chains", "[cli][config]") {
@@ -233,6 +280,43 @@ TEST_CASE("config check accepts a good config and names its chains", "[cli][conf
   INFO(r.err);
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Contains(config + ": OK (request: model-extractor, base-model; response: -)"));
+}
+
+// docs/configuration.md, "Plugin directories": the built-in directory is always
+// searched, first; pluginDirs and --plugin-dir only add to it; the first file
+// declaring a type wins.
+TEST_CASE("config check with pluginDirs set still finds the built-in plugins, and they win a "
+          "type declared twice",
+          "[cli][config][plugin-dirs]") {
+  TempDir dir;
+  fs::create_directories(dir.path / "extra");
+  fs::permissions(dir.path / "extra", fs::perms(0755));
+  for (const std::string& file :
+       {kAbiPlugins + "/abi_good.so", kInTreePlugins + "/body-field-to-header.so"}) {
+    fs::path copy = dir.path / "extra" / fs::path(file).filename();
+    fs::copy_file(file, copy);
+    fs::permissions(copy, fs::perms(0755));
+  }
+  std::string config = dir.write("dirs.yaml", fmt::format(R"(apiVersion: inference.networking.x-k8s.io/v1alpha1
+kind: BodyBasedRoutingConfig
+pluginDirs: [{}]
+plugins:
+  - type: body-field-to-header
+    name: model-extractor
+    parameters: {{fieldName: model, headerName: X-Gateway-Model-Name}}
+  - type: abi-test-good
+    name: marker
+request: [{{pluginRef: model-extractor}}, {{pluginRef: marker}}]
+)",
+                                                          (dir.path / "extra").string()));
+  auto r = run({"config", "check", config});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains(config + ": OK (request: model-extractor, marker; response: -)"));
+  // The copy in pluginDirs is the second declaration: refused, naming the built-in file.
+  CHECK_THAT(r.err, Contains((dir.path / "extra" / "body-field-to-header.so").string() +
+                             ": plugin type 'body-field-to-header' is already declared by " +
+                             (fs::canonical(kInTreePlugins) / "body-field-to-header.so").string()));
 }
 
 TEST_CASE("config check lists every problem with its path and exits non-zero", "[cli][config]") {
