@@ -16,7 +16,7 @@
 // connection each), so the client needs no thread per stream.
 //
 // Usage: soak_test [--mode buffered|streaming|both] [--streams N]
-//                  [--warmup N] [--concurrency N] [--stall-ms N]
+//                  [--warmup N-per-round] [--concurrency N] [--stall-ms N] [--rounds N]
 // Exit status 0 when every check held; it prints its figures either way.
 #include "extproc_client.hpp"
 #include "reference_harness.hpp"
@@ -50,10 +50,12 @@ namespace {
 struct Settings {
   std::vector<bool> modes{false, true};  // streaming off, on
   int streams = 10000;      // measured streams per mode
-  int warmup = 10000;       // warm-up streams per mode (same mix), before the RSS baseline
+  int warmup = 5000;        // warm-up streams per round (same mix), before the RSS baseline
+  int warmup_rounds_max = 4;  // warm-up rounds at most (see soak_mode)
   int concurrency = 600;    // streams in flight at once
   int channels = 8;         // HTTP/2 connections
   int stall_ms = 2000;      // how long a stalling client waits mid-body
+  int rounds = 2;           // the measured streams in this many runs, RSS after each
   std::size_t max_body = 64 * 1024;  // the server's --max-body-bytes
   // RSS after the load may exceed the warm baseline by 10% plus this much: the
   // allocator's arenas and gRPC's per-connection buffers move by a few pages
@@ -414,6 +416,20 @@ struct RunStats {
     for (const auto& k : by_kind) n += k.started;
     return n;
   }
+  void add(const RunStats& part) {
+    for (std::size_t k = 0; k < by_kind.size(); ++k) {
+      by_kind[k].started += part.by_kind[k].started;
+      by_kind[k].ok += part.by_kind[k].ok;
+      by_kind[k].shed += part.by_kind[k].shed;
+      by_kind[k].failed += part.by_kind[k].failed;
+    }
+    for (const auto& [reason, n] : part.failures) failures[reason] += n;
+    for (const auto& example : part.examples) {
+      if (examples.size() < 5) examples.push_back(example);
+    }
+    peak_in_flight = std::max(peak_in_flight, part.peak_in_flight);
+    seconds += part.seconds;
+  }
   long count(long KindStats::*field) const {
     long n = 0;
     for (const auto& k : by_kind) n += k.*field;
@@ -648,19 +664,47 @@ bool soak_mode(bool streaming, const Settings& settings) {
 
   std::printf("soak %s: server pid %d, --max-body-bytes=%zu, %d channels, concurrency %d\n", mode,
               server.pid(), settings.max_body, settings.channels, settings.concurrency);
-  const RunStats warm = driver.run(0, settings.warmup, settings.concurrency, streaming, settings);
+  // Warm-up with the same mix, in rounds, until the RSS after a round no longer
+  // rises by more than 5% over the rounds before it (at least 2, at most
+  // `warmup_rounds_max`): glibc keeps freed memory in its arenas, so RSS climbs
+  // to a high-water mark that depends on how many large bodies happened to be
+  // in flight at once. The baseline is that high-water mark at rest (the highest
+  // of the round-end and at-rest readings); a leak grows beyond it with every
+  // stream, a warm allocator does not.
+  RunStats warm;
+  std::vector<long> warm_rss;
+  int id = 0;
+  for (int round = 0; round < settings.warmup_rounds_max; ++round) {
+    const RunStats part = driver.run(id, settings.warmup, settings.concurrency, streaming, settings);
+    id += settings.warmup;
+    warm.add(part);
+    const long now = rss_kib(server.pid());
+    const long before_round = warm_rss.empty() ? 0 : *std::max_element(warm_rss.begin(), warm_rss.end());
+    warm_rss.push_back(now);
+    if (round >= 1 && now <= before_round + before_round / 20) break;
+  }
   print_stats("warm-up", warm);
+  std::printf("  RSS (KiB) after each warm-up round: [%s]\n", join(warm_rss).c_str());
 
-  // The baseline: RSS at rest after the warm-up has grown the allocator's
-  // arenas and gRPC's buffers to the size this mix needs.
   std::this_thread::sleep_for(2s);
   const std::vector<long> before = sample_rss(server.pid(), 3, 500ms);
-  const long baseline = *std::max_element(before.begin(), before.end());
+  const long baseline = std::max(*std::max_element(before.begin(), before.end()),
+                                 *std::max_element(warm_rss.begin(), warm_rss.end()));
   const int threads_before = server.thread_count();
 
-  const RunStats load =
-      driver.run(settings.warmup, settings.streams, settings.concurrency, streaming, settings);
+  // The load in rounds, RSS after each: a leak climbs round after round, a
+  // warm allocator stays level.
+  RunStats load;
+  std::vector<long> rounds_rss;
+  const int per_round = settings.streams / settings.rounds;
+  for (int round = 0; round < settings.rounds; ++round) {
+    const RunStats part =
+        driver.run(id + round * per_round, per_round, settings.concurrency, streaming, settings);
+    load.add(part);
+    rounds_rss.push_back(rss_kib(server.pid()));
+  }
   print_stats("load", load);
+  std::printf("  RSS (KiB) after each load round: [%s]\n", join(rounds_rss).c_str());
 
   // After: the lowest of a few readings once the server had a few seconds
   // at rest (a reading may catch a transient buffer).
@@ -721,6 +765,8 @@ int main(int argc, char** argv) {
       settings.warmup = parse_int(value);
     } else if (flag == "--concurrency") {
       settings.concurrency = parse_int(value);
+    } else if (flag == "--rounds") {
+      settings.rounds = std::max(1, parse_int(value));
     } else if (flag == "--stall-ms") {
       settings.stall_ms = parse_int(value);
     } else {
