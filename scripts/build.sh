@@ -11,6 +11,9 @@ launcher=()
 # come later on the command line, so they can still override it.
 if command -v ccache >/dev/null 2>&1; then
   launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  # Paths relative to the checkout, so a clone elsewhere (CI's) reuses the
+  # cache; debug builds then share objects across folders too.
+  export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 fi
 # Release by default: what users run and what the benchmarks measure, so CI
 # keeps a Release build with tests compiling (-O3 finds warnings -O2 does not).
