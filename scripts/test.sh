@@ -52,6 +52,7 @@ supp=$root/tests/sanitizers
 # caught by the instrumentation, only a plain SEGV loses ASan's stack report.
 asan_logs=$root/build-asan/sanitizer-reports
 stage "build (build-asan: address,undefined)"
+# RelWithDebInfo whatever BUILD_TYPE the main build used: reports need line numbers.
 BUILD_TYPE=RelWithDebInfo BUILD_DIR=build-asan ./scripts/build.sh -DBBR_SANITIZE=address,undefined -DBBR_BUILD_BENCH=OFF
 rm -rf "$asan_logs" && mkdir -p "$asan_logs"
 stage "ctest (build-asan)"
