@@ -40,7 +40,12 @@
  *   - calls taking a bbr_message_t are only for the thread the host called
  *     process_request / process_response on, during that call.
  *
- * Frozen: ABI 1.0 is this header's layout. Every type that crosses the boundary
+ * Versions: ABI 1.0 is the layout up to each struct's 1.0 members; ABI 1.1
+ * appends (every member and type it adds says "since 1.1"). A plugin that
+ * uses a 1.1 call checks BBR_HAS_FIELD(api, bbr_host_api_t, <call>), or
+ * refuses a 1.0 host from its entry (host->abi_minor < 1: return NULL).
+ *
+ * Frozen: the 1.0 part never changes. Every type that crosses the boundary
  * has a fixed width (the former enums are int32_t typedefs; the enum names stay
  * as constants), and the sizes and offsets of every struct are asserted below
  * for LP64 targets and checked against a baseline in the host's tests.
@@ -56,7 +61,7 @@ extern "C" {
 #endif
 
 #define BBR_ABI_MAJOR 1
-#define BBR_ABI_MINOR 0
+#define BBR_ABI_MINOR 1
 
 /* The entry symbol's name carries the ABI major version. */
 #define BBR_PLUGIN_ENTRY_SYMBOL "bbr_plugin_entry_v1"
@@ -99,8 +104,9 @@ enum {
   BBR_WRONG_TYPE = 2,       /* the JSON value exists but is not of the asked type */
   BBR_INVALID_ARGUMENT = 3, /* malformed pointer, bad header name/value, bad JSON text */
   BBR_NOT_JSON = 4,         /* the body is not a JSON document */
-  BBR_UNSUPPORTED = 5,      /* reserved: no ABI 1.0 host function returns it; a later
-                               minor may, for a call the host cannot honour */
+  BBR_UNSUPPORTED = 5,      /* the call cannot be honoured here (since 1.1: e.g.
+                               reject_with on a started response, an edit while
+                               json_for_each walks); no 1.0 call returns it */
   BBR_INTERNAL = 6          /* the host failed (out of memory, ...) */
 };
 
@@ -130,7 +136,13 @@ enum {
 enum {
   BBR_CAP_REQUEST = 1u << 0,     /* implements process_request */
   BBR_CAP_RESPONSE = 1u << 1,    /* implements process_response */
-  BBR_CAP_THREAD_SAFE = 1u << 2  /* one instance may be called concurrently */
+  BBR_CAP_THREAD_SAFE = 1u << 2, /* one instance may be called concurrently */
+  /* since 1.1: implements process_response_chunk (raw pieces of a streamed
+   * response body, forwarded as soon as the chain is done with each) */
+  BBR_CAP_RESPONSE_CHUNK = 1u << 3,
+  /* since 1.1: implements process_response_event (one Server-Sent Event of a
+   * text/event-stream response at a time) */
+  BBR_CAP_RESPONSE_EVENT = 1u << 4
 };
 
 typedef int32_t bbr_log_level_t;
@@ -172,6 +184,92 @@ typedef struct bbr_json_value {
   bbr_buffer_t string;   /* BBR_JSON_STRING: unescaped UTF-8, borrowed */
   size_t size;           /* BBR_JSON_ARRAY / BBR_JSON_OBJECT: element count */
 } bbr_json_value_t;
+
+
+/* --- since 1.1 ----------------------------------------------------------- */
+
+/* What a process_* call is given as its body (bbr_message_info_t.unit). */
+typedef int32_t bbr_body_unit_t;
+enum {
+  BBR_BODY_WHOLE = 0,      /* the whole body (process_request, process_response) */
+  BBR_BODY_CHUNK = 1,      /* one piece of a streamed body (process_response_chunk) */
+  BBR_BODY_SSE_EVENT = 2,  /* one Server-Sent Event (process_response_event) */
+  BBR_BODY_STREAM_END = 3  /* the stream ended: no body; a last chance to add
+                              events or count (process_response_event and
+                              process_response_chunk) */
+};
+
+/* since 1.1. Filled by bbr_host_api.message_info; the caller sets struct_size
+ * as for bbr_json_value_t. Views are borrowed until the callback returns. */
+typedef struct bbr_message_info {
+  uint32_t struct_size;
+  bbr_body_unit_t unit;
+  uint64_t sequence;          /* CHUNK / SSE_EVENT: index in the stream, from 0 */
+  int32_t end_of_stream;      /* 1 when no body follows this one */
+  int32_t sse_done;           /* SSE_EVENT: 1 when the event's data is "[DONE]" */
+  bbr_buffer_t request_path;  /* the request's :path, in both phases ("" if none) */
+  bbr_buffer_t event_name;    /* SSE_EVENT: the `event:` field, "" when none */
+  bbr_buffer_t event_id;      /* SSE_EVENT: the `id:` field, "" when none */
+} bbr_message_info_t;
+
+/* since 1.1. One element of an array or member of an object, handed to a
+ * bbr_json_visit_fn. Views are borrowed until the plugin callback that called
+ * json_for_each / parameter_for_each returns (parameters: until destroy()). */
+typedef struct bbr_json_entry {
+  uint32_t struct_size;
+  size_t index;            /* position in the array or object, from 0 */
+  bbr_buffer_t name;       /* object member name (unescaped), "" for an element */
+  bbr_buffer_t pointer;    /* this child's JSON Pointer, escaped (~0, ~1), for
+                              json_get / json_set and nested for_each */
+  bbr_json_value_t value;  /* the child's typed value */
+} bbr_json_entry_t;
+
+/* Return 0 to go on, non-zero to stop the walk (for_each then returns BBR_OK). */
+typedef int32_t (*bbr_json_visit_fn)(void *user, const bbr_json_entry_t *entry);
+
+/* since 1.1. A name and value pair handed to the host (copied). */
+typedef struct bbr_header_pair {
+  bbr_buffer_t name;
+  bbr_buffer_t value;
+} bbr_header_pair_t;
+
+/* since 1.1. An immediate answer to the client (bbr_host_api.reject_with). */
+typedef struct bbr_reject {
+  uint32_t struct_size;
+  uint32_t http_status;             /* 200..599 */
+  bbr_buffer_t body;
+  const bbr_header_pair_t *headers; /* sent with the answer; may be NULL */
+  size_t header_count;
+  bbr_buffer_t details;             /* ImmediateResponse.details: Envoy logs it */
+} bbr_reject_t;
+
+/* since 1.1. Whether Envoy re-picks the route after this message's answer. */
+typedef int32_t bbr_route_cache_t;
+enum {
+  BBR_ROUTE_CACHE_DEFAULT = 0, /* the host decides: cleared when headers changed */
+  BBR_ROUTE_CACHE_CLEAR = 1,   /* clear it, even with no header change */
+  BBR_ROUTE_CACHE_KEEP = 2     /* keep it: the changes do not affect routing */
+};
+
+/* since 1.1 */
+typedef int32_t bbr_metric_kind_t;
+enum {
+  BBR_METRIC_COUNTER = 0,
+  BBR_METRIC_HISTOGRAM = 1
+};
+
+/* since 1.1. A metric a plugin instance defines once (bbr_host_api.metric_define)
+ * and then bumps by id. The host adds the label plugin_name itself. */
+typedef struct bbr_metric_def {
+  uint32_t struct_size;
+  bbr_metric_kind_t kind;
+  bbr_buffer_t name;        /* Prometheus name; a counter's ends in _total */
+  bbr_buffer_t help;        /* HELP text; "" is allowed */
+  bbr_buffer_t label_name;  /* one label of the plugin's own, "" for none */
+  const double *buckets;    /* HISTOGRAM: increasing upper bounds; NULL: the host's
+                               default latency buckets (seconds) */
+  size_t bucket_count;
+} bbr_metric_def_t;
 
 /* ------------------------------------------------------------------------ */
 /* Opaque handles                                                            */
@@ -313,6 +411,114 @@ typedef struct bbr_host_api {
    * OWNERSHIP: views borrowed from the host, as said. THREADS: any thread. */
   bbr_status_t (*parameter_get)(const bbr_plugin_context_t *ctx, const char *pointer,
                                 size_t pointer_length, bbr_json_value_t *value_out);
+
+  /* ===== since 1.1: read the fields below only when BBR_HAS_FIELD says the
+   * host has them (or when host_info said abi_minor >= 1 at load time). ===== */
+
+  /* What the current call is given (unit, position in a stream, the request's
+   * :path, the SSE event's fields). THREADS: message thread. */
+  bbr_status_t (*message_info)(bbr_message_t *msg, bbr_message_info_t *info_out);
+
+  /* Walks the array or object at `pointer` once, calling `visit` for each
+   * element or member in document order: O(1) per step. BBR_WRONG_TYPE when
+   * the value is neither. While the walk runs, the message's mutating calls
+   * answer BBR_UNSUPPORTED (edit after the walk).
+   * OWNERSHIP: see bbr_json_entry_t. THREADS: message thread. */
+  bbr_status_t (*json_for_each)(bbr_message_t *msg, const char *pointer, size_t pointer_length,
+                                bbr_json_visit_fn visit, void *user);
+  /* Typed setters: like json_set with the JSON text made by the host (a string
+   * is escaped by the host and must be valid UTF-8, a number must be finite;
+   * otherwise BBR_INVALID_ARGUMENT). THREADS: message thread. */
+  bbr_status_t (*json_set_string)(bbr_message_t *msg, const char *pointer,
+                                  size_t pointer_length, const char *value,
+                                  size_t value_length);
+  bbr_status_t (*json_set_integer)(bbr_message_t *msg, const char *pointer,
+                                   size_t pointer_length, int64_t value);
+  bbr_status_t (*json_set_number)(bbr_message_t *msg, const char *pointer,
+                                  size_t pointer_length, double value);
+  bbr_status_t (*json_set_bool)(bbr_message_t *msg, const char *pointer,
+                                size_t pointer_length, int32_t value);
+
+  /* The request's prompt text, whatever the endpoint (by :path):
+   *   /v1/chat/completions  messages[].content (a string, or the "text" of
+   *                         its parts), one piece per message
+   *   /v1/completions       prompt (a string, or a list of strings)
+   *   /v1/embeddings        input (a string, or a list of strings)
+   *   /v1/responses         instructions, then input (a string, or items
+   *                         whose content is a string or parts with "text")
+   * Pieces are joined with "\n". BBR_NOT_FOUND for another endpoint or when no
+   * such field is there; BBR_NOT_JSON; BBR_UNSUPPORTED outside the request
+   * phase. OWNERSHIP: borrowed until the callback returns. THREADS: message thread. */
+  bbr_status_t (*prompt_text)(bbr_message_t *msg, bbr_buffer_t *text_out);
+
+  /* Like reject, with headers of the plugin's choice (a content-type among
+   * them replaces the guess from the body's first byte; e.g. Retry-After on a
+   * 429) and details for Envoy's log. Header names and values are checked as
+   * for set_header. BBR_UNSUPPORTED in process_response_chunk/_event (the
+   * response has started: edit or add events instead).
+   * OWNERSHIP: everything is copied. THREADS: message thread. */
+  bbr_status_t (*reject_with)(bbr_message_t *msg, const bbr_reject_t *reject);
+
+  /* Dynamic metadata for later Envoy filters and the access log:
+   * ProcessingResponse.dynamic_metadata[namespace][key] = the JSON text
+   * `json_value` as a protobuf Value. The namespace must be one Envoy's
+   * ext_proc filter accepts (metadata_options.receiving_namespaces).
+   * Sent with the answer to the current message.
+   * OWNERSHIP: copied. THREADS: message thread. */
+  bbr_status_t (*set_dynamic_metadata)(bbr_message_t *msg, const char *ns, size_t ns_length,
+                                       const char *key, size_t key_length,
+                                       const char *json_value, size_t json_value_length);
+  /* The route-cache choice for the answer to the current message. Across the
+   * chain, any CLEAR wins; otherwise any KEEP keeps it; otherwise DEFAULT.
+   * THREADS: message thread. */
+  bbr_status_t (*set_route_cache)(bbr_message_t *msg, bbr_route_cache_t choice);
+
+  /* What Envoy sent besides headers and body, as JSON text: an attribute by
+   * its name ("request.id", "source.address", ...; from
+   * ProcessingRequest.attributes, kept for the whole stream), and
+   * metadata_context.filter_metadata[ns][key]. BBR_NOT_FOUND when Envoy did
+   * not send it. OWNERSHIP: borrowed until the callback returns.
+   * THREADS: message thread. */
+  bbr_status_t (*get_attribute)(bbr_message_t *msg, const char *name, size_t name_length,
+                                bbr_buffer_t *json_out);
+  bbr_status_t (*get_metadata)(bbr_message_t *msg, const char *ns, size_t ns_length,
+                               const char *key, size_t key_length, bbr_buffer_t *json_out);
+
+  /* SSE events (process_response_event only; elsewhere BBR_UNSUPPORTED).
+   * event_drop: the current event is not forwarded and later plugins do not
+   * see it. event_add: a new event with this `event:` name ("" for none) and
+   * data (split into several data: lines at "\n") goes out right after the
+   * current one and passes through the plugins after this one.
+   * In an SSE_EVENT call get_body and the json_* calls read the event's data
+   * (JSON when it parses), and replace_body and the json edits change it.
+   * OWNERSHIP: copied. THREADS: message thread. */
+  bbr_status_t (*event_drop)(bbr_message_t *msg);
+  bbr_status_t (*event_add)(bbr_message_t *msg, const char *event_name,
+                            size_t event_name_length, const char *data, size_t data_length);
+
+  /* Metrics defined once and bumped by id (no lookup by name, no global lock).
+   * metric_define: create() is the place (allowed any time); the same name in
+   * another instance is the same family (plugin_name tells them apart); the
+   * same name with another kind, label or buckets is BBR_INVALID_ARGUMENT.
+   * metric_add adds to a counter, metric_observe records into a histogram;
+   * a label value is given when the definition names a label ("" otherwise).
+   * An unknown id or the wrong kind is BBR_INVALID_ARGUMENT.
+   * OWNERSHIP: copied. THREADS: any thread. */
+  bbr_status_t (*metric_define)(const bbr_plugin_context_t *ctx, const bbr_metric_def_t *def,
+                                uint32_t *id_out);
+  bbr_status_t (*metric_add)(const bbr_plugin_context_t *ctx, uint32_t id,
+                             const char *label_value, size_t label_value_length,
+                             uint64_t delta);
+  bbr_status_t (*metric_observe)(const bbr_plugin_context_t *ctx, uint32_t id,
+                                 const char *label_value, size_t label_value_length,
+                                 double value);
+
+  /* Walks the parameter array or object at `pointer` ("" the whole parameters
+   * object), as json_for_each does the body. BBR_NOT_FOUND when absent.
+   * THREADS: any thread. */
+  bbr_status_t (*parameter_for_each)(const bbr_plugin_context_t *ctx, const char *pointer,
+                                     size_t pointer_length, bbr_json_visit_fn visit,
+                                     void *user);
 } bbr_host_api_t;
 
 /* ------------------------------------------------------------------------ */
@@ -347,6 +553,22 @@ typedef struct bbr_plugin_type {
   /* NULL when the matching capability is not declared. */
   bbr_result_t (*process_request)(void *instance, bbr_message_t *msg);
   bbr_result_t (*process_response)(void *instance, bbr_message_t *msg);
+
+  /* since 1.1 (NULL when the matching capability is not declared).
+   * Per response the host feeds each response plugin the body in the unit it
+   * declares, the least buffering first: a text/event-stream response goes
+   * event by event to plugins with process_response_event; other streamed
+   * bodies (and SSE to plugins without the event hook) go chunk by chunk to
+   * plugins with process_response_chunk; everything else calls
+   * process_response once with the whole body, which makes the host buffer
+   * that response. Each plugin sees what the plugins before it made of the
+   * body; each event or chunk is forwarded as soon as the chain is done with
+   * it. The chain ends with one BBR_BODY_STREAM_END call per plugin.
+   * A failure result in these hooks cannot become an error answer (the
+   * response has started): it is logged and counted, and the event or chunk
+   * goes on as the plugin left it. */
+  bbr_result_t (*process_response_chunk)(void *instance, bbr_message_t *msg);
+  bbr_result_t (*process_response_event)(void *instance, bbr_message_t *msg);
 } bbr_plugin_type_t;
 
 typedef struct bbr_plugin_library {
@@ -376,7 +598,7 @@ typedef struct bbr_host_info {
 typedef const bbr_plugin_library_t *(*bbr_plugin_entry_fn)(const bbr_host_info_t *host);
 
 /* ------------------------------------------------------------------------ */
-/* ABI 1.0 layout, frozen (LP64: x86-64 and aarch64 Linux)                   */
+/* Layout, frozen: 1.0, then what 1.1 appended (LP64: x86-64, aarch64 Linux)*/
 /* ------------------------------------------------------------------------ */
 
 #if defined(__cplusplus)
@@ -409,7 +631,7 @@ BBR_ABI_AT_(bbr_json_value_t, number, 24);
 BBR_ABI_AT_(bbr_json_value_t, string, 32);
 BBR_ABI_AT_(bbr_json_value_t, size, 48);
 
-BBR_ABI_SIZE_(bbr_host_api_t, 184);
+/* 1.0 ends at 184; 1.1 appends from there (asserted below). */
 BBR_ABI_AT_(bbr_host_api_t, struct_size, 0);
 BBR_ABI_AT_(bbr_host_api_t, abi_major, 4);
 BBR_ABI_AT_(bbr_host_api_t, abi_minor, 8);
@@ -444,7 +666,7 @@ BBR_ABI_AT_(bbr_create_args_t, parameters_json, 40);
 BBR_ABI_AT_(bbr_create_args_t, error, 56);
 BBR_ABI_AT_(bbr_create_args_t, error_capacity, 64);
 
-BBR_ABI_SIZE_(bbr_plugin_type_t, 80);
+/* 1.0 ends at 80; 1.1 appends from there (asserted below). */
 BBR_ABI_AT_(bbr_plugin_type_t, struct_size, 0);
 BBR_ABI_AT_(bbr_plugin_type_t, name, 8);
 BBR_ABI_AT_(bbr_plugin_type_t, version, 16);
@@ -468,6 +690,73 @@ BBR_ABI_AT_(bbr_host_info_t, struct_size, 0);
 BBR_ABI_AT_(bbr_host_info_t, abi_major, 4);
 BBR_ABI_AT_(bbr_host_info_t, abi_minor, 8);
 BBR_ABI_AT_(bbr_host_info_t, host_version, 16);
+
+/* ABI 1.1: appended members and new structs (LP64). */
+BBR_ABI_AT_(bbr_host_api_t, message_info, 184);
+BBR_ABI_AT_(bbr_host_api_t, json_for_each, 192);
+BBR_ABI_AT_(bbr_host_api_t, json_set_string, 200);
+BBR_ABI_AT_(bbr_host_api_t, json_set_integer, 208);
+BBR_ABI_AT_(bbr_host_api_t, json_set_number, 216);
+BBR_ABI_AT_(bbr_host_api_t, json_set_bool, 224);
+BBR_ABI_AT_(bbr_host_api_t, prompt_text, 232);
+BBR_ABI_AT_(bbr_host_api_t, reject_with, 240);
+BBR_ABI_AT_(bbr_host_api_t, set_dynamic_metadata, 248);
+BBR_ABI_AT_(bbr_host_api_t, set_route_cache, 256);
+BBR_ABI_AT_(bbr_host_api_t, get_attribute, 264);
+BBR_ABI_AT_(bbr_host_api_t, get_metadata, 272);
+BBR_ABI_AT_(bbr_host_api_t, event_drop, 280);
+BBR_ABI_AT_(bbr_host_api_t, event_add, 288);
+BBR_ABI_AT_(bbr_host_api_t, metric_define, 296);
+BBR_ABI_AT_(bbr_host_api_t, metric_add, 304);
+BBR_ABI_AT_(bbr_host_api_t, metric_observe, 312);
+BBR_ABI_AT_(bbr_host_api_t, parameter_for_each, 320);
+BBR_ABI_SIZE_(bbr_host_api_t, 328);
+
+BBR_ABI_AT_(bbr_plugin_type_t, process_response_chunk, 80);
+BBR_ABI_AT_(bbr_plugin_type_t, process_response_event, 88);
+BBR_ABI_SIZE_(bbr_plugin_type_t, 96);
+
+BBR_ABI_SIZE_(bbr_body_unit_t, 4);
+BBR_ABI_SIZE_(bbr_route_cache_t, 4);
+BBR_ABI_SIZE_(bbr_metric_kind_t, 4);
+
+BBR_ABI_SIZE_(bbr_message_info_t, 72);
+BBR_ABI_AT_(bbr_message_info_t, struct_size, 0);
+BBR_ABI_AT_(bbr_message_info_t, unit, 4);
+BBR_ABI_AT_(bbr_message_info_t, sequence, 8);
+BBR_ABI_AT_(bbr_message_info_t, end_of_stream, 16);
+BBR_ABI_AT_(bbr_message_info_t, sse_done, 20);
+BBR_ABI_AT_(bbr_message_info_t, request_path, 24);
+BBR_ABI_AT_(bbr_message_info_t, event_name, 40);
+BBR_ABI_AT_(bbr_message_info_t, event_id, 56);
+
+BBR_ABI_SIZE_(bbr_json_entry_t, 104);
+BBR_ABI_AT_(bbr_json_entry_t, struct_size, 0);
+BBR_ABI_AT_(bbr_json_entry_t, index, 8);
+BBR_ABI_AT_(bbr_json_entry_t, name, 16);
+BBR_ABI_AT_(bbr_json_entry_t, pointer, 32);
+BBR_ABI_AT_(bbr_json_entry_t, value, 48);
+
+BBR_ABI_SIZE_(bbr_header_pair_t, 32);
+BBR_ABI_AT_(bbr_header_pair_t, name, 0);
+BBR_ABI_AT_(bbr_header_pair_t, value, 16);
+
+BBR_ABI_SIZE_(bbr_reject_t, 56);
+BBR_ABI_AT_(bbr_reject_t, struct_size, 0);
+BBR_ABI_AT_(bbr_reject_t, http_status, 4);
+BBR_ABI_AT_(bbr_reject_t, body, 8);
+BBR_ABI_AT_(bbr_reject_t, headers, 24);
+BBR_ABI_AT_(bbr_reject_t, header_count, 32);
+BBR_ABI_AT_(bbr_reject_t, details, 40);
+
+BBR_ABI_SIZE_(bbr_metric_def_t, 72);
+BBR_ABI_AT_(bbr_metric_def_t, struct_size, 0);
+BBR_ABI_AT_(bbr_metric_def_t, kind, 4);
+BBR_ABI_AT_(bbr_metric_def_t, name, 8);
+BBR_ABI_AT_(bbr_metric_def_t, help, 24);
+BBR_ABI_AT_(bbr_metric_def_t, label_name, 40);
+BBR_ABI_AT_(bbr_metric_def_t, buckets, 56);
+BBR_ABI_AT_(bbr_metric_def_t, bucket_count, 64);
 #undef BBR_ABI_SIZE_
 #undef BBR_ABI_AT_
 #endif
