@@ -43,6 +43,7 @@ std::optional<ImmediateResponse> reference_failure_response(const ChainOutcome& 
   return ImmediateResponse{outcome.http_status,
                            fmt::format("inference error: {} - {}", error_code_name(outcome.http_status),
                                        outcome.error),
+                           {},
                            {}};
 }
 

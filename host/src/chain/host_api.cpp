@@ -442,9 +442,11 @@ constexpr bool is_noexcept_callback(R (*)(A...)) {
 
 const bbr_host_api_t kHostApi = [] {
   bbr_host_api_t api{};
-  api.struct_size = sizeof(api);
+  // Until every 1.1 call is implemented the table says it is the 1.0 table,
+  // so BBR_HAS_FIELD answers honestly for the 1.1 members.
+  api.struct_size = offsetof(bbr_host_api_t, message_info);
   api.abi_major = BBR_ABI_MAJOR;
-  api.abi_minor = BBR_ABI_MINOR;
+  api.abi_minor = 0;
   BBR_SET_CALLBACK(phase);
   BBR_SET_CALLBACK(get_header);
   BBR_SET_CALLBACK(header_count);

@@ -35,6 +35,42 @@ struct ImmediateResponse {
   uint32_t http_status = 0;
   std::string body;
   std::string details;  // goes to ImmediateResponse.details (logged by Envoy)
+  // Headers a plugin chose (reject_with, since 1.1). A content-type among them
+  // replaces the guess from the body's first byte.
+  std::vector<Header> headers;
+};
+
+// Where in a response body the current call is (bbr_message_info_t): set by
+// the session before each chunk/event call; BBR_BODY_WHOLE otherwise.
+struct BodyPosition {
+  bbr_body_unit_t unit = BBR_BODY_WHOLE;
+  uint64_t sequence = 0;
+  bool end_of_stream = false;
+  bool sse_done = false;     // SSE_EVENT whose data is "[DONE]"
+  std::string event_name;    // SSE `event:` field
+  std::string event_id;      // SSE `id:` field
+};
+
+// One event a plugin added with event_add (since 1.1), in order.
+struct AddedEvent {
+  std::string event_name;
+  std::string data;
+};
+
+// One ProcessingResponse.dynamic_metadata entry (since 1.1).
+struct DynamicMetadataEntry {
+  std::string ns;
+  std::string key;
+  std::string json_value;  // validated JSON text
+};
+
+// What Envoy sent besides headers and body (ProcessingRequest.attributes and
+// metadata_context), kept by the session for the whole stream, as JSON text.
+struct EnvoyContext {
+  // attribute name ("request.id") -> JSON text of its value
+  std::map<std::string, std::string, std::less<>> attributes;
+  // namespace -> key -> JSON text
+  std::map<std::string, std::map<std::string, std::string, std::less<>>, std::less<>> metadata;
 };
 
 // Per-stream values shared by the plugins across request and response phases
@@ -80,7 +116,7 @@ class Message {
   JsonBody& body() { return body_; }
 
   void reject(uint32_t http_status, std::string body) {
-    immediate_ = ImmediateResponse{http_status, std::move(body), {}};
+    immediate_ = ImmediateResponse{http_status, std::move(body), {}, {}};
   }
   const std::optional<ImmediateResponse>& immediate_response() const { return immediate_; }
 
@@ -94,6 +130,39 @@ class Message {
   }
 
   RequestState& state() { return state_; }
+
+  // --- since ABI 1.1 ---
+  // The request's :path, in both phases (the session sets it).
+  void set_request_path(std::string path) { request_path_ = std::move(path); }
+  const std::string& request_path() const { return request_path_; }
+  // The unit of body the current call is given (the session sets it).
+  void set_position(BodyPosition position) { position_ = std::move(position); }
+  const BodyPosition& position() const { return position_; }
+  // SSE edits made through event_drop / event_add during an SSE_EVENT call.
+  void drop_event() { event_dropped_ = true; }
+  bool event_dropped() const { return event_dropped_; }
+  void add_event(AddedEvent event) { added_events_.push_back(std::move(event)); }
+  std::vector<AddedEvent>& added_events() { return added_events_; }
+  // Resets the per-event edit state before the next event call.
+  void reset_event_edits() {
+    event_dropped_ = false;
+    added_events_.clear();
+  }
+  // The chain's merged route-cache choice (any CLEAR wins, then any KEEP).
+  void choose_route_cache(bbr_route_cache_t choice) {
+    if (choice == BBR_ROUTE_CACHE_CLEAR || route_cache_ == BBR_ROUTE_CACHE_DEFAULT) {
+      route_cache_ = choice;
+    }
+  }
+  bbr_route_cache_t route_cache() const { return route_cache_; }
+  std::vector<DynamicMetadataEntry>& dynamic_metadata() { return dynamic_metadata_; }
+  // Envoy's attributes and metadata for this stream; null when none were sent.
+  void set_envoy_context(const EnvoyContext* context) { envoy_context_ = context; }
+  const EnvoyContext* envoy_context() const { return envoy_context_; }
+  // Set while json_for_each walks: mutating calls answer BBR_UNSUPPORTED.
+  bool walking() const { return walk_depth_ > 0; }
+  void begin_walk() { ++walk_depth_; }
+  void end_walk() { --walk_depth_; }
 
   // A fresh string for a text whose view goes to a plugin (json_get_text).
   // Every such text stays valid until the plugin callback returns, however
@@ -116,6 +185,14 @@ class Message {
   std::optional<ImmediateResponse> immediate_;
   std::string error_;
   std::deque<std::string> scratch_texts_;
+  std::string request_path_;
+  BodyPosition position_;
+  bool event_dropped_ = false;
+  std::vector<AddedEvent> added_events_;
+  bbr_route_cache_t route_cache_ = BBR_ROUTE_CACHE_DEFAULT;
+  std::vector<DynamicMetadataEntry> dynamic_metadata_;
+  const EnvoyContext* envoy_context_ = nullptr;
+  int walk_depth_ = 0;
 };
 
 // ASCII case-insensitive equality, as header names compare.

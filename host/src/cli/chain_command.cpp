@@ -163,7 +163,7 @@ int run_chain(const RunOptions& opts) {
   // JSON object, a plugin's reject, or the typed-failure answer.
   if (std::string refusal = request.body().map_decode_error(); !refusal.empty()) {
     immediate = ImmediateResponse{
-        400, "inference error: BadRequest - failed to parse request body: " + refusal, {}};
+        400, "inference error: BadRequest - failed to parse request body: " + refusal, {}, {}};
   } else {
     outcome = chain->run(request);
     if (outcome->kind == ChainOutcome::Kind::kRejected) immediate = request.immediate_response();

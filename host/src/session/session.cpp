@@ -341,7 +341,7 @@ struct Session::Impl {
     }
     // Every failure the chain reports is typed (an unknown result is a 500).
     auto answer = reference_failure_response(outcome);
-    if (!answer) answer = ImmediateResponse{500, "inference error: Internal - " + outcome.error, {}};
+    if (!answer) answer = ImmediateResponse{500, "inference error: Internal - " + outcome.error, {}, {}};
     return finish_immediate(answer->http_status, std::move(answer->body));
   }
 
