@@ -6,7 +6,8 @@
  *                       (setModel), drops events whose data contains
  *                       dropContaining, adds an event after one containing
  *                       addAfter, adds addAtEnd at BBR_BODY_STREAM_END,
- *                       returns `fail` as its result (after editing).
+ *                       drops the [DONE] event when dropDone (message_info's
+ *                       sse_done), returns `fail` as its result (after editing).
  *   test-chunk-counter  process_response_chunk: wraps each non-empty chunk in
  *                       `mark` ("<mark>chunk"), counts the calls per stream in
  *                       the request state and, at BBR_BODY_STREAM_END, writes
@@ -31,6 +32,7 @@ typedef struct {
   char add_at_end[256];
   char mark[64];
   int trailer;
+  int drop_done;
   int32_t fail;
 } stream_test_t;
 
@@ -68,6 +70,7 @@ static int stream_test_create(const bbr_create_args_t *args, void **instance_out
   param_string(self, "/addAtEnd", self->add_at_end, sizeof(self->add_at_end));
   param_string(self, "/mark", self->mark, sizeof(self->mark));
   self->trailer = (int)param_int(self, "/trailer", 0);
+  self->drop_done = (int)param_int(self, "/dropDone", 0);
   self->fail = (int32_t)param_int(self, "/fail", 0);
   *instance_out = self;
   return 0;
@@ -123,6 +126,12 @@ static bbr_result_t event_editor(void *instance, bbr_message_t *msg) {
     api->event_add(msg, "added", 5, added, sizeof(added) - 1);
   }
   if (has_events && body_contains(self, msg, self->drop_containing)) api->event_drop(msg);
+  if (has_events && self->drop_done) {
+    bbr_message_info_t info;
+    memset(&info, 0, sizeof(info));
+    info.struct_size = sizeof(info);
+    if (api->message_info(msg, &info) == BBR_OK && info.sse_done) api->event_drop(msg);
+  }
   if (self->fail != 0) {
     static const char text[] = "failing on purpose";
     api->set_error(msg, text, sizeof(text) - 1);
