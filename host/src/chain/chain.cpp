@@ -52,10 +52,10 @@ PluginInstance::PluginInstance(PluginTypeRef type, std::string instance_name,
     : type_(std::move(type)), metrics_(metrics), policy_(policy) {
   context_.type_name = type_.type->name;
   context_.instance_name = std::move(instance_name);
-  if (metrics != nullptr) {
-    counters_ = std::make_unique<PluginCounters>(*metrics, context_.instance_name);
-    context_.metrics = counters_.get();
-  }
+  // Also without Metrics (`plugins validate`): metric_define still checks
+  // definitions and hands out ids; nothing is counted.
+  counters_ = std::make_unique<PluginCounters>(metrics, context_.instance_name);
+  context_.metrics = counters_.get();
   if (!parameters_json.empty()) {
     context_.parameters = nlohmann::json::parse(parameters_json, nullptr, /*allow_exceptions=*/false);
     if (context_.parameters.is_discarded()) context_.parameters = nullptr;

@@ -541,6 +541,7 @@ struct Session::Impl {
     }
 
     ChainOutcome outcome = chain.run(msg);
+    if (options.on_chain_outcome) options.on_chain_outcome(d.phase, outcome);
     if (outcome.kind != ChainOutcome::Kind::kContinue) return stopped(outcome, msg);
     if (d.request() && options.metrics != nullptr) options.metrics->record_success();
 
