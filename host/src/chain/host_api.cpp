@@ -751,7 +751,10 @@ bbr_status_t api_event_add(bbr_message_t* msg, const char* event_name, size_t ev
       return BBR_INVALID_ARGUMENT;
     }
     Message& m = *from_handle(msg);
-    if (m.position().unit != BBR_BODY_SSE_EVENT) return BBR_UNSUPPORTED;
+    // plugin.h: STREAM_END is "a last chance to add events" too.
+    if (m.position().unit != BBR_BODY_SSE_EVENT && m.position().unit != BBR_BODY_STREAM_END) {
+      return BBR_UNSUPPORTED;
+    }
     std::string_view name = sv(event_name, event_name_length);
     std::string_view text = sv(data, data_length);
     // A line break in the name, or a CR in the data, would end the event's
