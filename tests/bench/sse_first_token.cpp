@@ -86,7 +86,8 @@ std::size_t count_events(const std::string& bytes) {
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const std::size_t index = std::min(v.size() - 1, static_cast<std::size_t>(p * (v.size() - 1) + 0.5));
+  const std::size_t index =
+      std::min(v.size() - 1, static_cast<std::size_t>(p * (v.size() - 1) + 0.5));
   return v[index];
 }
 
@@ -140,9 +141,9 @@ StreamResult run_stream(const std::shared_ptr<grpc::Channel>& channel, const Opt
     std::unique_lock lock(mu);
     // A plugin may drop or add events, so "forwarded" means: as many events
     // came back as were sent. Waiting is bounded; then the next goes anyway.
-    if (cv.wait_for(lock, std::chrono::milliseconds(o.wait_ms), [&] {
-          return forwarded_at.size() >= static_cast<std::size_t>(i + 1) || ended;
-        }) &&
+    if (cv.wait_for(
+            lock, std::chrono::milliseconds(o.wait_ms),
+            [&] { return forwarded_at.size() >= static_cast<std::size_t>(i + 1) || ended; }) &&
         forwarded_at.size() >= static_cast<std::size_t>(i + 1)) {
       ++result.in_time;
     }
@@ -150,7 +151,8 @@ StreamResult run_stream(const std::shared_ptr<grpc::Channel>& channel, const Opt
   reader.join();
   stream.close();
   for (std::size_t i = 0; i < forwarded_at.size() && i < sent_at.size(); ++i) {
-    const double us = std::chrono::duration<double, std::micro>(forwarded_at[i] - sent_at[i]).count();
+    const double us =
+        std::chrono::duration<double, std::micro>(forwarded_at[i] - sent_at[i]).count();
     result.latency_us.push_back(us);
     if (i == 0) result.first_us = us;
   }
@@ -168,7 +170,8 @@ int main(int argc, char** argv) {
                        "apiVersion: inference.networking.x-k8s.io/v1alpha1\n"
                        "kind: BodyBasedRoutingConfig\n"
                        "plugins:\n"
-                       "  - {type: test-event-editor, name: rewrite, parameters: {setModel: client-model}}\n"
+                       "  - {type: test-event-editor, name: rewrite, parameters: {setModel: "
+                       "client-model}}\n"
                        "request: []\n"
                        "response: [{pluginRef: rewrite}]\n")
                  .string();
@@ -203,12 +206,14 @@ int main(int argc, char** argv) {
   const double first = percentile(firsts, 0.5);
   const double median = percentile(latencies, 0.5);
   const double p99 = percentile(latencies, 0.99);
-  std::printf("events per stream      %d (x%d streams, one event per chunk)\n", o.events, o.streams);
+  std::printf("events per stream      %d (x%d streams, one event per chunk)\n", o.events,
+              o.streams);
   std::printf("forwarded before next  %d of %d\n", in_time, total);
   std::printf("first event            %.1f us (median over streams)\n", first);
   std::printf("per event              median %.1f us, p99 %.1f us\n", median, p99);
-  std::printf("{\"events\":%d,\"streams\":%d,\"forwarded_before_next\":%d,\"total\":%d,"
-              "\"first_event_us\":%.1f,\"median_us\":%.1f,\"p99_us\":%.1f}\n",
-              o.events, o.streams, in_time, total, first, median, p99);
+  std::printf(
+      "{\"events\":%d,\"streams\":%d,\"forwarded_before_next\":%d,\"total\":%d,"
+      "\"first_event_us\":%.1f,\"median_us\":%.1f,\"p99_us\":%.1f}\n",
+      o.events, o.streams, in_time, total, first, median, p99);
   return in_time == total ? 0 : 3;
 }

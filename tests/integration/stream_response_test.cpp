@@ -16,7 +16,8 @@ using namespace bbr::test;
 namespace {
 
 std::string sse_fixture() {
-  std::ifstream in(std::string(BBR_FIXTURES_DIR) + "/chat-completions.response.sse", std::ios::binary);
+  std::ifstream in(std::string(BBR_FIXTURES_DIR) + "/chat-completions.response.sse",
+                   std::ios::binary);
   REQUIRE(in.good());
   std::stringstream s;
   s << in.rdbuf();
@@ -69,7 +70,8 @@ TEST_CASE("streaming: SSE cut at random boundaries goes out event by event, edit
   for (unsigned seed = 1; seed <= 5; ++seed) {
     std::mt19937 rng(seed);
     std::vector<std::size_t> cuts;
-    for (int i = 0; i < 12; ++i) cuts.push_back(std::uniform_int_distribution<std::size_t>(1, stream.size() - 1)(rng));
+    for (int i = 0; i < 12; ++i)
+      cuts.push_back(std::uniform_int_distribution<std::size_t>(1, stream.size() - 1)(rng));
     std::sort(cuts.begin(), cuts.end());
     cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
     cuts.push_back(stream.size());
@@ -118,5 +120,6 @@ TEST_CASE("buffered: a whole SSE body is answered edited event by event with its
   const std::string body = common.body_mutation().body();
   check_edited(event_blocks(body));
   REQUIRE(common.header_mutation().set_headers_size() == 1);
-  CHECK(common.header_mutation().set_headers(0).header().raw_value() == std::to_string(body.size()));
+  CHECK(common.header_mutation().set_headers(0).header().raw_value() ==
+        std::to_string(body.size()));
 }

@@ -106,7 +106,8 @@ void encode_to(std::string& out, std::string_view name, std::string_view id,
   std::size_t start = 0;
   while (true) {
     std::size_t end = data.find_first_of("\r\n", start);
-    out.append("data: ").append(data.substr(start, end == std::string_view::npos ? end : end - start));
+    out.append("data: ").append(
+        data.substr(start, end == std::string_view::npos ? end : end - start));
     out.push_back('\n');
     if (end == std::string_view::npos) break;
     start = end + 1;
