@@ -1,7 +1,7 @@
 // What request plugins read and write beyond a single header: the request's
-// :path, its prompt text whatever the endpoint, JSON string edits. Each call uses the ABI 1.1 host function when the host has
-// it (BBR_HAS_FIELD) and falls back to 1.0 calls otherwise, so the plugins
-// also run on a 1.0 host.
+// :path, its prompt text whatever the endpoint, JSON string edits. Each call uses the ABI 1.1 host
+// function when the host has it (BBR_HAS_FIELD) and falls back to 1.0 calls otherwise, so the
+// plugins also run on a 1.0 host.
 #pragma once
 
 #include "common/json_text.hpp"
@@ -103,20 +103,8 @@ inline bool append_contents(const bbr::Message& msg, const std::string& pointer,
   return any;
 }
 
-}  // namespace detail
-
-// The prompt text of a request, by endpoint (plugin.h, prompt_text). On a 1.1
-// host the host's own extraction; on a 1.0 host the same rules through
-// json_get. BBR_NOT_FOUND for another endpoint or when there is no prompt.
-inline bbr_status_t prompt_text(const bbr::Message& msg, std::string& out) {
-  out.clear();
-  const bbr_host_api_t* api = msg.api();
-  if (BBR_HAS_FIELD(api, bbr_host_api_t, prompt_text) && api->prompt_text != nullptr) {
-    bbr_buffer_t text{};
-    bbr_status_t status = api->prompt_text(msg.raw(), &text);
-    if (status == BBR_OK) out.assign(bbr::view(text));
-    return status;
-  }
+// prompt_text's rules through 1.0 calls (json_get), for a host without it.
+inline bbr_status_t prompt_text_from_body(const bbr::Message& msg, std::string& out) {
   const std::string path = request_path(msg);
   bool first = true;
   bool found = false;
@@ -134,6 +122,28 @@ inline bbr_status_t prompt_text(const bbr::Message& msg, std::string& out) {
     found = detail::append_contents(msg, "/input", out, first) || found;
   }
   return found ? BBR_OK : BBR_NOT_FOUND;
+}
+
+}  // namespace detail
+
+// The prompt text of a request, by endpoint (plugin.h, prompt_text), in `out`:
+// on a 1.1 host a view of the host's own extraction (no copy; valid until the
+// callback returns), on a 1.0 host the same rules through json_get, kept in
+// `storage`. BBR_NOT_FOUND for another endpoint or when there is no prompt.
+inline bbr_status_t prompt_text(const bbr::Message& msg, std::string& storage,
+                                std::string_view& out) {
+  storage.clear();
+  out = {};
+  const bbr_host_api_t* api = msg.api();
+  if (BBR_HAS_FIELD(api, bbr_host_api_t, prompt_text) && api->prompt_text != nullptr) {
+    bbr_buffer_t text{};
+    bbr_status_t status = api->prompt_text(msg.raw(), &text);
+    if (status == BBR_OK) out = bbr::view(text);
+    return status;
+  }
+  bbr_status_t status = detail::prompt_text_from_body(msg, storage);
+  out = storage;
+  return status;
 }
 
 }  // namespace bbr_plugins

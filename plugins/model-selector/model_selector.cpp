@@ -98,11 +98,12 @@ class ModelSelector {
     auto requested = msg.json_string("/model");
     if (!requested || *requested != virtual_model_) return BBR_CONTINUE;
 
-    std::string prompt;
+    std::string storage;  // the prompt, on a host without prompt_text
     model_selector::RequestFacts facts;
     if (reads_prompt_) {
       // No prompt (another endpoint, or none given) counts as an empty one.
-      (void)bbr_plugins::prompt_text(msg, prompt);
+      std::string_view prompt;
+      if (bbr_plugins::prompt_text(msg, storage, prompt) != BBR_OK) prompt = {};
       facts.prompt = prompt;
       facts.prompt_chars = bbr_plugins::utf8_length(prompt);
       facts.prompt_tokens = bbr_plugins::estimated_tokens(facts.prompt_chars);
