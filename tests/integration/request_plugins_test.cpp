@@ -207,3 +207,32 @@ TEST_CASE(
     CHECK_THAT(r.output, Contains(so + ": OK"));
   }
 }
+
+TEST_CASE(
+    "config check reports what only the request plugins can check (a bad regex, an empty "
+    "range), each with its path",
+    "[request-plugins][cli]") {
+  TempDir dir;
+  const auto config =
+      dir.write("bad.yaml",
+                "apiVersion: inference.networking.x-k8s.io/v1alpha1\n"
+                "kind: BodyBasedRoutingConfig\n"
+                "plugins:\n"
+                "  - type: model-rewrite\n"
+                "    name: rw\n"
+                "    parameters:\n"
+                "      rules:\n"
+                "        - {match: {exact: a}, target: b}\n"
+                "        - {match: {regex: '(a'}, target: b}\n"
+                "  - type: model-selector\n"
+                "    name: sel\n"
+                "    parameters: {virtualModel: auto, defaultModel: d, rules: [{model: x, when: "
+                "{minPromptChars: 9, maxPromptChars: 3}}]}\n");
+  const CommandResult r = run_bbr_host({"config", "check", config.string()});
+  INFO(r.output);
+  CHECK(r.exit_code != 0);
+  CHECK_THAT(r.output, Contains("plugins[0] (type model-rewrite): create failed: "
+                                "rules[1].match.regex: invalid regex \"(a\""));
+  CHECK_THAT(r.output, Contains("plugins[1] (type model-selector): create failed: "
+                                "rules[0].when.minPromptChars: greater than maxPromptChars"));
+}
