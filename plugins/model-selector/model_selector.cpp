@@ -1,0 +1,171 @@
+// model-selector: for a virtual model (e.g. "auto"), picks a concrete model by
+// ordered rules on the request (prompt length in characters or estimated
+// tokens, keywords and regexes on the prompt, endpoint, stream, tools),
+// rewrites the body's `model`, sets the routing header and explains the
+// choice in a header. Built against the SDK headers only (plus RE2 and, for
+// its parameters, nlohmann_json).
+#include <bbr/plugin.hpp>
+
+#include "common/header_name.hpp"
+#include "common/parameter_tree.hpp"
+#include "common/request_text.hpp"
+#include "model-selector/selection_rules.hpp"
+
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr const char* kParametersSchema = R"schema({
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "virtualModel": {"type": "string", "minLength": 1,
+                     "description": "The model name clients send to ask for a choice, e.g. auto"},
+    "defaultModel": {"type": "string", "minLength": 1,
+                     "description": "Chosen when no rule holds"},
+    "rules": {
+      "type": "array",
+      "description": "Ordered; the first rule whose conditions all hold chooses its model",
+      "items": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "name": {"type": "string", "minLength": 1},
+          "model": {"type": "string", "minLength": 1},
+          "when": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+              "minPromptChars": {"type": "integer", "minimum": 0},
+              "maxPromptChars": {"type": "integer", "minimum": 0},
+              "minPromptTokens": {"type": "integer", "minimum": 0,
+                                  "description": "Estimated: characters / 4, rounded up"},
+              "maxPromptTokens": {"type": "integer", "minimum": 0},
+              "keywords": {"type": ["string", "array"], "items": {"type": "string", "minLength": 1},
+                           "description": "Any of them, as a substring of the prompt"},
+              "regex": {"type": ["string", "array"], "items": {"type": "string", "minLength": 1},
+                        "description": "Any of them (RE2 syntax), found anywhere in the prompt"},
+              "caseInsensitive": {"type": "boolean",
+                                  "description": "For keywords and regex; default true"},
+              "endpoints": {"type": ["string", "array"], "items": {"type": "string", "minLength": 1},
+                            "description": "Any of these request paths, e.g. /v1/chat/completions"},
+              "stream": {"type": "boolean"},
+              "tools": {"type": "boolean", "description": "The request offers tools"}
+            }
+          }
+        },
+        "required": ["model"]
+      }
+    },
+    "routingHeader": {"type": "string", "minLength": 1,
+                      "description": "Header set to the chosen model (default X-Gateway-Model-Name)"
+}
+, "setRoutingHeader" : {"type" : "boolean", "description" : "Default true"}, "explainHeader" : {
+  "type" : "string",
+           "minLength" : 1,
+           "description" : "Header explaining the choice, e.g. X-Model-Selection"
+}
+}
+, "required" : [ "virtualModel", "defaultModel" ]
+})schema";
+
+constexpr std::string_view kSelectionMetric = "bbr_model_selection_total";
+
+class ModelSelector {
+ public:
+  explicit ModelSelector(const bbr::CreateContext& ctx) : plugin_(ctx.plugin) {
+    using bbr_plugins::ParameterObject;
+    const nlohmann::json parsed = ParameterObject::parse(ctx.parameters_json);
+    ParameterObject parameters(parsed, "");
+    parameters.allow_only({"virtualModel", "defaultModel", "rules", "routingHeader",
+                           "setRoutingHeader", "explainHeader"});
+    virtual_model_ = parameters.required_string("virtualModel");
+    default_model_ = parameters.required_string("defaultModel");
+    rules_ = model_selector::parse_rules(parameters);
+    routing_header_ = parameters.string("routingHeader").value_or("X-Gateway-Model-Name");
+    set_routing_header_ = parameters.boolean("setRoutingHeader", true);
+    explain_header_ = parameters.string("explainHeader").value_or("");
+    bbr_plugins::require_settable_header_name("routingHeader", routing_header_);
+    if (!explain_header_.empty())
+      bbr_plugins::require_settable_header_name("explainHeader", explain_header_);
+    reads_prompt_ = !explain_header_.empty();
+    for (const auto& rule : rules_) reads_prompt_ = reads_prompt_ || rule.reads_prompt();
+  }
+
+  bbr_result_t on_request(bbr::Message& msg) {
+    auto requested = msg.json_string("/model");
+    if (!requested || *requested != virtual_model_) return BBR_CONTINUE;
+
+    std::string storage;  // the prompt, on a host without prompt_text
+    model_selector::RequestFacts facts;
+    if (reads_prompt_) {
+      // No prompt (another endpoint, or none given) counts as an empty one.
+      std::string_view prompt;
+      if (bbr_plugins::prompt_text(msg, storage, prompt) != BBR_OK) prompt = {};
+      facts.prompt = prompt;
+      facts.prompt_chars = bbr_plugins::utf8_length(prompt);
+      facts.prompt_tokens = bbr_plugins::estimated_tokens(facts.prompt_chars);
+    }
+    const std::string path = bbr_plugins::request_path(msg);
+    facts.path = path;
+    bbr::JsonValue value;
+    facts.stream = msg.json("/stream", value) == BBR_OK && value.type() == BBR_JSON_BOOL &&
+                   value.raw.boolean != 0;
+    facts.tools = has_items(msg, "/tools") || has_items(msg, "/functions");
+
+    const model_selector::Rule* rule = model_selector::select(rules_, facts);
+    const std::string& model = rule != nullptr ? rule->model : default_model_;
+    bbr_status_t set = bbr_plugins::set_json_string(msg, "/model", model);
+    if (set != BBR_OK)
+      return msg.fail(BBR_FAIL_INTERNAL,
+                      "rewriting model failed (status " + std::to_string(set) + ")");
+    if (set_routing_header_) {
+      if (auto failed = set_header(msg, routing_header_, model)) return *failed;
+    }
+    if (!explain_header_.empty()) {
+      if (auto failed = set_header(msg, explain_header_, model_selector::explain(rule, facts)))
+        return *failed;
+    }
+    plugin_.count(kSelectionMetric, "model", model);
+    if (plugin_.log_enabled(BBR_LOG_DEBUG))
+      plugin_.log(BBR_LOG_DEBUG, "'" + virtual_model_ + "' -> '" + model + "' (" +
+                                     model_selector::explain(rule, facts) + ")");
+    return BBR_CONTINUE;
+  }
+
+ private:
+  static bool has_items(const bbr::Message& msg, std::string_view pointer) {
+    bbr::JsonValue value;
+    return msg.json(pointer, value) == BBR_OK && value.type() == BBR_JSON_ARRAY &&
+           value.raw.size > 0;
+  }
+
+  // The values are the operator's names, checked at create; a refusal here is
+  // the host's failure.
+  static std::optional<bbr_result_t> set_header(bbr::Message& msg, const std::string& name,
+                                                const std::string& value) {
+    bbr_status_t set = msg.set_header(name, value);
+    if (set == BBR_OK) return std::nullopt;
+    return msg.fail(BBR_FAIL_INTERNAL,
+                    "setting header '" + name + "' failed (status " + std::to_string(set) + ")");
+  }
+
+  bbr::PluginContext plugin_;
+  std::string virtual_model_;
+  std::string default_model_;
+  std::vector<model_selector::Rule> rules_;
+  std::string routing_header_;
+  bool set_routing_header_ = true;
+  std::string explain_header_;
+  bool reads_prompt_ = false;
+};
+
+}  // namespace
+
+BBR_EXPORT_PLUGINS(bbr::plugin_type<ModelSelector>(
+    "model-selector", "1.0.0",
+    "Chooses a concrete model for a virtual one (e.g. auto) by rules on the prompt, endpoint, "
+    "stream and tools; rewrites the body, sets the routing header, explains the choice",
+    BBR_CAP_REQUEST | BBR_CAP_THREAD_SAFE, kParametersSchema))
