@@ -10,6 +10,8 @@ packages=(
   nlohmann-json3-dev libcli11-dev libfmt-dev libyaml-cpp-dev libsimdjson-dev
   prometheus-cpp-dev libssl-dev openssl
   catch2 libbenchmark-dev
+  # regexes in plugins (model-rewrite, model-selector, guardrail): linear time, no recursion
+  libre2-dev
   curl
   # packaging tests: CPack's DEB generator (dpkg-shlibdeps, file), YAML checks
   dpkg-dev file yamllint python3-yaml
