@@ -1,6 +1,8 @@
 // Where the generated text of an OpenAI-style response is, read through the
 // host's single parse: choices[].message.content (chat), choices[].text
-// (completions, also streamed) and choices[].delta.content (streamed chat).
+// (completions, also streamed), choices[].delta.content (streamed chat), and
+// for the Responses API output[].content[].text (whole) and the delta of a
+// response.output_text.delta event (streamed).
 // Why one place: the guardrail scans these strings and may rewrite them; the
 // same pointers must be used for reading and for writing back.
 #pragma once
@@ -33,9 +35,40 @@ constexpr std::size_t kMaxChoices = 64;
 // skipped. Returns the number of pieces visited.
 template <class Visit>
 std::size_t for_each_generated_text(const bbr::Message& msg, Visit&& visit) {
+  std::size_t visited = 0;
+  auto emit = [&](int64_t choice, std::string pointer) {
+    bbr::JsonValue value;
+    if (msg.json(pointer, value) != BBR_OK || !value.is_string()) return;
+    GeneratedText piece{choice, std::move(pointer), value.string()};
+    visit(static_cast<const GeneratedText&>(piece));
+    ++visited;
+  };
+  // The Responses API (/v1/responses): a streamed text delta event, or the
+  // output items' text parts of a whole response.
+  if (auto type = msg.json_string("/type"); type && *type == "response.output_text.delta") {
+    bbr::JsonValue index;
+    int64_t choice = 0;
+    if (msg.json("/output_index", index) == BBR_OK && index.type() == BBR_JSON_INTEGER)
+      choice = index.raw.integer;
+    emit(choice, "/delta");
+    return visited;
+  }
+  bbr::JsonValue output;
+  if (msg.json("/output", output) == BBR_OK && output.type() == BBR_JSON_ARRAY) {
+    const std::size_t items = output.raw.size < kMaxChoices ? output.raw.size : kMaxChoices;
+    for (std::size_t i = 0; i < items; ++i) {
+      std::string base = "/output/" + std::to_string(i) + "/content";
+      bbr::JsonValue parts;
+      if (msg.json(base, parts) != BBR_OK || parts.type() != BBR_JSON_ARRAY) continue;
+      const std::size_t count = parts.raw.size < kMaxChoices ? parts.raw.size : kMaxChoices;
+      for (std::size_t j = 0; j < count; ++j) {
+        emit(static_cast<int64_t>(i), base + "/" + std::to_string(j) + "/text");
+      }
+    }
+    return visited;
+  }
   bbr::JsonValue choices;
   if (msg.json("/choices", choices) != BBR_OK || choices.type() != BBR_JSON_ARRAY) return 0;
-  std::size_t visited = 0;
   const std::size_t count = choices.raw.size < kMaxChoices ? choices.raw.size : kMaxChoices;
   for (std::size_t i = 0; i < count; ++i) {
     std::string base = "/choices/" + std::to_string(i);
@@ -45,12 +78,7 @@ std::size_t for_each_generated_text(const bbr::Message& msg, Visit&& visit) {
       choice = index.raw.integer;
     }
     for (const char* member : {"/message/content", "/delta/content", "/text"}) {
-      std::string pointer = base + member;
-      bbr::JsonValue value;
-      if (msg.json(pointer, value) != BBR_OK || !value.is_string()) continue;
-      GeneratedText piece{choice, std::move(pointer), value.string()};
-      visit(static_cast<const GeneratedText&>(piece));
-      ++visited;
+      emit(choice, base + member);
     }
   }
   return visited;

@@ -212,3 +212,13 @@ TEST_CASE("usage-metrics uses the configured header prefix, or no headers") {
   auto quiet = create("usage-metrics", R"({"headers":false})");
   CHECK(exchange({}, {quiet}, "{}", kChatResponse).response_headers.empty());
 }
+
+TEST_CASE("guardrail redacts the output text of a Responses API response") {
+  auto plugin = create("guardrail", R"({"denyPatterns":["hunter2"],"checkPrompt":false})");
+  auto out = exchange({}, {plugin}, "{}",
+                      R"({"object":"response","model":"m","output":[{"type":"message","content":[)"
+                      R"({"type":"output_text","text":"pw hunter2"}]}]})",
+                      "/v1/responses");
+  auto body = nlohmann::json::parse(out.response_body);
+  CHECK(body["output"][0]["content"][0]["text"] == "pw [REDACTED]");
+}
