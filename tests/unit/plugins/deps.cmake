@@ -8,4 +8,6 @@ if(TARGET unit_plugins)
   target_include_directories(unit_plugins PRIVATE ${PROJECT_SOURCE_DIR}/plugins)
   include(${PROJECT_SOURCE_DIR}/plugins/common/re2.cmake)
   target_link_libraries(unit_plugins PRIVATE PkgConfig::RE2 nlohmann_json::nlohmann_json)
+  # SSE cases run through the real Session with the offline driver.
+  target_link_libraries(unit_plugins PRIVATE bbr_offline)
 endif()

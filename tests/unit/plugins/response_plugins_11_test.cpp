@@ -69,12 +69,15 @@ TEST_CASE("guardrail lets a clean prompt through and refuses one over maxPromptC
   CHECK_FALSE(clean.immediate);
   // 21 characters, 41 bytes: the limit counts characters.
   auto long_prompt = request_through(
-      plugin, R"({"prompt":"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9x"})",
+      plugin,
+      R"({"prompt":"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9x"})",
       "/v1/completions");
   REQUIRE(long_prompt.immediate);
   CHECK(nlohmann::json::parse(long_prompt.immediate->body)["error"]["code"] == "prompt_too_long");
-  auto at_limit = request_through(plugin, R"({"prompt":"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"})",
-                                  "/v1/completions");
+  auto at_limit = request_through(
+      plugin,
+      R"({"prompt":"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"})",
+      "/v1/completions");
   CHECK_FALSE(at_limit.immediate);
 }
 
