@@ -1,13 +1,18 @@
 # unit_plugins dlopens the real in-tree plugins: build them first.
 # Included from tests/unit/CMakeLists.txt after the unit_<area> targets exist.
 if(TARGET unit_plugins)
-  add_dependencies(unit_plugins body-field-to-header base-model-to-header)
-  # The response-side plugins; their pure logic (plugins/<name>/*.hpp) is also
-  # tested directly, which needs RE2 (guardrail) and nlohmann.
-  add_dependencies(unit_plugins response-model-rewrite guardrail usage-metrics)
-  target_include_directories(unit_plugins PRIVATE ${PROJECT_SOURCE_DIR}/plugins)
+  # Every in-tree plugin the tests load (each only if this tree has it).
+  foreach(plugin body-field-to-header base-model-to-header model-rewrite model-selector
+      body-fields-to-headers header-to-body response-model-rewrite guardrail usage-metrics)
+    if(TARGET ${plugin})
+      add_dependencies(unit_plugins ${plugin})
+    endif()
+  endforeach()
+  # The plugins' own logic (plugins/<name>/*.hpp) is also tested without a
+  # host: it needs RE2 and the plugins' headers.
   include(${PROJECT_SOURCE_DIR}/plugins/common/re2.cmake)
+  target_include_directories(unit_plugins PRIVATE ${PROJECT_SOURCE_DIR}/plugins)
   target_link_libraries(unit_plugins PRIVATE PkgConfig::RE2 nlohmann_json::nlohmann_json)
-  # SSE cases run through the real Session with the offline driver.
+  # SSE cases of the response plugins run through the real Session (offline driver).
   target_link_libraries(unit_plugins PRIVATE bbr_offline)
 endif()
