@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <cstring>
+#include <exception>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -131,28 +133,56 @@ struct RawContext {
 
 namespace detail {
 
+// Own copies of what plugin.hpp keeps in bbr::detail, so this builder does not
+// depend on that header's internals (which its 1.1 rewrite changes).
+template <class T>
+struct Instance {
+  const bbr_host_api_t* api;
+  T object;
+};
+
+inline void write_error(const bbr_create_args_t* args, const char* text) {
+  if (args->error == nullptr || args->error_capacity == 0) return;
+  std::size_t n = std::strlen(text);
+  if (n >= args->error_capacity) n = args->error_capacity - 1;
+  std::memcpy(args->error, text, n);
+  args->error[n] = '\0';
+}
+
 template <class T>
 int create(const bbr_create_args_t* args, void** instance_out) {
   try {
     bbr::CreateContext ctx{bbr::view(args->instance_name), bbr::view(args->parameters_json),
                            bbr::PluginContext(args->api, args->context)};
-    *instance_out =
-        new bbr::detail::Instance<T>{args->api, T(ctx, RawContext{args->api, args->context})};
+    *instance_out = new Instance<T>{args->api, T(ctx, RawContext{args->api, args->context})};
     return 0;
   } catch (const std::exception& e) {
-    bbr::detail::write_error(args, e.what());
+    write_error(args, e.what());
   } catch (...) {
-    bbr::detail::write_error(args, "unknown exception");
+    write_error(args, "unknown exception");
   }
   return 1;
 }
 
 template <class T>
-bbr_result_t process_event(void* instance, bbr_message_t* raw) {
-  auto* self = static_cast<bbr::detail::Instance<T>*>(instance);
+void destroy(void* instance) {
+  delete static_cast<Instance<T>*>(instance);
+}
+
+enum class Hook { kRequest, kResponse, kResponseEvent };
+
+template <class T, Hook H>
+bbr_result_t process(void* instance, bbr_message_t* raw) {
+  auto* self = static_cast<Instance<T>*>(instance);
   bbr::Message msg(self->api, raw);
   try {
-    return self->object.on_response_event(msg);
+    if constexpr (H == Hook::kRequest) {
+      return self->object.on_request(msg);
+    } else if constexpr (H == Hook::kResponse) {
+      return self->object.on_response(msg);
+    } else {
+      return self->object.on_response_event(msg);
+    }
   } catch (const std::exception& e) {
     return msg.fail(BBR_FAIL_INTERNAL, e.what());
   } catch (...) {
@@ -162,9 +192,10 @@ bbr_result_t process_event(void* instance, bbr_message_t* raw) {
 
 }  // namespace detail
 
-// A descriptor for T with every hook it defines: on_request, on_response and
-// on_response_event (the SSE hook, BBR_CAP_RESPONSE_EVENT). T's constructor
-// takes (const bbr::CreateContext&, RawContext) and throws to refuse.
+// A descriptor for T with the hooks the response-side plugins have:
+// on_request, on_response and on_response_event (the SSE hook,
+// BBR_CAP_RESPONSE_EVENT). T's constructor takes (const bbr::CreateContext&,
+// RawContext) and throws to refuse.
 template <class T>
 const bbr_plugin_type_t* plugin_type_with_events(const char* name, const char* version,
                                                  const char* description, uint32_t capabilities,
@@ -176,15 +207,12 @@ const bbr_plugin_type_t* plugin_type_with_events(const char* name, const char* v
     t.version = version;
     t.description = description;
     t.parameters_schema = parameters_schema;
-    t.capabilities = capabilities | BBR_CAP_RESPONSE | BBR_CAP_RESPONSE_EVENT;
+    t.capabilities = capabilities | BBR_CAP_REQUEST | BBR_CAP_RESPONSE | BBR_CAP_RESPONSE_EVENT;
     t.create = &detail::create<T>;
-    t.destroy = &bbr::detail::destroy<T>;
-    if constexpr (bbr::detail::has_on_request<T>::value) {
-      t.capabilities |= BBR_CAP_REQUEST;
-      t.process_request = &bbr::detail::process<T, true>;
-    }
-    t.process_response = &bbr::detail::process<T, false>;
-    t.process_response_event = &detail::process_event<T>;
+    t.destroy = &detail::destroy<T>;
+    t.process_request = &detail::process<T, detail::Hook::kRequest>;
+    t.process_response = &detail::process<T, detail::Hook::kResponse>;
+    t.process_response_event = &detail::process<T, detail::Hook::kResponseEvent>;
     return t;
   }();
   return &type;
