@@ -1,0 +1,246 @@
+// guardrail: refuses requests whose prompt matches a deny pattern or that
+// exceed configured limits (an OpenAI-shaped JSON error, 403 by default), and
+// scans the generated text of responses, JSON or streamed (SSE), redacting
+// matches or replacing the stream with an error event. Built against the SDK
+// headers only (+ RE2, nlohmann for the parameters).
+#include <bbr/plugin.hpp>
+
+#include "common/go_value_format.hpp"
+#include "common/openai_text.hpp"
+#include "common/sdk11.hpp"
+#include "guardrail/guardrail_rules.hpp"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+constexpr const char* kParametersSchema = R"json({
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "type": "object",
+  "properties": {
+    "denyPatterns": {"type": "array", "description": "RE2 patterns refused in prompts and generated text",
+      "items": {"anyOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "object", "required": ["pattern"], "additionalProperties": false,
+         "properties": {"pattern": {"type": "string", "minLength": 1},
+                        "name": {"type": "string", "minLength": 1},
+                        "caseInsensitive": {"type": "boolean"}}}]}},
+    "caseInsensitive": {"type": "boolean", "description": "default for every pattern (false)"},
+    "checkPrompt": {"type": "boolean", "description": "apply the patterns to the prompt (true)"},
+    "checkResponse": {"type": "boolean", "description": "apply the patterns to generated text (true)"},
+    "maxPromptChars": {"type": "integer", "minimum": 1},
+    "maxTokens": {"type": "integer", "minimum": 1,
+                  "description": "limit on max_tokens, max_completion_tokens, max_output_tokens"},
+    "disallowedParameters": {"type": "array", "items": {"type": "string", "minLength": 1}},
+    "status": {"type": "integer", "minimum": 400, "maximum": 599},
+    "errorType": {"type": "string", "minLength": 1},
+    "message": {"type": "string", "minLength": 1},
+    "responseAction": {"enum": ["redact", "error", "none"]},
+    "redaction": {"type": "string"},
+    "responseMessage": {"type": "string", "minLength": 1},
+    "streamWindowBytes": {"type": "integer", "minimum": 1, "maximum": 65536}
+  },
+  "additionalProperties": false
+})json";
+
+constexpr std::string_view kMatchesMetric = "bbr_guardrail_matches_total";
+constexpr std::string_view kPolicyCode = "content_policy_violation";
+
+class Guardrail {
+ public:
+  Guardrail(const bbr::CreateContext& ctx, bbr_plugins::RawContext raw)
+      : plugin_(ctx.plugin), config_(guardrail::parse_config(ctx.parameters_json)) {
+    state_key_ = "guardrail/";
+    state_key_ += ctx.instance_name;
+    const bool prompt_checks =
+        (config_.check_prompt && !config_.patterns.empty()) || config_.max_prompt_chars;
+    if (prompt_checks && !BBR_PLUGINS_HAS(raw.api, prompt_text)) {
+      throw guardrail::ParameterError(
+          "guardrail: prompt checks need a host with ABI 1.1 (prompt_text); this host has 1." +
+          std::to_string(raw.api->abi_minor));
+    }
+    matches_ = bbr_plugins::Metric(raw.api, raw.context, BBR_METRIC_COUNTER, kMatchesMetric,
+                                   "Requests refused and responses redacted or stopped, by check",
+                                   "check");
+  }
+
+  bbr_result_t on_request(bbr::Message& msg) {
+    for (const auto& name : config_.disallowed_parameters) {
+      bbr::JsonValue value;
+      if (msg.json(bbr_plugins::top_level_pointer(name), value) == BBR_OK) {
+        return refuse(msg, "parameter", "parameter_not_allowed",
+                      "The parameter '" + name + "' is not allowed.", name);
+      }
+    }
+    if (config_.max_tokens) {
+      for (const char* field : {"max_tokens", "max_completion_tokens", "max_output_tokens"}) {
+        bbr::JsonValue value;
+        if (msg.json(bbr_plugins::top_level_pointer(field), value) != BBR_OK) continue;
+        // A number with a fraction or beyond int64 compares as a double.
+        const bool over =
+            (value.type() == BBR_JSON_INTEGER && value.raw.integer > *config_.max_tokens) ||
+            (value.type() == BBR_JSON_NUMBER &&
+             value.raw.number > static_cast<double>(*config_.max_tokens));
+        if (!over) continue;
+        return refuse(msg, "max_tokens", "max_tokens_exceeded",
+                      std::string(field) + " is above the limit of " +
+                          std::to_string(*config_.max_tokens) + ".",
+                      field);
+      }
+    }
+    const bool patterns = config_.check_prompt && !config_.patterns.empty();
+    if (!patterns && !config_.max_prompt_chars) return BBR_CONTINUE;
+    std::string_view prompt;
+    bbr_status_t status = bbr_plugins::prompt_text(msg, prompt);
+    if (status == BBR_NOT_FOUND || status == BBR_NOT_JSON) return BBR_CONTINUE;
+    if (status != BBR_OK) {
+      return msg.fail(BBR_FAIL_INTERNAL,
+                      "prompt_text failed (status " + std::to_string(status) + ")");
+    }
+    if (config_.max_prompt_chars) {
+      const std::size_t chars = guardrail::utf8_length(prompt);
+      if (chars > static_cast<std::size_t>(*config_.max_prompt_chars)) {
+        return refuse(msg, "prompt_chars", "prompt_too_long",
+                      "The prompt has " + std::to_string(chars) +
+                          " characters, above the limit of " +
+                          std::to_string(*config_.max_prompt_chars) + ".",
+                      std::nullopt);
+      }
+    }
+    if (patterns) {
+      if (const auto* pattern = guardrail::first_match(config_, prompt)) {
+        return refuse(msg, "prompt_pattern", kPolicyCode, config_.message, std::nullopt,
+                      "prompt matches " + pattern->name);
+      }
+    }
+    return BBR_CONTINUE;
+  }
+
+  // A whole (buffered) response body.
+  bbr_result_t on_response(bbr::Message& msg) {
+    if (!scans_responses()) return BBR_CONTINUE;
+    for (auto& piece : pieces(msg)) {
+      auto spans = guardrail::find_spans(config_, piece.text);
+      if (spans.empty()) continue;
+      if (config_.response_action == guardrail::ResponseAction::kError) {
+        return refuse(msg, "response_stopped", kPolicyCode, config_.response_message, std::nullopt,
+                      "response text matches a deny pattern");
+      }
+      set_text(msg, piece.pointer, guardrail::redact(piece.text, 0, spans, config_.redaction));
+      matches_.add("response_redacted", 1);
+    }
+    return BBR_CONTINUE;
+  }
+
+  // One SSE event of a streamed response.
+  bbr_result_t on_response_event(bbr::Message& msg) {
+    auto info = bbr_plugins::message_info(msg);
+    if (!info || info->unit != BBR_BODY_SSE_EVENT || !scans_responses()) return BBR_CONTINUE;
+    auto* state = msg.state<guardrail::StreamState>(state_key_);
+    if (state != nullptr && state->ended) {
+      bbr_plugins::event_drop(msg);  // the stream was ended with an error event
+      return BBR_CONTINUE;
+    }
+    if (info->sse_done) return BBR_CONTINUE;
+    auto found = pieces(msg);
+    if (found.empty()) return BBR_CONTINUE;
+    if (state == nullptr) {
+      if (msg.put_state(state_key_, guardrail::StreamState{}) != BBR_OK) {
+        return msg.fail(BBR_FAIL_INTERNAL, "state_put failed");
+      }
+      state = msg.state<guardrail::StreamState>(state_key_);
+      if (state == nullptr) return msg.fail(BBR_FAIL_INTERNAL, "state_get failed");
+    }
+    for (auto& piece : found) {
+      auto it = state->windows.find(piece.choice);
+      if (it == state->windows.end()) {
+        if (state->windows.size() >= bbr_plugins::kMaxChoices) continue;
+        it = state->windows
+                 .emplace(piece.choice, guardrail::StreamWindow(config_.stream_window_bytes))
+                 .first;
+      }
+      auto result = it->second.scan(config_, piece.text);
+      if (!result.matched) continue;
+      if (config_.response_action == guardrail::ResponseAction::kError) {
+        // The event becomes the error; the rest of the stream is dropped,
+        // after a [DONE] so clients end cleanly.
+        msg.replace_body(
+            guardrail::error_body(config_.response_message, config_.error_type, kPolicyCode));
+        bbr_plugins::event_add(msg, "", "[DONE]");
+        state->ended = true;
+        matches_.add("response_stopped", 1);
+        log_match("response stream stopped: generated text matches a deny pattern");
+        return BBR_CONTINUE;
+      }
+      set_text(msg, piece.pointer, result.redacted);
+      matches_.add("response_redacted", 1);
+    }
+    return BBR_CONTINUE;
+  }
+
+ private:
+  struct Piece {
+    int64_t choice;
+    std::string pointer;
+    std::string text;
+  };
+
+  bool scans_responses() const {
+    return config_.check_response && !config_.patterns.empty() &&
+           config_.response_action != guardrail::ResponseAction::kNone;
+  }
+
+  // Copies: views end at the first edit of the message.
+  static std::vector<Piece> pieces(const bbr::Message& msg) {
+    std::vector<Piece> out;
+    bbr_plugins::for_each_generated_text(msg, [&](const bbr_plugins::GeneratedText& t) {
+      out.push_back({t.choice, t.pointer, std::string(t.text)});
+    });
+    return out;
+  }
+
+  void set_text(bbr::Message& msg, const std::string& pointer, const std::string& text) {
+    bbr_status_t status = bbr_plugins::json_set_string(msg, pointer, text);
+    if (status != BBR_OK) {
+      // Not valid UTF-8 after all: blank the text rather than let it through.
+      bbr_plugins::json_set_string(msg, pointer, config_.redaction);
+    }
+  }
+
+  bbr_result_t refuse(bbr::Message& msg, std::string_view check, std::string_view code,
+                      const std::string& message, std::optional<std::string> param,
+                      std::string details = {}) {
+    if (details.empty()) details = message;
+    std::optional<std::string_view> param_view;
+    if (param) param_view = *param;
+    std::string body = guardrail::error_body(message, config_.error_type, code, param_view);
+    std::string log_details = "guardrail: ";
+    log_details += details;
+    bbr_status_t status = bbr_plugins::reject_json(msg, config_.status, body, log_details);
+    if (status != BBR_OK) {
+      return msg.fail(BBR_FAIL_FORBIDDEN, "refused (" + details + "); reject failed");
+    }
+    matches_.add(check, 1);
+    log_match("refused: " + details);
+    return BBR_CONTINUE;
+  }
+
+  void log_match(const std::string& text) const {
+    if (plugin_.log_enabled(BBR_LOG_INFO)) plugin_.log(BBR_LOG_INFO, text);
+  }
+
+  bbr::PluginContext plugin_;
+  guardrail::Config config_;
+  std::string state_key_;
+  bbr_plugins::Metric matches_;
+};
+
+}  // namespace
+
+BBR_EXPORT_PLUGINS(bbr_plugins::plugin_type_with_events<Guardrail>(
+    "guardrail", "1.0.0",
+    "Refuses prompts matching deny patterns or over limits; redacts or stops matching generated "
+    "text",
+    BBR_CAP_REQUEST | BBR_CAP_THREAD_SAFE, kParametersSchema))

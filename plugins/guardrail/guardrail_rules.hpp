@@ -1,0 +1,345 @@
+// The guardrail's logic without a host: parameters, deny patterns (RE2),
+// request limits, the OpenAI-shaped error body, and the rolling-window scan
+// of streamed generated text. plugin code (guardrail.cpp) only moves text
+// between these and the message.
+#pragma once
+
+#include "common/parameters.hpp"
+
+#include <re2/re2.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace guardrail {
+
+using bbr_plugins::ParameterError;
+
+// RE2 compiles every pattern into an automaton with a memory budget: a
+// pattern too big for it is refused at create, never at request time.
+constexpr int64_t kPatternMaxMem = 8 << 20;
+
+struct Pattern {
+  std::string name;  // in logs and ImmediateResponse.details, never to the client
+  std::unique_ptr<RE2> re;
+};
+
+enum class ResponseAction { kNone, kRedact, kError };
+
+struct Config {
+  std::vector<Pattern> patterns;
+  bool check_prompt = true;
+  bool check_response = true;
+  std::optional<int64_t> max_prompt_chars;
+  std::optional<int64_t> max_tokens;
+  std::vector<std::string> disallowed_parameters;
+  uint32_t status = 403;
+  std::string error_type = "invalid_request_error";
+  std::string message = "The request was refused by the content policy.";
+  ResponseAction response_action = ResponseAction::kRedact;
+  std::string redaction = "[REDACTED]";
+  std::string response_message = "The response was stopped by the content policy.";
+  std::size_t stream_window_bytes = 256;
+};
+
+// A [begin, end) byte range of a text.
+struct Span {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+};
+
+namespace detail {
+
+inline const nlohmann::json* member(const nlohmann::json& object, const char* name) {
+  auto it = object.find(name);
+  return it == object.end() || it->is_null() ? nullptr : &*it;
+}
+
+inline bool boolean(const nlohmann::json& object, const char* name, bool fallback) {
+  const auto* value = member(object, name);
+  if (value == nullptr) return fallback;
+  if (!value->is_boolean())
+    throw ParameterError(std::string(name) + ": must be a boolean, got " + value->type_name());
+  return value->get<bool>();
+}
+
+inline std::optional<int64_t> integer(const nlohmann::json& object, const char* name, int64_t min,
+                                      int64_t max) {
+  const auto* value = member(object, name);
+  if (value == nullptr) return std::nullopt;
+  if (!value->is_number_integer())
+    throw ParameterError(std::string(name) + ": must be an integer, got " + value->type_name());
+  int64_t v = value->get<int64_t>();
+  if (v < min || v > max)
+    throw ParameterError(std::string(name) + ": must be between " + std::to_string(min) + " and " +
+                         std::to_string(max) + ", got " + std::to_string(v));
+  return v;
+}
+
+inline std::string string(const nlohmann::json& object, const std::string& path, const char* name,
+                          std::string fallback, bool allow_empty = false) {
+  const auto* value = member(object, name);
+  if (value == nullptr) return fallback;
+  if (!value->is_string())
+    throw ParameterError(path + ": must be a string, got " + value->type_name());
+  auto text = value->get<std::string>();
+  if (text.empty() && !allow_empty) throw ParameterError(path + ": must not be empty");
+  return text;
+}
+
+inline Pattern compile(const std::string& path, std::string name, const std::string& text,
+                       bool case_insensitive) {
+  if (text.empty()) throw ParameterError(path + ": must not be empty");
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_case_sensitive(!case_insensitive);
+  options.set_max_mem(kPatternMaxMem);
+  auto re = std::make_unique<RE2>(text, options);
+  if (!re->ok()) throw ParameterError(path + ": invalid regular expression: " + re->error());
+  // A pattern that matches "" matches every text somewhere: it would refuse
+  // every request, which is never what an operator meant.
+  if (RE2::PartialMatch("", *re))
+    throw ParameterError(path + ": matches the empty string (it would match every text)");
+  return Pattern{std::move(name), std::move(re)};
+}
+
+}  // namespace detail
+
+// Parses and checks the parameters; throws ParameterError naming the
+// parameter ("denyPatterns[2].pattern: invalid regular expression: ...").
+inline Config parse_config(std::string_view json_text) {
+  nlohmann::json object = nlohmann::json::object();
+  if (!json_text.empty()) {
+    try {
+      object = nlohmann::json::parse(json_text);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw ParameterError(std::string("parameters: not valid JSON: ") + e.what());
+    }
+    if (object.is_null()) object = nlohmann::json::object();
+    if (!object.is_object())
+      throw ParameterError(std::string("parameters: must be a JSON object, got ") +
+                           object.type_name());
+  }
+  Config config;
+  const bool case_insensitive = detail::boolean(object, "caseInsensitive", false);
+  if (const auto* patterns = detail::member(object, "denyPatterns")) {
+    if (!patterns->is_array())
+      throw ParameterError(std::string("denyPatterns: must be a list, got ") +
+                           patterns->type_name());
+    for (std::size_t i = 0; i < patterns->size(); ++i) {
+      const auto& entry = (*patterns)[i];
+      const std::string path = "denyPatterns[" + std::to_string(i) + "]";
+      if (entry.is_string()) {
+        config.patterns.push_back(
+            detail::compile(path, path, entry.get<std::string>(), case_insensitive));
+        continue;
+      }
+      if (!entry.is_object())
+        throw ParameterError(path + ": must be a string or an object, got " + entry.type_name());
+      for (const auto& [key, value] : entry.items()) {
+        (void)value;
+        if (key != "pattern" && key != "name" && key != "caseInsensitive")
+          throw ParameterError(path + "." + key +
+                               ": unknown field (known: pattern, name, caseInsensitive)");
+      }
+      const auto* text = detail::member(entry, "pattern");
+      if (text == nullptr) throw ParameterError(path + ".pattern: required");
+      if (!text->is_string())
+        throw ParameterError(path + ".pattern: must be a string, got " + text->type_name());
+      bool ci = case_insensitive;
+      if (const auto* flag = detail::member(entry, "caseInsensitive")) {
+        if (!flag->is_boolean())
+          throw ParameterError(path + ".caseInsensitive: must be a boolean, got " +
+                               flag->type_name());
+        ci = flag->get<bool>();
+      }
+      std::string name = detail::string(entry, path + ".name", "name", path);
+      config.patterns.push_back(
+          detail::compile(path + ".pattern", std::move(name), text->get<std::string>(), ci));
+    }
+  }
+  config.check_prompt = detail::boolean(object, "checkPrompt", true);
+  config.check_response = detail::boolean(object, "checkResponse", true);
+  config.max_prompt_chars = detail::integer(object, "maxPromptChars", 1, INT64_MAX);
+  config.max_tokens = detail::integer(object, "maxTokens", 1, INT64_MAX);
+  if (const auto* names = detail::member(object, "disallowedParameters")) {
+    if (!names->is_array())
+      throw ParameterError(std::string("disallowedParameters: must be a list, got ") +
+                           names->type_name());
+    for (std::size_t i = 0; i < names->size(); ++i) {
+      const auto& name = (*names)[i];
+      const std::string path = "disallowedParameters[" + std::to_string(i) + "]";
+      if (!name.is_string() || name.get<std::string>().empty())
+        throw ParameterError(path + ": must be a non-empty string");
+      config.disallowed_parameters.push_back(name.get<std::string>());
+    }
+  }
+  config.status = static_cast<uint32_t>(detail::integer(object, "status", 400, 599).value_or(403));
+  config.error_type = detail::string(object, "errorType", "errorType", config.error_type);
+  config.message = detail::string(object, "message", "message", config.message);
+  const std::string action = detail::string(object, "responseAction", "responseAction", "redact");
+  if (action == "redact") {
+    config.response_action = ResponseAction::kRedact;
+  } else if (action == "error") {
+    config.response_action = ResponseAction::kError;
+  } else if (action == "none") {
+    config.response_action = ResponseAction::kNone;
+  } else {
+    throw ParameterError("responseAction: must be redact, error or none, got \"" + action + "\"");
+  }
+  config.redaction = detail::string(object, "redaction", "redaction", config.redaction, true);
+  config.response_message =
+      detail::string(object, "responseMessage", "responseMessage", config.response_message);
+  config.stream_window_bytes = static_cast<std::size_t>(
+      detail::integer(object, "streamWindowBytes", 1, 65536).value_or(256));
+  for (const auto& [key, value] : object.items()) {
+    (void)value;
+    static const char* const kKnown[] = {
+        "denyPatterns",    "caseInsensitive",  "checkPrompt",          "checkResponse",
+        "maxPromptChars",  "maxTokens",        "disallowedParameters", "status",
+        "errorType",       "message",          "responseAction",       "redaction",
+        "responseMessage", "streamWindowBytes"};
+    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown))
+      throw ParameterError(key + ": unknown parameter");
+  }
+  return config;
+}
+
+// UTF-8 characters (code points) in `text`: bytes that do not continue one.
+inline std::size_t utf8_length(std::string_view text) {
+  std::size_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// The first pattern matching anywhere in `text`, or nullptr.
+inline const Pattern* first_match(const Config& config, std::string_view text) {
+  for (const auto& pattern : config.patterns) {
+    if (RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *pattern.re)) return &pattern;
+  }
+  return nullptr;
+}
+
+// Every non-empty match of every pattern in `text` that ends after byte
+// `from`, clipped to start at `from` at the earliest, merged where they
+// overlap or touch, in order. Offsets are into `text`.
+inline std::vector<Span> find_spans(const Config& config, std::string_view text,
+                                    std::size_t from = 0) {
+  std::vector<Span> spans;
+  const re2::StringPiece whole(text.data(), text.size());
+  for (const auto& pattern : config.patterns) {
+    std::size_t position = 0;
+    while (position < text.size()) {
+      re2::StringPiece match;
+      if (!pattern.re->Match(whole, position, text.size(), RE2::UNANCHORED, &match, 1)) break;
+      std::size_t begin = static_cast<std::size_t>(match.data() - text.data());
+      std::size_t end = begin + match.size();
+      if (end == begin) {  // cannot happen (refused at create); never loop on it
+        position = begin + 1;
+        continue;
+      }
+      if (end > from) spans.push_back({std::max(begin, from), end});
+      position = end;
+    }
+  }
+  std::sort(spans.begin(), spans.end(),
+            [](const Span& a, const Span& b) { return a.begin < b.begin; });
+  std::vector<Span> merged;
+  for (const auto& span : spans) {
+    if (!merged.empty() && span.begin <= merged.back().end) {
+      merged.back().end = std::max(merged.back().end, span.end);
+    } else {
+      merged.push_back(span);
+    }
+  }
+  return merged;
+}
+
+// text[from..] with each span (offsets into `text`, all >= from) replaced by
+// `redaction`.
+inline std::string redact(std::string_view text, std::size_t from, const std::vector<Span>& spans,
+                          std::string_view redaction) {
+  std::string out;
+  out.reserve(text.size() - from);
+  std::size_t at = from;
+  for (const auto& span : spans) {
+    out.append(text.substr(at, span.begin - at));
+    out.append(redaction);
+    at = span.end;
+  }
+  out.append(text.substr(at));
+  return out;
+}
+
+// The generated text of one choice of a streamed response, seen piece by
+// piece. Keeps the last `window` bytes already seen, so a match of up to
+// `window` bytes that spans pieces is still found; longer ones may be missed
+// (the documented limit).
+class StreamWindow {
+ public:
+  explicit StreamWindow(std::size_t window) : window_(window) {}
+
+  struct Result {
+    bool matched = false;
+    std::string redacted;  // the piece with the parts of matches inside it redacted
+  };
+
+  // Scans `piece` after what came before it.
+  Result scan(const Config& config, std::string_view piece) {
+    std::string text = tail_;
+    const std::size_t from = text.size();
+    text.append(piece);
+    Result result;
+    auto spans = find_spans(config, text, from);
+    result.matched = !spans.empty();
+    if (result.matched) result.redacted = redact(text, from, spans, config.redaction);
+    keep_tail(text);
+    return result;
+  }
+
+  const std::string& tail() const { return tail_; }
+
+ private:
+  // The tail holds the text as generated (not as redacted): matching goes on
+  // over what the model wrote.
+  void keep_tail(std::string_view text) {
+    if (text.size() > window_) {
+      std::size_t start = text.size() - window_;
+      // Never start inside a UTF-8 sequence.
+      while (start < text.size() && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80)
+        ++start;
+      text = text.substr(start);
+    }
+    tail_.assign(text);
+  }
+
+  std::size_t window_;
+  std::string tail_;
+};
+
+// Per-stream state of the response scan: one window per choice.
+struct StreamState {
+  std::map<int64_t, StreamWindow> windows;
+  bool ended = false;  // the stream was replaced by an error event
+};
+
+// {"error":{"message":...,"type":...,"param":...,"code":...}} as OpenAI answers.
+inline std::string error_body(std::string_view message, std::string_view type,
+                              std::string_view code, std::optional<std::string_view> param = {}) {
+  nlohmann::json error = {{"message", std::string(message)},
+                          {"type", std::string(type)},
+                          {"param", param ? nlohmann::json(std::string(*param)) : nlohmann::json()},
+                          {"code", std::string(code)}};
+  return nlohmann::json{{"error", std::move(error)}}.dump(-1, ' ', false,
+                                                          nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace guardrail

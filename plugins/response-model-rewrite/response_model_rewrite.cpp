@@ -1,0 +1,115 @@
+// response-model-rewrite: the client asked for model A, a request plugin
+// (model-rewrite, model-selector) sent it to model B; the response says B.
+// This plugin writes A back into the response's `model`, in a JSON response
+// and in every SSE event of a streamed one, so the client sees the name it
+// asked for. A is recorded in the request phase, from the request body's
+// `model` as this plugin sees it (so it runs before the rewriting plugin) or
+// from a request header a rewriting plugin set (so it runs after it).
+#include <bbr/plugin.hpp>
+
+#include "common/header_name.hpp"
+#include "common/parameters.hpp"
+#include "common/sdk11.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr const char* kParametersSchema = R"json({
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "type": "object",
+  "properties": {
+    "modelHeader": {"type": "string", "minLength": 1,
+                    "description": "Request header holding the client-facing model (e.g. the one model-rewrite records the original in); absent: the request body's model"},
+    "pointers": {"type": "array", "minItems": 1, "items": {"type": "string"},
+                 "description": "JSON Pointers rewritten in responses and events (default [/model, /response/model])"}
+  },
+  "additionalProperties": false
+})json";
+
+class ResponseModelRewrite {
+ public:
+  ResponseModelRewrite(const bbr::CreateContext& ctx, bbr_plugins::RawContext /*raw*/) {
+    // Parameters reports malformed text with the parser's own words first.
+    bbr_plugins::Parameters parameters(ctx.parameters_json);
+    nlohmann::json params = ctx.parameters_json.empty()
+                                ? nlohmann::json::object()
+                                : nlohmann::json::parse(ctx.parameters_json);
+    if (params.is_null()) params = nlohmann::json::object();
+    model_header_ = parameters.optional_string("modelHeader", "");
+    if (!model_header_.empty()) {
+      std::string problem = bbr_plugins::header_name_problem(model_header_);
+      // Only reading: Envoy-owned names are fine, an invalid token is not.
+      if (problem.find("not a valid") != std::string::npos)
+        throw bbr_plugins::ParameterError("modelHeader: " + problem);
+    }
+    pointers_ = {"/model", "/response/model"};
+    if (auto it = params.find("pointers"); it != params.end() && !it->is_null()) {
+      if (!it->is_array() || it->empty())
+        throw bbr_plugins::ParameterError("pointers: must be a non-empty list of JSON Pointers");
+      pointers_.clear();
+      for (std::size_t i = 0; i < it->size(); ++i) {
+        const auto& p = (*it)[i];
+        if (!p.is_string() || p.get<std::string>().empty() || p.get<std::string>()[0] != '/')
+          throw bbr_plugins::ParameterError("pointers[" + std::to_string(i) +
+                                            "]: must be a JSON Pointer starting with /");
+        pointers_.push_back(p.get<std::string>());
+      }
+    }
+    for (const auto& [key, value] : params.items()) {
+      (void)value;
+      if (key != "modelHeader" && key != "pointers")
+        throw bbr_plugins::ParameterError(key + ": unknown parameter");
+    }
+    state_key_ = "response-model-rewrite/";
+    state_key_ += ctx.instance_name;
+  }
+
+  bbr_result_t on_request(bbr::Message& msg) {
+    std::optional<std::string_view> model =
+        model_header_.empty() ? msg.json_string("/model") : msg.header(model_header_);
+    if (!model || model->empty()) return BBR_CONTINUE;
+    if (msg.put_state(state_key_, std::string(*model)) != BBR_OK)
+      return msg.fail(BBR_FAIL_INTERNAL, "state_put failed");
+    return BBR_CONTINUE;
+  }
+
+  bbr_result_t on_response(bbr::Message& msg) { return rewrite(msg); }
+
+  bbr_result_t on_response_event(bbr::Message& msg) {
+    auto info = bbr_plugins::message_info(msg);
+    if (!info || info->unit != BBR_BODY_SSE_EVENT || info->sse_done) return BBR_CONTINUE;
+    return rewrite(msg);
+  }
+
+ private:
+  bbr_result_t rewrite(bbr::Message& msg) {
+    const auto* model = msg.state<std::string>(state_key_);
+    if (model == nullptr) return BBR_CONTINUE;
+    for (const auto& pointer : pointers_) {
+      auto current = msg.json_string(pointer);
+      // Only a model the response names is replaced; nothing is added.
+      if (!current || *current == *model) continue;
+      bbr_status_t status = bbr_plugins::json_set_string(msg, pointer, *model);
+      if (status != BBR_OK)
+        return msg.fail(BBR_FAIL_INTERNAL,
+                        "setting " + pointer + " failed (status " + std::to_string(status) + ")");
+    }
+    return BBR_CONTINUE;
+  }
+
+  std::string model_header_;
+  std::vector<std::string> pointers_;
+  std::string state_key_;
+};
+
+}  // namespace
+
+BBR_EXPORT_PLUGINS(bbr_plugins::plugin_type_with_events<ResponseModelRewrite>(
+    "response-model-rewrite", "1.0.0",
+    "Writes the model the client asked for back into the response's model (JSON and every SSE "
+    "event)",
+    BBR_CAP_THREAD_SAFE, kParametersSchema))

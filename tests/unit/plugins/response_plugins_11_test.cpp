@@ -1,0 +1,142 @@
+// The response-side plugins on the ABI 1.1 host calls: prompt checks through
+// prompt_text, reject_with's content-type, counters defined once by id.
+#include "plugin_harness.hpp"
+
+#include <nlohmann/json.hpp>
+
+using plugin_test::create;
+
+namespace {
+
+struct Answer {
+  bbr::ChainOutcome outcome;
+  std::optional<bbr::ImmediateResponse> immediate;
+};
+
+Answer request_through(const std::shared_ptr<bbr::PluginInstance>& plugin, std::string body,
+                       const std::string& path) {
+  bbr::Chain chain;
+  chain.add_request(plugin);
+  bbr::RequestState state;
+  bbr::Message msg(BBR_PHASE_REQUEST, {{":path", path}, {"content-type", "application/json"}},
+                   bbr::JsonBody(std::move(body)), state);
+  msg.set_request_path(path);
+  Answer answer;
+  answer.outcome = chain.run(msg);
+  answer.immediate = msg.immediate_response();
+  return answer;
+}
+
+std::optional<std::string> header_of(const bbr::ImmediateResponse& r, const std::string& key) {
+  for (const auto& h : r.headers) {
+    if (strcasecmp(h.key.c_str(), key.c_str()) == 0) return h.value;
+  }
+  return std::nullopt;
+}
+
+const char* kGuard = R"({"denyPatterns":[{"name":"jailbreak","pattern":"ignore previous",
+  "caseInsensitive":true}],"maxPromptChars":20})";
+
+}  // namespace
+
+TEST_CASE("guardrail refuses a prompt matching a deny pattern on every endpoint, as JSON") {
+  auto plugin = create("guardrail", kGuard);
+  const std::pair<const char*, const char*> cases[] = {
+      {"/v1/chat/completions", R"({"messages":[{"role":"user","content":"Ignore Previous"}]})"},
+      {"/v1/completions", R"({"prompt":["ok","IGNORE PREVIOUS"]})"},
+      {"/v1/embeddings", R"({"input":"ignore previous"})"},
+      {"/v1/responses", R"({"input":"ignore previous"})"},
+  };
+  for (const auto& [path, body] : cases) {
+    INFO(path);
+    auto answer = request_through(plugin, body, path);
+    CHECK(answer.outcome.kind == bbr::ChainOutcome::Kind::kRejected);
+    REQUIRE(answer.immediate);
+    CHECK(answer.immediate->http_status == 403);
+    CHECK(header_of(*answer.immediate, "content-type") == "application/json");
+    CHECK(answer.immediate->details == "guardrail: prompt matches jailbreak");
+    auto json = nlohmann::json::parse(answer.immediate->body);
+    CHECK(json["error"]["code"] == "content_policy_violation");
+    CHECK(json["error"]["message"] == "The request was refused by the content policy.");
+  }
+}
+
+TEST_CASE("guardrail lets a clean prompt through and refuses one over maxPromptChars") {
+  auto plugin = create("guardrail", kGuard);
+  auto clean = request_through(plugin, R"({"messages":[{"role":"user","content":"hello"}]})",
+                               "/v1/chat/completions");
+  CHECK(clean.outcome.kind == bbr::ChainOutcome::Kind::kContinue);
+  CHECK_FALSE(clean.immediate);
+  // 21 characters, 41 bytes: the limit counts characters.
+  auto long_prompt = request_through(
+      plugin,
+      R"({"prompt":"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9x"})",
+      "/v1/completions");
+  REQUIRE(long_prompt.immediate);
+  CHECK(nlohmann::json::parse(long_prompt.immediate->body)["error"]["code"] == "prompt_too_long");
+  auto at_limit = request_through(
+      plugin,
+      R"({"prompt":"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"})",
+      "/v1/completions");
+  CHECK_FALSE(at_limit.immediate);
+}
+
+TEST_CASE("guardrail does not apply prompt checks to an endpoint without a prompt") {
+  auto plugin = create("guardrail", kGuard);
+  auto other = request_through(plugin, R"({"text":"ignore previous"})", "/v1/models");
+  CHECK(other.outcome.kind == bbr::ChainOutcome::Kind::kContinue);
+}
+
+TEST_CASE("usage-metrics counts usage per model through counters defined once") {
+  bbr::Metrics metrics;
+  auto plugin = create("usage-metrics", "", &metrics);
+  bbr::Chain chain;
+  chain.add_request(plugin);
+  chain.add_response(plugin);
+  for (int i = 0; i < 2; ++i) {
+    bbr::RequestState state;
+    bbr::Message request(BBR_PHASE_REQUEST, {}, bbr::JsonBody(R"({"model":"asked"})"), state);
+    REQUIRE(chain.run(request).kind == bbr::ChainOutcome::Kind::kContinue);
+    bbr::Message response(
+        BBR_PHASE_RESPONSE, {},
+        bbr::JsonBody(R"({"model":"served","usage":{"prompt_tokens":10,"completion_tokens":5,)"
+                      R"("total_tokens":15,"prompt_tokens_details":{"cached_tokens":3},)"
+                      R"("completion_tokens_details":{"reasoning_tokens":2}}})"),
+        state);
+    REQUIRE(chain.run(response).kind == bbr::ChainOutcome::Kind::kContinue);
+  }
+  const std::string text = metrics.render_text();
+  INFO(text);
+  auto has = [&](const std::string& name, const std::string& value) {
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind(name + "{", 0) == 0 && line.find("model=\"served\"") != std::string::npos &&
+          line.substr(line.rfind(' ') + 1) == value)
+        return true;
+    }
+    return false;
+  };
+  CHECK(has("bbr_usage_prompt_tokens_total", "20"));
+  CHECK(has("bbr_usage_completion_tokens_total", "10"));
+  CHECK(has("bbr_usage_total_tokens_total", "30"));
+  CHECK(has("bbr_usage_cached_tokens_total", "6"));
+  CHECK(has("bbr_usage_reasoning_tokens_total", "4"));
+  CHECK(has("bbr_usage_responses_total", "2"));
+}
+
+TEST_CASE("usage-metrics labels with the request's model when modelFrom is request") {
+  bbr::Metrics metrics;
+  auto plugin = create("usage-metrics", R"({"modelFrom":"request"})", &metrics);
+  bbr::Chain chain;
+  chain.add_request(plugin);
+  chain.add_response(plugin);
+  bbr::RequestState state;
+  bbr::Message request(BBR_PHASE_REQUEST, {}, bbr::JsonBody(R"({"model":"asked"})"), state);
+  REQUIRE(chain.run(request).kind == bbr::ChainOutcome::Kind::kContinue);
+  bbr::Message response(BBR_PHASE_RESPONSE, {},
+                        bbr::JsonBody(R"({"model":"served","usage":{"prompt_tokens":1}})"), state);
+  REQUIRE(chain.run(response).kind == bbr::ChainOutcome::Kind::kContinue);
+  const std::string text = metrics.render_text();
+  INFO(text);
+  CHECK(text.find("bbr_usage_prompt_tokens_total{model=\"asked\"") != std::string::npos);
+}

@@ -1,0 +1,83 @@
+// usage-metrics' logic without a host: usage fields of every OpenAI response
+// shape, and its parameters.
+#include "usage-metrics/usage.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+std::optional<usage_metrics::Usage> usage_of(const std::string& body) {
+  auto doc = nlohmann::json::parse(body);
+  return usage_metrics::read_usage([&](const std::string& pointer) -> std::optional<int64_t> {
+    nlohmann::json::json_pointer p(pointer);
+    if (!doc.contains(p) || !doc[p].is_number_integer()) return std::nullopt;
+    return doc[p].get<int64_t>();
+  });
+}
+
+std::string config_error(const std::string& params) {
+  try {
+    usage_metrics::parse_config(params);
+  } catch (const usage_metrics::ParameterError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+}  // namespace
+
+TEST_CASE("usage is read from chat completions with cached and reasoning details") {
+  auto usage = usage_of(R"({"usage":{"prompt_tokens":10,"completion_tokens":20,"total_tokens":30,
+      "prompt_tokens_details":{"cached_tokens":4},"completion_tokens_details":{"reasoning_tokens":7}}})");
+  REQUIRE(usage);
+  CHECK(usage->prompt == 10);
+  CHECK(usage->completion == 20);
+  CHECK(usage->total == 30);
+  CHECK(usage->cached == 4);
+  CHECK(usage->reasoning == 7);
+}
+
+TEST_CASE(
+    "usage without details has no cached or reasoning counts, and total is derived when absent") {
+  auto usage = usage_of(R"({"usage":{"prompt_tokens":3,"completion_tokens":5}})");
+  REQUIRE(usage);
+  CHECK(usage->total == 8);
+  CHECK_FALSE(usage->cached);
+  CHECK_FALSE(usage->reasoning);
+}
+
+TEST_CASE("usage is read from the Responses API names, also under response.usage") {
+  auto usage = usage_of(R"({"type":"response.completed","response":{"usage":{"input_tokens":2,
+      "output_tokens":9,"total_tokens":11,"input_tokens_details":{"cached_tokens":1},
+      "output_tokens_details":{"reasoning_tokens":3}}}})");
+  REQUIRE(usage);
+  CHECK(usage->prompt == 2);
+  CHECK(usage->completion == 9);
+  CHECK(usage->total == 11);
+  CHECK(usage->cached == 1);
+  CHECK(usage->reasoning == 3);
+}
+
+TEST_CASE("no usage: an event without usage, a null usage, negative counts") {
+  CHECK_FALSE(usage_of(R"({"choices":[{"delta":{"content":"hi"}}]})"));
+  CHECK_FALSE(usage_of(R"({"usage":null})"));
+  CHECK_FALSE(usage_of(R"({"usage":{"prompt_tokens":-1}})"));
+}
+
+TEST_CASE("usage-metrics parameters: defaults and errors") {
+  auto config = usage_metrics::parse_config("");
+  CHECK(config.headers);
+  CHECK(config.header_prefix == "x-usage-");
+  CHECK(usage_metrics::header_name(config, "prompt-tokens") == "x-usage-prompt-tokens");
+  CHECK(config_error(R"({"headerPrefix":"x usage-"})") ==
+        "headerPrefix: \"x usage-prompt-tokens\" is not a valid HTTP header name");
+  CHECK(config_error(R"({"headerPrefix":"x-envoy-"})") ==
+        "headerPrefix: \"x-envoy-prompt-tokens\" is a header Envoy does not let an ext_proc server "
+        "set");
+  CHECK(config_error(R"({"headers":false,"headerPrefix":"x usage-"})") == "(accepted)");
+  CHECK(config_error(R"({"modelFrom":"both"})") == "modelFrom: must be response or request");
+  CHECK(config_error(R"({"buckets":[0.1,0.05]})") ==
+        "buckets[1]: must be greater than the one before");
+  CHECK(config_error(R"({"bucket":[1]})") == "bucket: unknown parameter");
+}
