@@ -363,6 +363,11 @@ class Run {
       }
     }
     options_.streaming = x.streaming;
+    // serve's defaults (--max-body-bytes, --routing-headers): a client-sent
+    // routing header that no plugin set is removed, as in production.
+    options_.max_body_bytes = 100ull * 1024 * 1024;
+    options_.routing_headers = std::make_shared<const std::vector<std::string>>(
+        std::vector<std::string>{"x-gateway-model-name", "x-gateway-base-model-name"});
   }
 
   ExchangeResult go() {

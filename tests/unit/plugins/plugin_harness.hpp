@@ -1,5 +1,7 @@
-// Loads the real in-tree plugin .so files through the host's loader and runs
-// them on real Messages, as the server does.
+// Helpers for the in-tree plugins' tests beside the SDK's test kit (which
+// loads and runs the plugins): the loaded types' descriptors, files and temp
+// dirs, waiting on a watcher, and stderr capture for what a plugin logs at
+// create.
 #pragma once
 
 #include "chain/chain.hpp"
@@ -42,43 +44,6 @@ inline const bbr::PluginTypeRef& plugin_type(const std::string& name) {
     FAIL("plugin type '" << name << "' not found in " << BBR_PLUGIN_OUTPUT_DIR << "\n" << errors);
   }
   return *ref;
-}
-
-inline std::shared_ptr<bbr::PluginInstance> create(const std::string& type, const std::string& params,
-                                                   bbr::Metrics* metrics = nullptr) {
-  return std::make_shared<bbr::PluginInstance>(plugin_type(type), type + "-under-test", params,
-                                               metrics);
-}
-
-// What one request through a chain of instances produced.
-struct RequestResult {
-  bbr::ChainOutcome outcome;
-  std::vector<bbr::HeaderMutation> mutations;
-  std::optional<std::string> mutation(const std::string& key) const {
-    for (const auto& m : mutations) {
-      if (strcasecmp(m.key.c_str(), key.c_str()) == 0 && m.value) return *m.value;
-    }
-    return std::nullopt;
-  }
-  bool touched(const std::string& key) const {
-    for (const auto& m : mutations) {
-      if (strcasecmp(m.key.c_str(), key.c_str()) == 0) return true;
-    }
-    return false;
-  }
-};
-
-inline RequestResult run_request(std::initializer_list<std::shared_ptr<bbr::PluginInstance>> instances,
-                                 std::string body) {
-  bbr::Chain chain;
-  for (const auto& instance : instances) chain.add_request(instance);
-  bbr::RequestState state;
-  bbr::Message msg(BBR_PHASE_REQUEST, {{":method", "POST"}, {"content-type", "application/json"}},
-                   bbr::JsonBody(std::move(body)), state);
-  RequestResult result;
-  result.outcome = chain.run(msg);
-  result.mutations = msg.header_mutations();
-  return result;
 }
 
 inline std::string read_file(const std::filesystem::path& path) {
@@ -141,7 +106,10 @@ class StderrCapture {
     saved_ = ::dup(STDERR_FILENO);
     ::dup2(::fileno(file_), STDERR_FILENO);
   }
-  ~StderrCapture() { restore(); if (file_) std::fclose(file_); }
+  ~StderrCapture() {
+    restore();
+    if (file_) std::fclose(file_);
+  }
   std::string text() {
     restore();
     std::rewind(file_);
