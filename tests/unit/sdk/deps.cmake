@@ -21,3 +21,11 @@ target_compile_options(sdk_probe PRIVATE ${BBR_WARNINGS})
 target_link_libraries(unit_sdk PRIVATE bbr_testkit sdk_probe_types)
 target_compile_definitions(unit_sdk PRIVATE BBR_SDK_PROBE_SO="${BBR_SDK_PROBE_DIR}/sdk-probe.so")
 add_dependencies(unit_sdk sdk_probe body-field-to-header base-model-to-header)
+
+# libbbr-testkit.so exports its API only (sdk/testkit/testkit.map).
+find_program(BBR_READELF NAMES readelf)
+if(BBR_READELF)
+  add_test(NAME "sdk: libbbr-testkit.so exports only the bbr::testkit API"
+    COMMAND ${CMAKE_COMMAND} -DREADELF=${BBR_READELF} -DLIBRARY=$<TARGET_FILE:bbr_testkit>
+            -P ${CMAKE_CURRENT_LIST_DIR}/check_testkit_exports.cmake)
+endif()
