@@ -10,6 +10,11 @@ namespace bbr::log {
 namespace {
 std::atomic<int> g_verbosity{1};
 std::mutex g_write_mutex;  // keeps concurrent lines whole
+// The calling thread's capture (ThreadCapture); null: lines go to stderr.
+thread_local Sink* t_sink = nullptr;
+thread_local Level t_sink_level = Level::kError;
+
+}  // namespace
 
 const char* level_name(Level level) {
   switch (level) {
@@ -21,12 +26,12 @@ const char* level_name(Level level) {
   }
   return "?";
 }
-}  // namespace
 
 void set_verbosity(int v) { g_verbosity.store(v, std::memory_order_relaxed); }
 int verbosity() { return g_verbosity.load(std::memory_order_relaxed); }
 
 bool enabled(Level level) {
+  if (t_sink != nullptr) return level <= t_sink_level;
   switch (level) {
     case Level::kError:
     case Level::kWarn: return true;
@@ -38,6 +43,10 @@ bool enabled(Level level) {
 }
 
 void write(Level level, std::string_view text) {
+  if (t_sink != nullptr) {
+    if (level <= t_sink_level) t_sink->line(level, text);
+    return;
+  }
   using namespace std::chrono;
   auto now = system_clock::now();
   std::time_t secs = system_clock::to_time_t(now);
@@ -49,6 +58,17 @@ void write(Level level, std::string_view text) {
   std::lock_guard lock(g_write_mutex);
   std::fprintf(stderr, "%s.%03dZ %-5s %.*s\n", stamp, static_cast<int>(millis), level_name(level),
                static_cast<int>(text.size()), text.data());
+}
+
+ThreadCapture::ThreadCapture(Sink& sink, Level up_to)
+    : previous_sink_(t_sink), previous_level_(t_sink_level) {
+  t_sink = &sink;
+  t_sink_level = up_to;
+}
+
+ThreadCapture::~ThreadCapture() {
+  t_sink = previous_sink_;
+  t_sink_level = previous_level_;
 }
 
 }  // namespace bbr::log

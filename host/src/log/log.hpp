@@ -16,7 +16,35 @@ enum class Level { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3, kTrace = 4 };
 void set_verbosity(int v);
 int verbosity();
 bool enabled(Level level);
+// "ERROR", "WARN", "INFO", "DEBUG", "TRACE".
+const char* level_name(Level level);
 void write(Level level, std::string_view text);
+
+// Receives the lines written on one thread (see ThreadCapture). Tools that run
+// a chain offline (the session driver, `chain run`) use it to show what the
+// plugins logged, attributed and in order, instead of mixing it into stderr.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void line(Level level, std::string_view text) = 0;
+};
+
+// While alive, every line written on the constructing thread at `up_to` or
+// more severe goes to `sink` (whatever the verbosity: a test asks for DEBUG
+// lines without making the whole process verbose) and not to stderr. Lines
+// from other threads (a plugin's own workers) still go to stderr. Nests: the
+// previous capture comes back on destruction. Not movable.
+class ThreadCapture {
+ public:
+  ThreadCapture(Sink& sink, Level up_to);
+  ~ThreadCapture();
+  ThreadCapture(const ThreadCapture&) = delete;
+  ThreadCapture& operator=(const ThreadCapture&) = delete;
+
+ private:
+  Sink* previous_sink_;
+  Level previous_level_;
+};
 
 template <class... Args>
 void error(fmt::format_string<Args...> f, Args&&... args) {

@@ -11,6 +11,7 @@
 #include "envoy/service/ext_proc/v3/external_processor.pb.h"
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <variant>
@@ -33,6 +34,9 @@ struct SessionOptions {
   // options are copied into every session.
   std::shared_ptr<const std::vector<std::string>> routing_headers;
   Metrics* metrics = nullptr;        // bbr_success_total; may be null
+  // Told every chain run's outcome, right after the run: the offline driver
+  // (host/src/offline) reports which plugin stopped a chain. Empty in serve.
+  std::function<void(bbr_phase_t, const ChainOutcome&)> on_chain_outcome;
 };
 
 class Session {
