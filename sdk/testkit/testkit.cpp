@@ -9,22 +9,17 @@
 
 #include "chain/chain.hpp"
 #include "loader/plugin_library.hpp"
+#include "log/log.hpp"
 #include "metrics/metrics.hpp"
-#include "session/session.hpp"
+#include "offline/session_driver.hpp"
 
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
-#include <prometheus/registry.h>
+#include <nlohmann/json.hpp>
 
 #include <strings.h>
 #include <algorithm>
 #include <cctype>
 
 namespace bbr::testkit {
-
-using ProcessingRequest = envoy::service::ext_proc::v3::ProcessingRequest;
-using ProcessingResponse = envoy::service::ext_proc::v3::ProcessingResponse;
-namespace ext_proc = envoy::service::ext_proc::v3;
 
 // ------------------------------------------------------------------ Plugin
 
@@ -34,6 +29,7 @@ struct Plugin::Impl {
   std::shared_ptr<bbr::PluginInstance> instance;
   std::string type_name;
   uint32_t capabilities = 0;
+  std::vector<LogLine> create_logs;
 };
 
 namespace {
@@ -46,6 +42,28 @@ bbr::Metrics& kit_metrics() {
   return *metrics;
 }
 
+// Keeps the plugin's own lines (the host's log call writes them as
+// "plugin NAME (TYPE): text") written on this thread during create().
+class CreateSink : public bbr::log::Sink {
+ public:
+  CreateSink(std::string prefix, std::string instance)
+      : prefix_(std::move(prefix)), instance_(std::move(instance)) {}
+  void line(bbr::log::Level level, std::string_view text) override {
+    if (text.substr(0, prefix_.size()) != prefix_) return;
+    try {
+      lines.push_back(LogLine{static_cast<bbr_log_level_t>(level), instance_,
+                              std::string(text.substr(prefix_.size()))});
+    } catch (...) {
+      // Out of memory while logging: the line is lost, create goes on.
+    }
+  }
+  std::vector<LogLine> lines;
+
+ private:
+  std::string prefix_;
+  std::string instance_;
+};
+
 std::shared_ptr<Plugin::Impl> create_impl(std::shared_ptr<bbr::PluginLibrary> library,
                                           const bbr_plugin_type_t* type,
                                           const std::string& parameters_json,
@@ -55,13 +73,18 @@ std::shared_ptr<Plugin::Impl> create_impl(std::shared_ptr<bbr::PluginLibrary> li
   impl->library = library;
   impl->type_name = type->name != nullptr ? type->name : "";
   impl->capabilities = type->capabilities;
+  const std::string name = instance_name.empty() ? impl->type_name : instance_name;
+  // What the plugin logs while it is created (e.g. a warning about its
+  // parameters) is kept for create_logs(), at every level, not printed.
+  CreateSink sink("plugin " + name + " (" + impl->type_name + "): ", name);
   try {
+    bbr::log::ThreadCapture capture(sink, bbr::log::Level::kTrace);
     impl->instance = std::make_shared<bbr::PluginInstance>(
-        bbr::PluginTypeRef{std::move(library), type},
-        instance_name.empty() ? impl->type_name : instance_name, parameters_json, &kit_metrics());
+        bbr::PluginTypeRef{std::move(library), type}, name, parameters_json, &kit_metrics());
   } catch (const std::exception& e) {
     throw Error(e.what());
   }
+  impl->create_logs = std::move(sink.lines);
   return impl;
 }
 
@@ -105,6 +128,7 @@ Plugin& Plugin::operator=(Plugin&&) noexcept = default;
 
 const std::string& Plugin::type_name() const { return impl_->type_name; }
 uint32_t Plugin::capabilities() const { return impl_->capabilities; }
+const std::vector<LogLine>& Plugin::create_logs() const { return impl_->create_logs; }
 
 Result Plugin::request(const Headers& headers, std::string body) const {
   return Chain({*this}).request(headers, std::move(body));
@@ -140,6 +164,8 @@ struct Access {
   using Series = Result::Series;
   static std::vector<Series>& metrics(Result& r) { return r.metrics_; }
   static std::string& stream_error(Result& r) { return r.stream_error_; }
+  static std::string& stopped_by(Result& r) { return r.stopped_by_; }
+  static std::string& error(Result& r) { return r.error_; }
 };
 
 namespace {
@@ -282,248 +308,149 @@ Headers with_request_defaults(const Headers& given) {
   return out;
 }
 
-void fill_headers(ext_proc::HttpHeaders* out, const Headers& headers, bool end_of_stream) {
+// As Envoy sends them: keys lower-cased, values as given.
+bbr::Headers to_host_headers(const Headers& headers) {
+  bbr::Headers out;
+  out.reserve(headers.size());
   for (const auto& [k, v] : headers) {
-    auto* h = out->mutable_headers()->add_headers();
-    // Envoy sends keys lower-cased and values as raw bytes.
     std::string key = k;
     std::transform(key.begin(), key.end(), key.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    h->set_key(key);
-    h->set_raw_value(v);
+    out.push_back(bbr::Header{std::move(key), v});
   }
-  out->set_end_of_stream(end_of_stream);
-}
-
-// A JSON text as a protobuf Value; throws Error when it is not JSON.
-google::protobuf::Value json_to_value(const std::string& json, const std::string& what) {
-  google::protobuf::Value value;
-  auto status = google::protobuf::util::JsonStringToMessage(json, &value);
-  if (!status.ok()) throw Error("bbr::testkit: " + what + " is not JSON: " + json);
-  return value;
-}
-
-std::string value_to_json(const google::protobuf::Value& value) {
-  std::string out;
-  (void)google::protobuf::util::MessageToJsonString(value, &out);
   return out;
 }
 
-// Envoy's per-stream context, carried on the first message as Envoy does.
-void add_envoy_context(ProcessingRequest& req, const Exchange& x) {
+nlohmann::json parse_or_throw(const std::string& json, const std::string& what) {
+  auto parsed = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) throw Error("bbr::testkit: " + what + " is not JSON: " + json);
+  return parsed;
+}
+
+// Envoy's per-stream context in the driver's proto3 JSON form.
+void add_envoy_context(bbr::offline::DriveInput& in, const Exchange& x) {
   if (!x.attributes.empty()) {
-    auto& s = (*req.mutable_attributes())["envoy.filters.http.ext_proc"];
+    nlohmann::json attrs = nlohmann::json::object();
     for (const auto& [name, json] : x.attributes) {
-      (*s.mutable_fields())[name] = json_to_value(json, "attribute " + name);
+      attrs[name] = parse_or_throw(json, "attribute " + name);
     }
+    in.attributes_json = nlohmann::json{{"envoy.filters.http.ext_proc", attrs}}.dump();
   }
-  for (const auto& [ns, keys] : x.metadata) {
-    auto& s = (*req.mutable_metadata_context()->mutable_filter_metadata())[ns];
-    for (const auto& [key, json] : keys) {
-      (*s.mutable_fields())[key] = json_to_value(json, "metadata " + ns + "/" + key);
+  if (!x.metadata.empty()) {
+    nlohmann::json filter = nlohmann::json::object();
+    for (const auto& [ns, keys] : x.metadata) {
+      for (const auto& [key, json] : keys) {
+        filter[ns][key] = parse_or_throw(json, "metadata " + ns + "/" + key);
+      }
     }
+    in.metadata_context_json = nlohmann::json{{"filterMetadata", filter}}.dump();
   }
 }
 
-// What one series of a plugin's registry held at one moment.
-using Snapshot = std::map<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>,
-                          std::pair<double, uint64_t>>;
-
-void snapshot(const bbr::Metrics& metrics, Snapshot& out) {
-  for (const auto& family : metrics.registry()->Collect()) {
-    if (family.type != prometheus::MetricType::Counter &&
-        family.type != prometheus::MetricType::Histogram) {
-      continue;
-    }
-    for (const auto& m : family.metric) {
-      std::vector<std::pair<std::string, std::string>> labels;
-      for (const auto& l : m.label) {
-        if (l.name != "plugin_name") labels.emplace_back(l.name, l.value);
-      }
-      auto& slot = out[{family.name, labels}];
-      if (family.type == prometheus::MetricType::Counter) {
-        slot.first += m.counter.value;
-      } else {
-        slot.second += m.histogram.sample_count;
-      }
-    }
-  }
+LogLine to_log_line(const bbr::offline::LogLine& l) {
+  LogLine out;
+  out.level = static_cast<bbr_log_level_t>(l.level);
+  out.plugin = l.instance;
+  out.text = l.text;
+  return out;
 }
 
-// Feeds one exchange to a fresh Session and sorts the answers by direction.
-class Run {
- public:
-  Run(const std::vector<Plugin>& plugins, const Exchange& x) : plugins_(plugins), x_(x) {
-    for (const auto& p : plugins_) {
-      auto* impl = Access::plugin(p);
-      if (impl->capabilities & BBR_CAP_REQUEST) chain_.add_request(impl->instance);
-      if (impl->capabilities &
-          (BBR_CAP_RESPONSE | BBR_CAP_RESPONSE_CHUNK | BBR_CAP_RESPONSE_EVENT)) {
-        chain_.add_response(impl->instance);
-      }
-    }
-    options_.streaming = x.streaming;
-    // serve's defaults (--max-body-bytes, --routing-headers): a client-sent
-    // routing header that no plugin set is removed, as in production.
-    options_.max_body_bytes = 100ull * 1024 * 1024;
-    options_.routing_headers = std::make_shared<const std::vector<std::string>>(
-        std::vector<std::string>{"x-gateway-model-name", "x-gateway-base-model-name"});
-  }
-
-  ExchangeResult go() {
-    Snapshot before_req, after_req, after_resp;
-    take(before_req);
-    bbr::Session session(chain_, options_);
-
-    // The request: headers, then the body in one message (or none).
-    const bool has_body = !x_.request_body.empty();
-    ProcessingRequest headers;
-    fill_headers(headers.mutable_request_headers(), with_request_defaults(x_.request_headers),
-                 !has_body);
-    add_envoy_context(headers, x_);
-    feed(session, headers, out_.request);
-    if (has_body && !finished_) {
-      ProcessingRequest body;
-      body.mutable_request_body()->set_body(x_.request_body);
-      body.mutable_request_body()->set_end_of_stream(true);
-      feed(session, body, out_.request);
-    }
-    if (!request_body_replaced_) Access::body(out_.request) = x_.request_body;
-    take(after_req);
-    diff(before_req, after_req, out_.request);
-
-    if (x_.response_headers && !finished_) {
-      const bool has_resp_body = !x_.response_body.empty();
-      ProcessingRequest rh;
-      fill_headers(rh.mutable_response_headers(), *x_.response_headers, !has_resp_body);
-      feed(session, rh, out_.response);
-      std::string original;
-      for (std::size_t i = 0; i < x_.response_body.size() && !finished_; ++i) {
-        original += x_.response_body[i];
-        ProcessingRequest b;
-        b.mutable_response_body()->set_body(x_.response_body[i]);
-        b.mutable_response_body()->set_end_of_stream(i + 1 == x_.response_body.size());
-        feed(session, b, out_.response);
-      }
-      auto& r = out_.response;
-      if (!Access::chunks(r).empty()) {
-        std::string joined;
-        for (const auto& c : Access::chunks(r)) joined += c;
-        Access::body_changed(r) = joined != original;
-        Access::body(r) = std::move(joined);
-      } else if (!response_body_replaced_) {
-        Access::body(r) = original;
-      }
-      take(after_resp);
-      diff(after_req, after_resp, r);
-    }
-    return std::move(out_);
-  }
-
- private:
-  static void take(Snapshot& s) { snapshot(kit_metrics(), s); }
-
-  static void diff(const Snapshot& before, const Snapshot& after, Result& r) {
-    for (const auto& [key, now] : after) {
-      auto was = before.find(key);
-      double growth = now.first - (was == before.end() ? 0 : was->second.first);
-      uint64_t count = now.second - (was == before.end() ? 0 : was->second.second);
-      if (growth == 0 && count == 0) continue;
-      Access::metrics(r).push_back(Access::Series{key.first, key.second, growth, count});
+void fill_direction(Result& r, const bbr::offline::DirectionResult& d) {
+  for (const auto& m : d.header_mutations) {
+    if (m.value) {
+      Access::headers_set(r).emplace_back(m.key, *m.value);
+    } else {
+      Access::headers_removed(r).push_back(m.key);
     }
   }
+  Access::body(r) = d.body;
+  Access::body_changed(r) = d.body_changed;
+  for (const auto& c : d.chunks) Access::chunks(r).push_back(c.body);
+  Access::clear_route_cache(r) = d.clear_route_cache.value_or(false);
+}
 
-  void feed(bbr::Session& session, ProcessingRequest& req, Result& r) {
-    bbr::Session::Step step = session.on_request(req);
-    for (auto& resp : step.take_all()) absorb(resp, r);
-    if (step.finish) {
-      finished_ = true;
-      if (step.error != bbr::Session::StreamError::kNone) {
-        Access::stream_error(r) = step.error_message.empty() ? "stream error" : step.error_message;
-      }
+// Fields every result of one exchange shares: what the plugins logged and
+// counted, metadata, a stream error.
+void fill_shared(Result& r, const bbr::offline::DriveResult& out) {
+  // Plugins' lines only: the host's own lines are not the plugin's doing.
+  for (const auto& l : out.logs) {
+    if (!l.instance.empty()) Access::logs(r).push_back(to_log_line(l));
+  }
+  for (const auto& m : out.metrics) {
+    std::vector<std::pair<std::string, std::string>> labels;
+    for (const auto& l : m.labels) {
+      if (l.first != "plugin_name") labels.push_back(l);
+    }
+    Access::metrics(r).push_back(
+        Access::Series{m.name, std::move(labels), m.histogram ? 0 : m.delta, m.count});
+  }
+  auto metadata = nlohmann::json::parse(out.dynamic_metadata_json, nullptr, false);
+  if (metadata.is_object()) {
+    for (const auto& [ns, keys] : metadata.items()) {
+      if (!keys.is_object()) continue;
+      for (const auto& [key, value] : keys.items()) Access::metadata(r)[ns][key] = value.dump();
     }
   }
+  if (out.stream_error) Access::stream_error(r) = *out.stream_error;
+}
 
-  static void absorb_mutation(const ext_proc::HeaderMutation& m, Result& r) {
-    for (const auto& option : m.set_headers()) {
-      const auto& h = option.header();
-      Access::headers_set(r).emplace_back(h.key(),
-                                          h.raw_value().empty() ? h.value() : h.raw_value());
-    }
-    for (const auto& key : m.remove_headers()) Access::headers_removed(r).push_back(key);
+void fill_immediate(Result& r, const bbr::offline::DriveResult& out) {
+  const auto& ir = *out.immediate;
+  Access::status(r) = ir.status;
+  Access::rejection_body(r) = ir.body;
+  Access::details(r) = ir.details;
+  for (const auto& h : ir.headers) Access::rejection_headers(r).emplace_back(h.key, h.value);
+  if (out.stopped) {
+    Access::stopped_by(r) = out.stopped->plugin;
+    Access::error(r) = out.stopped->reason;
   }
-
-  void absorb_common(const ext_proc::CommonResponse& c, Result& r, bool request) {
-    absorb_mutation(c.header_mutation(), r);
-    if (c.clear_route_cache()) Access::clear_route_cache(r) = true;
-    if (!c.has_body_mutation()) return;
-    const auto& bm = c.body_mutation();
-    if (bm.has_streamed_response()) {
-      Access::chunks(r).push_back(bm.streamed_response().body());
-    } else if (bm.mutation_case() == ext_proc::BodyMutation::kBody) {
-      Access::body(r) = bm.body();
-      Access::body_changed(r) = true;
-      (request ? request_body_replaced_ : response_body_replaced_) = true;
-    } else if (bm.mutation_case() == ext_proc::BodyMutation::kClearBody && bm.clear_body()) {
-      Access::body(r).clear();
-      Access::body_changed(r) = true;
-      (request ? request_body_replaced_ : response_body_replaced_) = true;
-    }
-  }
-
-  void absorb(const ProcessingResponse& resp, Result& r) {
-    switch (resp.response_case()) {
-      case ProcessingResponse::kRequestHeaders:
-        absorb_common(resp.request_headers().response(), r, true);
-        break;
-      case ProcessingResponse::kRequestBody:
-        absorb_common(resp.request_body().response(), r, true);
-        break;
-      case ProcessingResponse::kResponseHeaders:
-        absorb_common(resp.response_headers().response(), r, false);
-        break;
-      case ProcessingResponse::kResponseBody:
-        absorb_common(resp.response_body().response(), r, false);
-        break;
-      case ProcessingResponse::kImmediateResponse: {
-        const auto& ir = resp.immediate_response();
-        Access::status(r) = static_cast<uint32_t>(ir.status().code());
-        Access::rejection_body(r) = ir.body();
-        Access::details(r) = ir.details();
-        for (const auto& option : ir.headers().set_headers()) {
-          const auto& h = option.header();
-          Access::rejection_headers(r).emplace_back(
-              h.key(), h.raw_value().empty() ? h.value() : h.raw_value());
-        }
-        break;
-      }
-      default:
-        break;
-    }
-    if (resp.has_dynamic_metadata()) {
-      for (const auto& [ns, value] : resp.dynamic_metadata().fields()) {
-        if (!value.has_struct_value()) continue;
-        for (const auto& [key, v] : value.struct_value().fields()) {
-          Access::metadata(r)[ns][key] = value_to_json(v);
-        }
-      }
-    }
-  }
-
-  const std::vector<Plugin>& plugins_;
-  const Exchange& x_;
-  bbr::Chain chain_;
-  bbr::SessionOptions options_;
-  ExchangeResult out_;
-  bool finished_ = false;
-  bool request_body_replaced_ = false;
-  bool response_body_replaced_ = false;
-};
+}
 
 }  // namespace
 
-ExchangeResult Chain::exchange(const Exchange& exchange) const {
-  return Run(impl_->plugins, exchange).go();
+ExchangeResult Chain::exchange(const Exchange& x) const {
+  // The chain as a config would build it: each instance in every phase its
+  // type declares.
+  bbr::Chain chain;
+  for (const auto& p : impl_->plugins) {
+    auto* impl = Access::plugin(p);
+    if (impl->capabilities & BBR_CAP_REQUEST) chain.add_request(impl->instance);
+    if (impl->capabilities & (BBR_CAP_RESPONSE | BBR_CAP_RESPONSE_CHUNK | BBR_CAP_RESPONSE_EVENT)) {
+      chain.add_response(impl->instance);
+    }
+  }
+  bbr::offline::DriveInput in;
+  in.request.headers = to_host_headers(with_request_defaults(x.request_headers));
+  if (!x.request_body.empty()) in.request.body_chunks.push_back(x.request_body);
+  if (x.response_headers) {
+    bbr::offline::DirectionInput response;
+    response.headers = to_host_headers(*x.response_headers);
+    response.body_chunks = x.response_body;
+    in.response = std::move(response);
+  }
+  in.streaming = x.streaming;
+  in.capture_level = bbr::log::Level::kTrace;
+  add_envoy_context(in, x);
+
+  bbr::offline::DriveResult out;
+  try {
+    out = bbr::offline::SessionDriver(chain, &kit_metrics()).run(in);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(std::string("bbr::testkit: ") + e.what());
+  }
+
+  ExchangeResult result;
+  fill_direction(result.request, out.request);
+  fill_direction(result.response, out.response);
+  fill_shared(result.request, out);
+  fill_shared(result.response, out);
+  if (out.immediate) {
+    fill_immediate(out.immediate->phase == BBR_PHASE_REQUEST ? result.request : result.response,
+                   out);
+  }
+  return result;
 }
 
 Result Chain::request(const Headers& headers, std::string body) const {

@@ -92,6 +92,10 @@ class BBR_TESTKIT_API Result {
   std::optional<std::string> rejection_header(std::string_view name) const;
   const Headers& rejection_headers() const { return rejection_headers_; }
   const std::string& details() const { return details_; }
+  // The plugin instance that stopped the chain ("" when the host answered,
+  // e.g. a body that is not JSON), and its error text when it failed.
+  const std::string& stopped_by() const { return stopped_by_; }
+  const std::string& error() const { return error_; }
 
   // --- other outputs to Envoy ---
   // ProcessingResponse.dynamic_metadata[ns][key] as compact JSON text.
@@ -99,7 +103,9 @@ class BBR_TESTKIT_API Result {
   // Whether the answer asks Envoy to clear its route cache.
   bool clear_route_cache() const { return clear_route_cache_; }
 
-  // --- observability, during this call only ---
+  // --- observability: during this call only (a response() or an exchange
+  // also runs a request: its lines and counts are included, and both results
+  // of an exchange report the same) ---
   const std::vector<LogLine>& logs() const { return logs_; }
   // True when some log line contains `text`.
   bool logged(std::string_view text) const;
@@ -125,6 +131,8 @@ class BBR_TESTKIT_API Result {
   std::string rejection_body_;
   Headers rejection_headers_;
   std::string details_;
+  std::string stopped_by_;
+  std::string error_;
   std::map<std::string, std::map<std::string, std::string>> metadata_;
   bool clear_route_cache_ = false;
   std::vector<LogLine> logs_;
@@ -212,6 +220,8 @@ class BBR_TESTKIT_API Plugin {
 
   const std::string& type_name() const;
   uint32_t capabilities() const;
+  // The lines the plugin logged while it was created (every level).
+  const std::vector<LogLine>& create_logs() const;
 
   // As Chain's, for a chain of this one plugin.
   Result request(const Headers& headers, std::string body) const;

@@ -45,6 +45,19 @@ std::string create_error(const std::string& params) {
   return "(create succeeded)";
 }
 
+// What the plugin logged while created, one "LEVEL text" line each.
+std::string create_log(const Plugin& plugin) {
+  static const char* const kLevels[] = {"ERROR", "WARN", "INFO", "DEBUG", "TRACE"};
+  std::string out;
+  for (const auto& line : plugin.create_logs()) {
+    out += kLevels[line.level];
+    out += ' ';
+    out += line.text;
+    out += '\n';
+  }
+  return out;
+}
+
 void write_reference_files(const TempDir& dir) {
   // The shape of the reference's ConfigMap data: adapters as a YAML list in a string.
   write_file(dir.path() / "qwen.yaml",
@@ -159,14 +172,8 @@ TEST_CASE("base-model-to-header skips a malformed file, reports it, and serves t
   write_reference_files(dir);
   write_file(dir.path() / "broken.yaml", "baseModel: [unclosed\n");
   write_file(dir.path() / "nobase.json", R"({"adapters":["orphan"]})");
-  std::optional<Plugin> created;
-  std::string log;
-  {
-    plugin_test::StderrCapture capture;
-    created = create("base-model-to-header", params_for(dir));
-    log = capture.text();
-  }
-  const Plugin& plugin = *created;
+  auto plugin = create("base-model-to-header", params_for(dir));
+  const std::string log = create_log(plugin);
   INFO(log);
   CHECK(log.find("ERROR") != std::string::npos);
   CHECK(log.find("broken.yaml") != std::string::npos);
@@ -185,14 +192,8 @@ TEST_CASE("base-model-to-header keeps the first file's base model for a conflict
   TempDir dir;
   write_file(dir.path() / "a.yaml", "baseModel: first\nadapters: [shared, only-a]\n");
   write_file(dir.path() / "b.yaml", "baseModel: second\nadapters: [shared, only-b]\n");
-  std::optional<Plugin> created;
-  std::string log;
-  {
-    plugin_test::StderrCapture capture;
-    created = create("base-model-to-header", params_for(dir));
-    log = capture.text();
-  }
-  const Plugin& plugin = *created;
+  auto plugin = create("base-model-to-header", params_for(dir));
+  const std::string log = create_log(plugin);
   INFO(log);
   CHECK(log.find("WARN") != std::string::npos);
   CHECK(log.find("'shared'") != std::string::npos);

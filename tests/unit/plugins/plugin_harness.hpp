@@ -1,7 +1,6 @@
 // Helpers for the in-tree plugins' tests beside the SDK's test kit (which
 // loads and runs the plugins): the loaded types' descriptors, files and temp
-// dirs, waiting on a watcher, and stderr capture for what a plugin logs at
-// create.
+// dirs, and waiting on a watcher.
 #pragma once
 
 #include "chain/chain.hpp"
@@ -97,39 +96,5 @@ inline bool eventually(const std::function<bool()>& done,
   }
   return done();
 }
-
-// Captures what is written to stderr (the host's log sink) while alive.
-class StderrCapture {
- public:
-  StderrCapture() : file_(std::tmpfile()) {
-    std::fflush(stderr);
-    saved_ = ::dup(STDERR_FILENO);
-    ::dup2(::fileno(file_), STDERR_FILENO);
-  }
-  ~StderrCapture() {
-    restore();
-    if (file_) std::fclose(file_);
-  }
-  std::string text() {
-    restore();
-    std::rewind(file_);
-    std::string out;
-    char buffer[4096];
-    std::size_t n;
-    while ((n = std::fread(buffer, 1, sizeof(buffer), file_)) > 0) out.append(buffer, n);
-    return out;
-  }
-
- private:
-  void restore() {
-    if (saved_ < 0) return;
-    std::fflush(stderr);
-    ::dup2(saved_, STDERR_FILENO);
-    ::close(saved_);
-    saved_ = -1;
-  }
-  std::FILE* file_;
-  int saved_ = -1;
-};
 
 }  // namespace plugin_test
