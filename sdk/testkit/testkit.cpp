@@ -1,10 +1,10 @@
 // The test kit: bbr/testkit.hpp on the host's own loader, chain and session.
 //
 // Nothing here re-implements what the server does: a plugin is created by the
-// real PluginInstance with the real host API table, and each exchange is fed,
-// as Envoy would feed it, to the real bbr::Session. This file only turns
-// Envoy-side inputs into ProcessingRequests and the session's
-// ProcessingResponses back into plain std values.
+// real PluginInstance with the real host API table, and each exchange is run
+// by the offline session driver (host/src/offline), which feeds the real
+// bbr::Session as Envoy would and reads its answers back. This file only
+// turns the kit's std-only inputs and outputs into the driver's.
 #include <bbr/testkit.hpp>
 
 #include "chain/chain.hpp"

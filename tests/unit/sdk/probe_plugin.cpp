@@ -13,7 +13,9 @@
 #error "the probe pins plugin.hpp in C++17: build it with -std=c++17"
 #endif
 
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -36,6 +38,7 @@ class Probe {
       throw std::runtime_error("probe refuses: parameter refuse is true");
     }
     prefix_ = std::string(ctx.plugin.parameter_string("/prefix").value_or("x-probe-"));
+    if (auto names = ctx.plugin.parameter_names()) params_ = join(*names);
   }
 
   bbr_result_t on_request(bbr::Message& msg) {
@@ -84,6 +87,43 @@ class Probe {
       return msg.fail(BBR_FAIL_FORBIDDEN, "probe failed on purpose");
     } else if (action == "throw") {
       throw std::runtime_error("probe threw on purpose");
+    } else if (action == "walk") {
+      std::vector<std::string> roles;
+      msg.json_for_each("/messages", [&](const bbr::JsonEntry& e) {
+        auto role = msg.json_string(bbr::pointer_join(e.pointer, "role"));
+        roles.emplace_back(std::to_string(e.index) + ":" + std::string(role.value_or("?")));
+      });
+      set(msg, "roles", join(roles));
+      std::vector<std::string> first_two;
+      msg.json_for_each("", [&](const bbr::JsonEntry& e) {
+        first_two.emplace_back(e.name);
+        return first_two.size() < 2;  // false: stop
+      });
+      set(msg, "first-two", join(first_two));
+      try {
+        msg.json_for_each("/messages",
+                          [](const bbr::JsonEntry&) { throw std::runtime_error("from lambda"); });
+      } catch (const std::runtime_error& e) {
+        set(msg, "walk-threw", e.what());
+      }
+      set(msg, "walk-scalar",
+          std::to_string(msg.json_for_each("/model", [](const bbr::JsonEntry&) {})));
+      set(msg, "params", params_);
+    } else if (action == "typed") {
+      msg.json_set_string("/s", "a\"b");
+      msg.json_set_integer("/i", 7);
+      msg.json_set_number("/f", 0.25);
+      msg.json_set_bool("/b", false);
+    } else if (action == "info") {
+      if (auto info = msg.info()) {
+        set(msg, "unit", std::to_string(info->unit));
+        set(msg, "path", std::string(info->request_path));
+      }
+      if (auto prompt = msg.prompt_text()) {
+        std::string text(*prompt);
+        for (char& c : text) c = c == '\n' ? '|' : c;
+        set(msg, "prompt", text);
+      }
     } else if (action == "metadata") {
       bbr_status_t st =
           msg.set_dynamic_metadata("envoy.lb", "probe", bbr::Json::object({{"model", model}}));
@@ -107,6 +147,7 @@ class Probe {
   bbr::Counter requests_;
   bbr::Histogram sizes_;
   std::string prefix_;
+  std::string params_;
 };
 
 // A response plugin with the 1.1 streaming hooks: plugin_type must declare them.
@@ -115,6 +156,7 @@ class StreamProbe {
   explicit StreamProbe(const bbr::CreateContext&) {}
   bbr_result_t on_response_event(bbr::Message& msg) {
     if (msg.body().find("drop-me") != std::string_view::npos) msg.event_drop();
+    if (msg.body().find("add-after") != std::string_view::npos) msg.event_add("added", "extra");
     return BBR_CONTINUE;
   }
   bbr_result_t on_response_chunk(bbr::Message&) { return BBR_CONTINUE; }

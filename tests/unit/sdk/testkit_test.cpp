@@ -135,6 +135,38 @@ TEST_CASE("testkit: 1.1 calls answer through plugin.hpp as the host's table allo
   }
 }
 
+TEST_CASE("testkit: plugin.hpp's for_each walks, stops early, and rethrows the lambda's throw") {
+  auto r = probe(R"({"prefix":"x-probe-","refuse":false})")
+               .request({{"x-probe", "walk"}}, R"({"model":"m","messages":[{"role":"system"},
+                 {"role":"user"}],"z":1})");
+  if (r.header("x-probe-abi-minor") == "0") return;  // 1.0 host: no for_each
+  CHECK(r.header("x-probe-roles") == "0:system,1:user");
+  CHECK(r.header("x-probe-first-two") == "model,messages");
+  CHECK(r.header("x-probe-walk-threw") == "from lambda");
+  CHECK(r.header("x-probe-walk-scalar") == std::to_string(BBR_WRONG_TYPE));
+  CHECK(r.header("x-probe-params") == "prefix,refuse");
+}
+
+TEST_CASE("testkit: plugin.hpp's typed setters write JSON the host makes") {
+  auto r = probe().request({{"x-probe", "typed"}}, R"({"model":"m"})");
+  if (r.header("x-probe-abi-minor") == "0") return;  // 1.0 host: no typed setters
+  CHECK(r.body_changed());
+  CHECK(r.body().find(R"("s":"a\"b")") != std::string::npos);
+  CHECK(r.body().find(R"("i":7)") != std::string::npos);
+  CHECK(r.body().find(R"("f":0.25)") != std::string::npos);
+  CHECK(r.body().find(R"("b":false)") != std::string::npos);
+}
+
+TEST_CASE("testkit: plugin.hpp's message info and prompt text") {
+  auto r = probe().request({{"x-probe", "info"}, {":path", "/v1/chat/completions"}},
+                           R"({"model":"m","messages":[{"role":"user","content":"hi"},
+                             {"role":"user","content":"there"}]})");
+  if (r.header("x-probe-abi-minor") == "0") return;  // 1.0 host
+  CHECK(r.header("x-probe-unit") == std::to_string(BBR_BODY_WHOLE));
+  CHECK(r.header("x-probe-path") == "/v1/chat/completions");
+  CHECK(r.header("x-probe-prompt") == "hi|there");
+}
+
 // [!mayfail]: what plugin.h promises and the session does not send yet
 // (reported to the lead); the kit shows it as soon as the session does.
 TEST_CASE("testkit: dynamic metadata a plugin sets reaches the answer", "[!mayfail]") {
@@ -198,15 +230,19 @@ TEST_CASE("testkit: an exchange reports the request and the response separately"
 TEST_CASE("testkit: a streamed text/event-stream response comes back as chunks and events") {
   auto r = Plugin::from_type(stream_probe_type())
                .response_sse({}, {"data: {\"a\":1}\n\n", "event: note\ndata: x\n",
-                                  "\ndata: drop-me\n\ndata: [DONE]\n\n"});
+                                  "\ndata: drop-me\n\ndata: add-after\n\ndata: [DONE]\n\n"});
   CHECK_FALSE(r.rejected());
   CHECK(r.chunks().size() >= 2);  // forwarded as events complete, not held to the end
   auto events = r.events();
-  REQUIRE(events.size() == 3);  // the plugin dropped the "drop-me" event
+  // The plugin dropped "drop-me" and added an event after "add-after".
+  REQUIRE(events.size() == 5);
   CHECK(events[0].data == R"({"a":1})");
   CHECK(events[1].name == "note");
   CHECK(events[1].data == "x");
-  CHECK(events[2].data == "[DONE]");
+  CHECK(events[2].data == "add-after");
+  CHECK(events[3].name == "added");
+  CHECK(events[3].data == "extra");
+  CHECK(events[4].data == "[DONE]");
 }
 
 TEST_CASE("testkit: chains run plugins in order; later ones see earlier headers") {
