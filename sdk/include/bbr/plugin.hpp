@@ -670,6 +670,18 @@ struct CreateContext {
   std::string_view instance_name;
   std::string_view parameters_json;  // empty when none were given
   PluginContext plugin;
+
+  // Since 1.1: define the instance's metrics here, keep the handles, bump
+  // them by id on any thread (shorthands for plugin.counter / .histogram).
+  Counter counter(std::string_view name, std::string_view help = {},
+                  std::string_view label_name = {}) const {
+    return plugin.counter(name, help, label_name);
+  }
+  Histogram histogram(std::string_view name, std::string_view help = {},
+                      std::string_view label_name = {},
+                      const std::vector<double>& buckets = {}) const {
+    return plugin.histogram(name, help, label_name, buckets);
+  }
 };
 
 // ---------------------------------------------------------------------------
@@ -906,7 +918,7 @@ class Message {
 
   // --- since 1.1 ---
   // What the current call is given; nullopt on a 1.0 host.
-  std::optional<MessageInfo> info() const {
+  std::optional<MessageInfo> message_info() const {
     if (!BBR_HAS_FIELD(api_, bbr_host_api_t, message_info)) return std::nullopt;
     bbr_message_info_t raw{};
     raw.struct_size = sizeof(raw);

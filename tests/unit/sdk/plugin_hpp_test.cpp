@@ -93,7 +93,7 @@ TEST_CASE("plugin.hpp's 1.1 wrappers answer BBR_UNSUPPORTED or nullopt on a 1.0 
   api10.struct_size = offsetof(bbr_host_api_t, message_info);
   api10.abi_minor = 0;
   bbr::Message msg(&api10, nullptr);
-  CHECK_FALSE(msg.info());
+  CHECK_FALSE(msg.message_info());
   CHECK_FALSE(msg.prompt_text());
   CHECK_FALSE(msg.attribute("request.id"));
   CHECK_FALSE(msg.metadata("ns", "key"));

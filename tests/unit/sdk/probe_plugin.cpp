@@ -32,7 +32,7 @@ class Probe {
  public:
   explicit Probe(const bbr::CreateContext& ctx)
       : ctx_(ctx.plugin),
-        requests_(ctx.plugin.counter("probe_requests_total", "requests seen", "model")),
+        requests_(ctx.counter("probe_requests_total", "requests seen", "model")),
         sizes_(ctx.plugin.histogram("probe_body_bytes", "body sizes", "", {10, 100, 1000})) {
     if (ctx.plugin.parameter_bool("/refuse").value_or(false)) {
       throw std::runtime_error("probe refuses: parameter refuse is true");
@@ -115,7 +115,7 @@ class Probe {
       msg.json_set_number("/f", 0.25);
       msg.json_set_bool("/b", false);
     } else if (action == "info") {
-      if (auto info = msg.info()) {
+      if (auto info = msg.message_info()) {
         set(msg, "unit", std::to_string(info->unit));
         set(msg, "path", std::string(info->request_path));
       }
