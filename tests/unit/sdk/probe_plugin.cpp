@@ -124,6 +124,12 @@ class Probe {
         for (char& c : text) c = c == '\n' ? '|' : c;
         set(msg, "prompt", text);
       }
+    } else if (action == "keep-route") {
+      set(msg, "route-status", std::to_string(msg.set_route_cache(BBR_ROUTE_CACHE_KEEP)));
+    } else if (action == "context") {
+      if (auto id = msg.attribute("request.id")) set(msg, "attribute", std::string(*id));
+      if (auto tenant = msg.metadata("envoy.lb", "tenant"))
+        set(msg, "tenant", std::string(*tenant));
     } else if (action == "metadata") {
       bbr_status_t st =
           msg.set_dynamic_metadata("envoy.lb", "probe", bbr::Json::object({{"model", model}}));
