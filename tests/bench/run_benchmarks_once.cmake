@@ -13,3 +13,12 @@ if(NOT load_result EQUAL 0)
   message(FATAL_ERROR "extproc_load failed (${load_result}):\n${load_output}")
 endif()
 message(STATUS "${load_output}")
+# The first-token tool, a few events with a generous wait (a busy CI machine
+# must not fail it): proves it runs and that every event came back.
+if(SSE_FIRST_TOKEN)
+  execute_process(COMMAND ${SSE_FIRST_TOKEN} --events 20 --streams 1 --wait-ms 5000
+    RESULT_VARIABLE sse_result OUTPUT_VARIABLE sse_output ERROR_VARIABLE sse_output)
+  if(NOT sse_result EQUAL 0)
+    message(FATAL_ERROR "sse_first_token failed (${sse_result}):\n${sse_output}")
+  endif()
+endif()

@@ -5,13 +5,13 @@
 
 #include <stddef.h>
 
-static int create(const bbr_create_args_t *args, void **instance_out) {
+static int create(const bbr_create_args_t* args, void** instance_out) {
   (void)args;
   *instance_out = NULL;
   return 0;
 }
-static void destroy(void *instance) { (void)instance; }
-static bbr_result_t pass(void *instance, bbr_message_t *msg) {
+static void destroy(void* instance) { (void)instance; }
+static bbr_result_t pass(void* instance, bbr_message_t* msg) {
   (void)instance;
   (void)msg;
   return BBR_CONTINUE;
@@ -40,14 +40,17 @@ static bbr_result_t pass(void *instance, bbr_message_t *msg) {
 #define EVENT pass
 #endif
 
-static const bbr_plugin_type_t the_type = {
-    SIZE, "stream-descriptor", "1.0.0", "streamed-response descriptor check", CAPS, NULL, create,
-    destroy, NULL, (CAPS & BBR_CAP_RESPONSE) ? pass : NULL, CHUNK, EVENT};
-static const bbr_plugin_type_t *const types[] = {&the_type};
+static const bbr_plugin_type_t the_type = {SIZE,    "stream-descriptor",
+                                           "1.0.0", "streamed-response descriptor check",
+                                           CAPS,    NULL,
+                                           create,  destroy,
+                                           NULL,    (CAPS & BBR_CAP_RESPONSE) ? pass : NULL,
+                                           CHUNK,   EVENT};
+static const bbr_plugin_type_t* const types[] = {&the_type};
 static const bbr_plugin_library_t library = {sizeof(bbr_plugin_library_t), BBR_ABI_MAJOR,
                                              BBR_ABI_MINOR, 1, types};
 
-BBR_PLUGIN_EXPORT const bbr_plugin_library_t *bbr_plugin_entry_v1(const bbr_host_info_t *host) {
+BBR_PLUGIN_EXPORT const bbr_plugin_library_t* bbr_plugin_entry_v1(const bbr_host_info_t* host) {
   (void)host;
   return &library;
 }

@@ -24,8 +24,8 @@
 #include <string.h>
 
 typedef struct {
-  const bbr_host_api_t *api;
-  const bbr_plugin_context_t *ctx;
+  const bbr_host_api_t* api;
+  const bbr_plugin_context_t* ctx;
   char set_model[128];
   char drop_containing[128];
   char add_after[128];
@@ -36,7 +36,7 @@ typedef struct {
   int32_t fail;
 } stream_test_t;
 
-static void param_string(stream_test_t *self, const char *pointer, char *out, size_t cap) {
+static void param_string(stream_test_t* self, const char* pointer, char* out, size_t cap) {
   bbr_json_value_t v;
   memset(&v, 0, sizeof(v));
   v.struct_size = sizeof(v);
@@ -48,7 +48,7 @@ static void param_string(stream_test_t *self, const char *pointer, char *out, si
   }
 }
 
-static int64_t param_int(stream_test_t *self, const char *pointer, int64_t fallback) {
+static int64_t param_int(stream_test_t* self, const char* pointer, int64_t fallback) {
   bbr_json_value_t v;
   memset(&v, 0, sizeof(v));
   v.struct_size = sizeof(v);
@@ -59,8 +59,8 @@ static int64_t param_int(stream_test_t *self, const char *pointer, int64_t fallb
   return fallback;
 }
 
-static int stream_test_create(const bbr_create_args_t *args, void **instance_out) {
-  stream_test_t *self = (stream_test_t *)calloc(1, sizeof(stream_test_t));
+static int stream_test_create(const bbr_create_args_t* args, void** instance_out) {
+  stream_test_t* self = (stream_test_t*)calloc(1, sizeof(stream_test_t));
   if (self == NULL) return 1;
   self->api = args->api;
   self->ctx = args->context;
@@ -76,10 +76,10 @@ static int stream_test_create(const bbr_create_args_t *args, void **instance_out
   return 0;
 }
 
-static void stream_test_destroy(void *instance) { free(instance); }
+static void stream_test_destroy(void* instance) { free(instance); }
 
 /* The current unit, or -1 when the host cannot say (a 1.0 host table). */
-static int32_t unit_of(stream_test_t *self, bbr_message_t *msg) {
+static int32_t unit_of(stream_test_t* self, bbr_message_t* msg) {
   if (!BBR_HAS_FIELD(self->api, bbr_host_api_t, message_info)) return -1;
   bbr_message_info_t info;
   memset(&info, 0, sizeof(info));
@@ -88,7 +88,7 @@ static int32_t unit_of(stream_test_t *self, bbr_message_t *msg) {
   return info.unit;
 }
 
-static int body_contains(stream_test_t *self, bbr_message_t *msg, const char *needle) {
+static int body_contains(stream_test_t* self, bbr_message_t* msg, const char* needle) {
   bbr_buffer_t body;
   size_t n = strlen(needle);
   if (n == 0 || self->api->get_body(msg, &body) != BBR_OK || body.length < n) return 0;
@@ -98,9 +98,9 @@ static int body_contains(stream_test_t *self, bbr_message_t *msg, const char *ne
   return 0;
 }
 
-static bbr_result_t event_editor(void *instance, bbr_message_t *msg) {
-  stream_test_t *self = (stream_test_t *)instance;
-  const bbr_host_api_t *api = self->api;
+static bbr_result_t event_editor(void* instance, bbr_message_t* msg) {
+  stream_test_t* self = (stream_test_t*)instance;
+  const bbr_host_api_t* api = self->api;
   const int has_events = BBR_HAS_FIELD(api, bbr_host_api_t, event_add);
   if (unit_of(self, msg) == BBR_BODY_STREAM_END) {
     if (self->add_at_end[0] != '\0' && has_events) {
@@ -140,17 +140,17 @@ static bbr_result_t event_editor(void *instance, bbr_message_t *msg) {
   return BBR_CONTINUE;
 }
 
-static void free_count(void *value) { free(value); }
+static void free_count(void* value) { free(value); }
 
-static bbr_result_t chunk_counter(void *instance, bbr_message_t *msg) {
-  stream_test_t *self = (stream_test_t *)instance;
-  const bbr_host_api_t *api = self->api;
-  void *value = NULL;
-  uint64_t *count = NULL;
+static bbr_result_t chunk_counter(void* instance, bbr_message_t* msg) {
+  stream_test_t* self = (stream_test_t*)instance;
+  const bbr_host_api_t* api = self->api;
+  void* value = NULL;
+  uint64_t* count = NULL;
   if (api->state_get(msg, "test-chunks", 11, &value) == BBR_OK) {
-    count = (uint64_t *)value;
+    count = (uint64_t*)value;
   } else {
-    count = (uint64_t *)calloc(1, sizeof(uint64_t));
+    count = (uint64_t*)calloc(1, sizeof(uint64_t));
     if (count == NULL) return BBR_FAIL_INTERNAL;
     api->state_put(msg, "test-chunks", 11, count, free_count);
   }
@@ -176,7 +176,7 @@ static bbr_result_t chunk_counter(void *instance, bbr_message_t *msg) {
   bbr_buffer_t body;
   if (self->mark[0] != '\0' && api->get_body(msg, &body) == BBR_OK && body.length > 0) {
     size_t m = strlen(self->mark);
-    char *joined = (char *)malloc(m + body.length);
+    char* joined = (char*)malloc(m + body.length);
     if (joined == NULL) return BBR_FAIL_INTERNAL;
     memcpy(joined, self->mark, m);
     memcpy(joined + m, body.data, body.length);
@@ -186,8 +186,8 @@ static bbr_result_t chunk_counter(void *instance, bbr_message_t *msg) {
   return BBR_CONTINUE;
 }
 
-static bbr_result_t event_whole_event(void *instance, bbr_message_t *msg) {
-  stream_test_t *self = (stream_test_t *)instance;
+static bbr_result_t event_whole_event(void* instance, bbr_message_t* msg) {
+  stream_test_t* self = (stream_test_t*)instance;
   bbr_json_value_t v;
   memset(&v, 0, sizeof(v));
   v.struct_size = sizeof(v);
@@ -197,34 +197,58 @@ static bbr_result_t event_whole_event(void *instance, bbr_message_t *msg) {
   return BBR_CONTINUE;
 }
 
-static bbr_result_t event_whole_response(void *instance, bbr_message_t *msg) {
-  stream_test_t *self = (stream_test_t *)instance;
+static bbr_result_t event_whole_response(void* instance, bbr_message_t* msg) {
+  stream_test_t* self = (stream_test_t*)instance;
   self->api->set_header(msg, "x-whole", 7, "yes", 3);
   return BBR_CONTINUE;
 }
 
-static const bbr_plugin_type_t event_editor_type = {
-    sizeof(bbr_plugin_type_t), "test-event-editor", "1.0.0",
-    "edits, drops and adds SSE events", BBR_CAP_RESPONSE_EVENT | BBR_CAP_THREAD_SAFE, NULL,
-    stream_test_create, stream_test_destroy, NULL, NULL, NULL, event_editor};
+static const bbr_plugin_type_t event_editor_type = {sizeof(bbr_plugin_type_t),
+                                                    "test-event-editor",
+                                                    "1.0.0",
+                                                    "edits, drops and adds SSE events",
+                                                    BBR_CAP_RESPONSE_EVENT | BBR_CAP_THREAD_SAFE,
+                                                    NULL,
+                                                    stream_test_create,
+                                                    stream_test_destroy,
+                                                    NULL,
+                                                    NULL,
+                                                    NULL,
+                                                    event_editor};
 
-static const bbr_plugin_type_t chunk_counter_type = {
-    sizeof(bbr_plugin_type_t), "test-chunk-counter", "1.0.0",
-    "marks and counts response chunks", BBR_CAP_RESPONSE_CHUNK | BBR_CAP_THREAD_SAFE, NULL,
-    stream_test_create, stream_test_destroy, NULL, NULL, chunk_counter, NULL};
+static const bbr_plugin_type_t chunk_counter_type = {sizeof(bbr_plugin_type_t),
+                                                     "test-chunk-counter",
+                                                     "1.0.0",
+                                                     "marks and counts response chunks",
+                                                     BBR_CAP_RESPONSE_CHUNK | BBR_CAP_THREAD_SAFE,
+                                                     NULL,
+                                                     stream_test_create,
+                                                     stream_test_destroy,
+                                                     NULL,
+                                                     NULL,
+                                                     chunk_counter,
+                                                     NULL};
 
 static const bbr_plugin_type_t event_whole_type = {
-    sizeof(bbr_plugin_type_t), "test-event-whole", "1.0.0",
+    sizeof(bbr_plugin_type_t),
+    "test-event-whole",
+    "1.0.0",
     "an event hook and a whole-body hook",
-    BBR_CAP_RESPONSE | BBR_CAP_RESPONSE_EVENT | BBR_CAP_THREAD_SAFE, NULL, stream_test_create,
-    stream_test_destroy, NULL, event_whole_response, NULL, event_whole_event};
+    BBR_CAP_RESPONSE | BBR_CAP_RESPONSE_EVENT | BBR_CAP_THREAD_SAFE,
+    NULL,
+    stream_test_create,
+    stream_test_destroy,
+    NULL,
+    event_whole_response,
+    NULL,
+    event_whole_event};
 
-static const bbr_plugin_type_t *const types[] = {&event_editor_type, &chunk_counter_type,
-                                                  &event_whole_type};
+static const bbr_plugin_type_t* const types[] = {&event_editor_type, &chunk_counter_type,
+                                                 &event_whole_type};
 static const bbr_plugin_library_t library = {sizeof(bbr_plugin_library_t), BBR_ABI_MAJOR,
                                              BBR_ABI_MINOR, 3, types};
 
-BBR_PLUGIN_EXPORT const bbr_plugin_library_t *bbr_plugin_entry_v1(const bbr_host_info_t *host) {
+BBR_PLUGIN_EXPORT const bbr_plugin_library_t* bbr_plugin_entry_v1(const bbr_host_info_t* host) {
   (void)host;
   return &library;
 }

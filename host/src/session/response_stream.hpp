@@ -25,8 +25,8 @@ class ResponseStream {
  public:
   // `headers` are the response headers the plugins may read; `event_stream`
   // says the response is text/event-stream.
-  ResponseStream(const Chain& chain, RequestState& state, Headers headers,
-                 std::string request_path, bool event_stream);
+  ResponseStream(const Chain& chain, RequestState& state, Headers headers, std::string request_path,
+                 bool event_stream);
 
   // True when this stream splits events (an event stream and some plugin
   // has the event hook); false when it goes chunk by chunk.

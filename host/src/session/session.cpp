@@ -690,6 +690,7 @@ struct Session::Impl {
     if (chain.response_needs_whole_body(sse)) {
       if (std::string error = msg.body().map_decode_error(); error.empty()) {
         ChainOutcome outcome = chain.run(msg, sse);
+        if (options.on_chain_outcome) options.on_chain_outcome(d.phase, outcome);
         if (outcome.kind != ChainOutcome::Kind::kContinue) return stopped(outcome, msg);
         ran_whole = true;
       } else {

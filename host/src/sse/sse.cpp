@@ -103,14 +103,17 @@ void encode_to(std::string& out, std::string_view name, std::string_view id,
   if (!id.empty()) {
     out.append("id: ").append(id).push_back('\n');
   }
-  std::size_t start = 0;
+  // A hand loop: find_first_of with a set calls memchr on the set for every
+  // byte of the data, which showed in profiles of the event path.
+  const char* p = data.data();
+  const char* end = p + data.size();
   while (true) {
-    std::size_t end = data.find_first_of("\r\n", start);
-    out.append("data: ").append(data.substr(start, end == std::string_view::npos ? end : end - start));
+    const char* line_end = std::find_if(p, end, [](char c) { return c == '\n' || c == '\r'; });
+    out.append("data: ").append(p, static_cast<std::size_t>(line_end - p));
     out.push_back('\n');
-    if (end == std::string_view::npos) break;
-    start = end + 1;
-    if (data[end] == '\r' && start < data.size() && data[start] == '\n') ++start;
+    if (line_end == end) break;
+    p = line_end + 1;
+    if (*line_end == '\r' && p != end && *p == '\n') ++p;
   }
   out.push_back('\n');
 }

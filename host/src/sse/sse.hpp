@@ -54,8 +54,8 @@ class Splitter {
   std::string pending_;      // raw bytes of the event in progress
   std::size_t scanned_ = 0;  // pending_ bytes already split into lines
   std::size_t line_start_ = 0;
-  bool skip_lf_ = false;     // the last byte seen was a CR ending a line
-  bool at_start_ = true;     // a leading BOM is skipped (spec)
+  bool skip_lf_ = false;  // the last byte seen was a CR ending a line
+  bool at_start_ = true;  // a leading BOM is skipped (spec)
   Event current_;
 };
 
@@ -63,8 +63,7 @@ class Splitter {
 // `data:` line per line of `data` (split at "\r\n", "\n", "\r"), and the
 // empty line. Lines end with "\n".
 std::string encode(std::string_view name, std::string_view id, std::string_view data);
-void encode_to(std::string& out, std::string_view name, std::string_view id,
-               std::string_view data);
+void encode_to(std::string& out, std::string_view name, std::string_view id, std::string_view data);
 
 // True when a Content-Type value is text/event-stream (parameters ignored).
 bool is_event_stream(std::string_view content_type);

@@ -78,8 +78,7 @@ TEST_CASE("a \\r\\n split across chunks ends the event at the \\r without waitin
   CHECK(splitter.tail().empty());
 }
 
-TEST_CASE("a chunk ending inside a UTF-8 sequence is held until the event completes",
-          "[sse]") {
+TEST_CASE("a chunk ending inside a UTF-8 sequence is held until the event completes", "[sse]") {
   const std::string stream = "data: {\"content\":\"\xE2\x82\xAC\"}\n\n";  // the euro sign
   const std::size_t inside = stream.find('\xE2') + 1;
   std::string tail;
@@ -113,10 +112,15 @@ TEST_CASE("only one space after the colon is stripped, a field without colon has
 }
 
 TEST_CASE("a leading byte-order mark is skipped", "[sse]") {
-  auto events = split_at("\xEF\xBB\xBF" "data: x\n\n", {});
+  auto events = split_at(
+      "\xEF\xBB\xBF"
+      "data: x\n\n",
+      {});
   REQUIRE(events.size() == 1);
   CHECK(events[0].data == "x");
-  CHECK(events[0].raw == "\xEF\xBB\xBF" "data: x\n\n");
+  CHECK(events[0].raw ==
+        "\xEF\xBB\xBF"
+        "data: x\n\n");
 }
 
 TEST_CASE("the incomplete tail is held and handed out as it came", "[sse]") {
