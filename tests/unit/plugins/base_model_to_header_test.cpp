@@ -1,14 +1,25 @@
-// base-model-to-header, loaded from its real .so, reading a real directory of
-// YAML/JSON files that the tests change while the plugin serves.
+// base-model-to-header, loaded from its real .so through the SDK's test kit
+// (the host's loader and session), reading a real directory of YAML/JSON files
+// that the tests change while the plugin serves.
+#include <bbr/testkit.hpp>
+
 #include "plugin_harness.hpp"
 
-using plugin_test::create;
+using bbr::testkit::Plugin;
 using plugin_test::eventually;
-using plugin_test::run_request;
 using plugin_test::TempDir;
 using plugin_test::write_file;
 
 namespace {
+
+Plugin create(const std::string& type, const std::string& params) {
+  return Plugin::load(std::string(BBR_PLUGIN_OUTPUT_DIR) + "/" + type + ".so", type, params,
+                      type + "-under-test");
+}
+
+bbr::testkit::Result run_request(const bbr::testkit::Chain& chain, const std::string& body) {
+  return chain.request({{":path", "/v1/chat/completions"}}, body);
+}
 
 constexpr const char* kHeader = "X-Gateway-Base-Model-Name";
 
@@ -18,20 +29,33 @@ std::string params_for(const TempDir& dir, int poll_ms = 50) {
 }
 
 // The header the plugin sets for `model` (nullopt: no header at all).
-std::optional<std::string> base_for(const std::shared_ptr<bbr::PluginInstance>& plugin,
-                                    const std::string& model_json) {
-  auto result = run_request({plugin}, R"({"model":)" + model_json + R"(,"prompt":"hi"})");
-  REQUIRE(result.outcome.kind == bbr::ChainOutcome::Kind::kContinue);
-  return result.mutation(kHeader);
+std::optional<std::string> base_for(const Plugin& plugin, const std::string& model_json) {
+  auto result = run_request(bbr::testkit::Chain({plugin}),
+                            R"({"model":)" + model_json + R"(,"prompt":"hi"})");
+  REQUIRE_FALSE(result.rejected());
+  return result.header(kHeader);
 }
 
 std::string create_error(const std::string& params) {
   try {
     create("base-model-to-header", params);
-  } catch (const bbr::CreateError& e) {
+  } catch (const bbr::testkit::Error& e) {
     return e.what();
   }
   return "(create succeeded)";
+}
+
+// What the plugin logged while created, one "LEVEL text" line each.
+std::string create_log(const Plugin& plugin) {
+  static const char* const kLevels[] = {"ERROR", "WARN", "INFO", "DEBUG", "TRACE"};
+  std::string out;
+  for (const auto& line : plugin.create_logs()) {
+    out += kLevels[line.level];
+    out += ' ';
+    out += line.text;
+    out += '\n';
+  }
+  return out;
 }
 
 void write_reference_files(const TempDir& dir) {
@@ -40,8 +64,9 @@ void write_reference_files(const TempDir& dir) {
              "baseModel: '  qwen  '\n"
              "adapters: \"\\n- sql-lora-sheddable\\n- foo\\n- 1\\n- \\n\"\n");
   // A plain list, in JSON.
-  write_file(dir.path() / "llama.json",
-             R"({"baseModel": "meta-llama/Llama-3.1-8B", "adapters": ["  tweet-summary  ", "chat-lora", 7]})");
+  write_file(
+      dir.path() / "llama.json",
+      R"({"baseModel": "meta-llama/Llama-3.1-8B", "adapters": ["  tweet-summary  ", "chat-lora", 7]})");
 }
 
 }  // namespace
@@ -92,9 +117,10 @@ TEST_CASE("base-model-to-header sets no header when the body has no model field"
   TempDir dir;
   write_reference_files(dir);
   auto plugin = create("base-model-to-header", params_for(dir));
-  auto result = run_request({plugin}, R"({"prompt":"hi"})");
-  CHECK(result.outcome.kind == bbr::ChainOutcome::Kind::kContinue);
-  CHECK_FALSE(result.touched(kHeader));
+  auto result = run_request(bbr::testkit::Chain({plugin}), R"({"prompt":"hi"})");
+  CHECK_FALSE(result.rejected());
+  CHECK_FALSE(result.header(kHeader));
+  CHECK_FALSE(result.header_removed(kHeader));
 }
 
 TEST_CASE("base-model-to-header follows the model header plugin in the default chain") {
@@ -107,9 +133,9 @@ TEST_CASE("base-model-to-header follows the model header plugin in the default c
   auto base = create("base-model-to-header", params_for(dir));
   auto body = plugin_test::read_file(std::string(BBR_SOURCE_DIR) +
                                      "/tests/fixtures/chat-completions.request.json");
-  auto result = run_request({model, base}, body);
-  CHECK(result.mutation("X-Gateway-Model-Name") == "food-review-1");
-  CHECK(result.mutation(kHeader) == "Qwen/Qwen3-32B");
+  auto result = run_request(bbr::testkit::Chain({model, base}), body);
+  CHECK(result.header("X-Gateway-Model-Name") == "food-review-1");
+  CHECK(result.header(kHeader) == "Qwen/Qwen3-32B");
 }
 
 TEST_CASE("base-model-to-header picks up added, changed and removed files without restart") {
@@ -146,13 +172,8 @@ TEST_CASE("base-model-to-header skips a malformed file, reports it, and serves t
   write_reference_files(dir);
   write_file(dir.path() / "broken.yaml", "baseModel: [unclosed\n");
   write_file(dir.path() / "nobase.json", R"({"adapters":["orphan"]})");
-  std::shared_ptr<bbr::PluginInstance> plugin;
-  std::string log;
-  {
-    plugin_test::StderrCapture capture;
-    plugin = create("base-model-to-header", params_for(dir));
-    log = capture.text();
-  }
+  auto plugin = create("base-model-to-header", params_for(dir));
+  const std::string log = create_log(plugin);
   INFO(log);
   CHECK(log.find("ERROR") != std::string::npos);
   CHECK(log.find("broken.yaml") != std::string::npos);
@@ -171,13 +192,8 @@ TEST_CASE("base-model-to-header keeps the first file's base model for a conflict
   TempDir dir;
   write_file(dir.path() / "a.yaml", "baseModel: first\nadapters: [shared, only-a]\n");
   write_file(dir.path() / "b.yaml", "baseModel: second\nadapters: [shared, only-b]\n");
-  std::shared_ptr<bbr::PluginInstance> plugin;
-  std::string log;
-  {
-    plugin_test::StderrCapture capture;
-    plugin = create("base-model-to-header", params_for(dir));
-    log = capture.text();
-  }
+  auto plugin = create("base-model-to-header", params_for(dir));
+  const std::string log = create_log(plugin);
   INFO(log);
   CHECK(log.find("WARN") != std::string::npos);
   CHECK(log.find("'shared'") != std::string::npos);
@@ -195,7 +211,8 @@ TEST_CASE("base-model-to-header ignores hidden files and other extensions") {
 }
 
 TEST_CASE("base-model-to-header refuses to create without a usable adaptersDir, naming it") {
-  CHECK_THAT(create_error(R"({"adaptersDir":""})"), Catch::StartsWith("adaptersDir: must not be empty"));
+  CHECK_THAT(create_error(R"({"adaptersDir":""})"),
+             Catch::StartsWith("adaptersDir: must not be empty"));
   TempDir dir;
   write_file(dir.path() / "a-file", "x");
   CHECK_THAT(create_error(R"({"adaptersDir":")" + (dir.path() / "a-file").string() + R"("})"),
@@ -230,7 +247,6 @@ TEST_CASE("base-model-to-header creates without parameters, as the reference cha
   // `--plugin base-model-to-header:base-model-mapper` carries no JSON: the
   // plugin reads /etc/bbr/adapters (absent here: every model maps to "").
   auto plugin = create("base-model-to-header", "");
-  REQUIRE(plugin != nullptr);
   CHECK(base_for(plugin, R"("food-review-1")") == "");
 }
 

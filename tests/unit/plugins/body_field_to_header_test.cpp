@@ -1,32 +1,45 @@
-// body-field-to-header, loaded from its real .so: the reference's behaviour.
+// body-field-to-header, loaded from its real .so through the SDK's test kit
+// (the host's loader and session): the reference's behaviour.
+#include <bbr/testkit.hpp>
+
 #include "plugin_harness.hpp"
 
-using plugin_test::create;
-using plugin_test::run_request;
+using bbr::testkit::Plugin;
 
 namespace {
+
+Plugin create(const std::string& params) {
+  return Plugin::load(std::string(BBR_PLUGIN_OUTPUT_DIR) + "/body-field-to-header.so",
+                      "body-field-to-header", params, "body-field-to-header-under-test");
+}
+
+bbr::testkit::Result run_request(const Plugin& plugin, const std::string& body) {
+  return plugin.request({{":path", "/v1/chat/completions"}}, body);
+}
 
 const char* kModelParams = R"({"fieldName":"model","headerName":"X-Gateway-Model-Name"})";
 
 std::string create_error(const std::string& params) {
   try {
-    create("body-field-to-header", params);
-  } catch (const bbr::CreateError& e) {
+    create(params);
+  } catch (const bbr::testkit::Error& e) {
     return e.what();
   }
   return "(create succeeded)";
 }
 
 std::optional<std::string> model_header_for(const std::string& body) {
-  auto plugin = create("body-field-to-header", kModelParams);
-  auto result = run_request({plugin}, body);
-  REQUIRE(result.outcome.kind == bbr::ChainOutcome::Kind::kContinue);
-  return result.mutation("X-Gateway-Model-Name");
+  auto result = run_request(create(kModelParams), body);
+  REQUIRE_FALSE(result.rejected());
+  return result.header("X-Gateway-Model-Name");
 }
 
 }  // namespace
 
 TEST_CASE("body-field-to-header declares a request, thread-safe type with a parameter schema") {
+  auto plugin = create(kModelParams);
+  CHECK(plugin.capabilities() == (BBR_CAP_REQUEST | BBR_CAP_THREAD_SAFE));
+  // The schema is not part of an instance: read it from the loaded type.
   const auto& ref = plugin_test::plugin_type("body-field-to-header");
   CHECK((ref.type->capabilities & BBR_CAP_REQUEST) != 0);
   CHECK((ref.type->capabilities & BBR_CAP_THREAD_SAFE) != 0);
@@ -45,17 +58,17 @@ TEST_CASE("body-field-to-header copies the model field into the header") {
 }
 
 TEST_CASE("body-field-to-header sets no header when the field is missing") {
-  auto plugin = create("body-field-to-header", kModelParams);
-  auto result = run_request({plugin}, R"({"prompt":"hi"})");
-  CHECK(result.outcome.kind == bbr::ChainOutcome::Kind::kContinue);
-  CHECK_FALSE(result.touched("X-Gateway-Model-Name"));
+  auto result = run_request(create(kModelParams), R"({"prompt":"hi"})");
+  CHECK_FALSE(result.rejected());
+  CHECK_FALSE(result.header("X-Gateway-Model-Name"));
+  CHECK_FALSE(result.header_removed("X-Gateway-Model-Name"));
 }
 
 TEST_CASE("body-field-to-header sets no header when the field is an empty string") {
-  auto plugin = create("body-field-to-header", kModelParams);
-  auto result = run_request({plugin}, R"({"model":""})");
-  CHECK(result.outcome.kind == bbr::ChainOutcome::Kind::kContinue);
-  CHECK_FALSE(result.touched("X-Gateway-Model-Name"));
+  auto result = run_request(create(kModelParams), R"({"model":""})");
+  CHECK_FALSE(result.rejected());
+  CHECK_FALSE(result.header("X-Gateway-Model-Name"));
+  CHECK_FALSE(result.header_removed("X-Gateway-Model-Name"));
 }
 
 TEST_CASE("body-field-to-header prints non-string values as Go's %v does") {
@@ -76,40 +89,32 @@ TEST_CASE("body-field-to-header prints non-string values as Go's %v does") {
 }
 
 TEST_CASE("body-field-to-header reads only the top-level key, escaping / and ~ in its name") {
-  auto plugin = create("body-field-to-header", R"({"fieldName":"a/b~c","headerName":"x-field"})");
-  auto result = run_request({plugin}, R"({"a/b~c":"top","a":{"b~c":"nested"}})");
-  CHECK(result.mutation("x-field") == "top");
+  auto plugin = create(R"({"fieldName":"a/b~c","headerName":"x-field"})");
+  auto result = run_request(plugin, R"({"a/b~c":"top","a":{"b~c":"nested"}})");
+  CHECK(result.header("x-field") == "top");
 }
 
 TEST_CASE("body-field-to-header answers 400 when the value cannot be a header value") {
-  auto plugin = create("body-field-to-header", kModelParams);
-  auto result = run_request({plugin}, R"({"model":"evil\r\nx-injected: 1"})");
+  auto result = run_request(create(kModelParams), R"({"model":"evil\r\nx-injected: 1"})");
   // The host refuses the value and answers 400 itself; the plugin stops there too.
-  CHECK(result.outcome.kind != bbr::ChainOutcome::Kind::kContinue);
-  CHECK(result.outcome.http_status == 400);
-  CHECK_FALSE(result.touched("x-injected"));
+  CHECK(result.rejected());
+  CHECK(result.status() == 400);
+  CHECK_FALSE(result.header("x-injected"));
+  CHECK_FALSE(result.header("X-Gateway-Model-Name"));
 }
 
 TEST_CASE("body-field-to-header counts missing and empty fields with the reference's metrics") {
-  bbr::Metrics metrics;
-  auto plugin = create("body-field-to-header", kModelParams, &metrics);
-  run_request({plugin}, R"({"prompt":"hi"})");
-  run_request({plugin}, R"({"prompt":"hi"})");
-  run_request({plugin}, R"({"model":""})");
-  run_request({plugin}, R"({"model":"m"})");
-  std::string text = metrics.render_text();
-  INFO(text);
-  auto line_value = [&](const std::string& metric) -> std::string {
-    std::istringstream lines(text);
-    std::string line;
-    while (std::getline(lines, line)) {
-      if (line.rfind(metric + "{", 0) == 0 && line.find("field=\"model\"") != std::string::npos)
-        return line.substr(line.rfind(' ') + 1);
-    }
-    return "(absent)";
-  };
-  CHECK(line_value("bbr_body_field_not_found_total") == "2");
-  CHECK(line_value("bbr_body_field_empty_total") == "1");
+  auto plugin = create(kModelParams);
+  double not_found = 0, empty = 0;
+  for (const char* body :
+       {R"({"prompt":"hi"})", R"({"prompt":"hi"})", R"({"model":""})", R"({"model":"m"})"}) {
+    auto result = run_request(plugin, body);
+    // The reference's label: field=<fieldName>.
+    not_found += result.counter("bbr_body_field_not_found_total", "model");
+    empty += result.counter("bbr_body_field_empty_total", "model");
+  }
+  CHECK(not_found == 2);
+  CHECK(empty == 1);
 }
 
 TEST_CASE("body-field-to-header refuses to create without a usable parameter, naming it") {
@@ -125,8 +130,7 @@ TEST_CASE("body-field-to-header refuses to create without a usable parameter, na
 }
 
 TEST_CASE("body-field-to-header ignores unknown parameters as the reference does") {
-  CHECK_NOTHROW(create("body-field-to-header",
-                       R"({"fieldName":"model","headerName":"x","extra":1})"));
+  CHECK_NOTHROW(create(R"({"fieldName":"model","headerName":"x","extra":1})"));
 }
 
 TEST_CASE("body-field-to-header refuses at create a header name the host could never set") {
@@ -147,7 +151,6 @@ TEST_CASE("body-field-to-header refuses at create a header name the host could n
                                     "\" is a header Envoy does not let an ext_proc server set");
   }
   // Every RFC 9110 token character is fine, and so is a settable pseudo-header.
-  CHECK_NOTHROW(create("body-field-to-header",
-                       R"({"fieldName":"model","headerName":"X-Model_v1.2!#$%&'*+^`|~"})"));
-  CHECK_NOTHROW(create("body-field-to-header", R"({"fieldName":"model","headerName":":path"})"));
+  CHECK_NOTHROW(create(R"({"fieldName":"model","headerName":"X-Model_v1.2!#$%&'*+^`|~"})"));
+  CHECK_NOTHROW(create(R"({"fieldName":"model","headerName":":path"})"));
 }

@@ -1,4 +1,7 @@
-# unit_plugins dlopens the real in-tree plugins: build them first.
+# unit_plugins dlopens the real in-tree plugins: build them first. The tests
+# drive them through the SDK's test kit (bbr::testkit), as a plugin author
+# would; plugin_harness.hpp keeps the helpers the kit has no need to offer
+# (temp dirs, files, waiting on the watcher, stderr at create).
 # Included from tests/unit/CMakeLists.txt after the unit_<area> targets exist.
 if(TARGET unit_plugins)
   # Every in-tree plugin the tests load (each only if this tree has it).
@@ -15,4 +18,5 @@ if(TARGET unit_plugins)
   target_link_libraries(unit_plugins PRIVATE PkgConfig::RE2 nlohmann_json::nlohmann_json)
   # SSE cases of the response plugins run through the real Session (offline driver).
   target_link_libraries(unit_plugins PRIVATE bbr_offline)
+  target_link_libraries(unit_plugins PRIVATE bbr_testkit)
 endif()

@@ -1,5 +1,6 @@
-// Loads the real in-tree plugin .so files through the host's loader and runs
-// them on real Messages, as the server does.
+// Helpers for the in-tree plugins' tests beside the SDK's test kit (which
+// loads and runs the plugins): the loaded types' descriptors, files and temp
+// dirs, and waiting on a watcher.
 #pragma once
 
 #include "chain/chain.hpp"
@@ -42,43 +43,6 @@ inline const bbr::PluginTypeRef& plugin_type(const std::string& name) {
     FAIL("plugin type '" << name << "' not found in " << BBR_PLUGIN_OUTPUT_DIR << "\n" << errors);
   }
   return *ref;
-}
-
-inline std::shared_ptr<bbr::PluginInstance> create(const std::string& type, const std::string& params,
-                                                   bbr::Metrics* metrics = nullptr) {
-  return std::make_shared<bbr::PluginInstance>(plugin_type(type), type + "-under-test", params,
-                                               metrics);
-}
-
-// What one request through a chain of instances produced.
-struct RequestResult {
-  bbr::ChainOutcome outcome;
-  std::vector<bbr::HeaderMutation> mutations;
-  std::optional<std::string> mutation(const std::string& key) const {
-    for (const auto& m : mutations) {
-      if (strcasecmp(m.key.c_str(), key.c_str()) == 0 && m.value) return *m.value;
-    }
-    return std::nullopt;
-  }
-  bool touched(const std::string& key) const {
-    for (const auto& m : mutations) {
-      if (strcasecmp(m.key.c_str(), key.c_str()) == 0) return true;
-    }
-    return false;
-  }
-};
-
-inline RequestResult run_request(std::initializer_list<std::shared_ptr<bbr::PluginInstance>> instances,
-                                 std::string body) {
-  bbr::Chain chain;
-  for (const auto& instance : instances) chain.add_request(instance);
-  bbr::RequestState state;
-  bbr::Message msg(BBR_PHASE_REQUEST, {{":method", "POST"}, {"content-type", "application/json"}},
-                   bbr::JsonBody(std::move(body)), state);
-  RequestResult result;
-  result.outcome = chain.run(msg);
-  result.mutations = msg.header_mutations();
-  return result;
 }
 
 inline std::string read_file(const std::filesystem::path& path) {
@@ -132,36 +96,5 @@ inline bool eventually(const std::function<bool()>& done,
   }
   return done();
 }
-
-// Captures what is written to stderr (the host's log sink) while alive.
-class StderrCapture {
- public:
-  StderrCapture() : file_(std::tmpfile()) {
-    std::fflush(stderr);
-    saved_ = ::dup(STDERR_FILENO);
-    ::dup2(::fileno(file_), STDERR_FILENO);
-  }
-  ~StderrCapture() { restore(); if (file_) std::fclose(file_); }
-  std::string text() {
-    restore();
-    std::rewind(file_);
-    std::string out;
-    char buffer[4096];
-    std::size_t n;
-    while ((n = std::fread(buffer, 1, sizeof(buffer), file_)) > 0) out.append(buffer, n);
-    return out;
-  }
-
- private:
-  void restore() {
-    if (saved_ < 0) return;
-    std::fflush(stderr);
-    ::dup2(saved_, STDERR_FILENO);
-    ::close(saved_);
-    saved_ = -1;
-  }
-  std::FILE* file_;
-  int saved_ = -1;
-};
 
 }  // namespace plugin_test
