@@ -680,12 +680,13 @@ struct Session::Impl {
     std::string bytes;
     {
       ResponseStream stream(chain, state, d.headers, request_path, sse);
+      stream.set_envoy_context(has_envoy_context ? &envoy_context : nullptr);
       bytes = stream.feed(original, /*end_of_stream=*/true);
     }
     bool changed = bytes != original;
     original = std::string();
     Message msg(d.phase, std::move(d.headers), JsonBody(std::move(bytes)), state);
-    msg.set_request_path(request_path);
+    give_context(msg);
     bool ran_whole = false;
     if (chain.response_needs_whole_body(sse)) {
       if (std::string error = msg.body().map_decode_error(); error.empty()) {
@@ -715,7 +716,8 @@ struct Session::Impl {
     auto* common = body_response(out, d)->mutable_response();
     encode_mutation(msg, length, common->mutable_header_mutation());
     if (changed) common->mutable_body_mutation()->set_body(msg.body().release());
-    common->set_clear_route_cache(true);
+    encode_route_cache(msg, /*default_clear=*/true, common);
+    encode_dynamic_metadata(msg, out);
     step.add(std::move(out));
     return step;
   }
