@@ -128,6 +128,9 @@ bbr_status_t api_set_header(bbr_message_t* msg, const char* name, size_t name_le
   return guarded(logged, "set_header", [&]() -> bbr_status_t {
     if (msg == nullptr || name == nullptr) return BBR_INVALID_ARGUMENT;
     Message& m = *from_handle(msg);
+    // Chunk and event hooks run once the headers are answered: a change would
+    // go nowhere, so it is refused rather than dropped silently (plugin.h).
+    if (m.position().unit != BBR_BODY_WHOLE) return BBR_UNSUPPORTED;
     std::string_view v = sv(value, value_length);
     if (!is_safe_header_value(v)) {
       // Never forward a header that could split the request: answer 400 instead.
@@ -143,6 +146,7 @@ bbr_status_t api_remove_header(bbr_message_t* msg, const char* name, size_t name
   static std::atomic<bool> logged{false};
   return guarded(logged, "remove_header", [&]() -> bbr_status_t {
     if (msg == nullptr || name == nullptr) return BBR_INVALID_ARGUMENT;
+    if (from_handle(msg)->position().unit != BBR_BODY_WHOLE) return BBR_UNSUPPORTED;
     return from_handle(msg)->remove_header(sv(name, name_length));
   });
 }

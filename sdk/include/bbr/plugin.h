@@ -324,6 +324,8 @@ typedef struct bbr_host_api {
    * removal also any ':' header); a value holding CR, LF or NUL, which also
    * makes the host answer the request with 400 (never forwarded).
    * remove_header answers BBR_NOT_FOUND when the header is not there.
+   * Since 1.1 both answer BBR_UNSUPPORTED in process_response_chunk/_event
+   * (the headers are answered before the body's pieces are).
    * OWNERSHIP: name and value are copied. THREADS: message thread. */
   bbr_status_t (*set_header)(bbr_message_t *msg, const char *name, size_t name_length,
                              const char *value, size_t value_length);
@@ -485,9 +487,9 @@ typedef struct bbr_host_api {
   bbr_status_t (*get_metadata)(bbr_message_t *msg, const char *ns, size_t ns_length,
                                const char *key, size_t key_length, bbr_buffer_t *json_out);
 
-  /* SSE events (process_response_event only; elsewhere BBR_UNSUPPORTED).
-   * event_drop: the current event is not forwarded and later plugins do not
-   * see it. event_add: a new event with this `event:` name ("" for none) and
+  /* SSE events, in process_response_event only (elsewhere BBR_UNSUPPORTED).
+   * event_drop (SSE_EVENT calls): the current event is not forwarded and
+   * later plugins do not see it. event_add (SSE_EVENT and STREAM_END calls): a new event with this `event:` name ("" for none) and
    * data (split into several data: lines at "\n") goes out right after the
    * current one and passes through the plugins after this one.
    * In an SSE_EVENT call get_body and the json_* calls read the event's data
