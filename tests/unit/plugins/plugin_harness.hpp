@@ -45,6 +45,14 @@ inline const bbr::PluginTypeRef& plugin_type(const std::string& name) {
   return *ref;
 }
 
+// A plugin instance from the real .so, for the tests that drive the chain
+// directly (Message by Message) rather than through the test kit.
+inline std::shared_ptr<bbr::PluginInstance> create(const std::string& type, const std::string& params,
+                                                   bbr::Metrics* metrics = nullptr) {
+  return std::make_shared<bbr::PluginInstance>(plugin_type(type), type + "-under-test", params,
+                                               metrics);
+}
+
 inline std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
