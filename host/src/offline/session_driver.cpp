@@ -155,17 +155,27 @@ class Collector {
   void absorb(ext_proc::ProcessingResponse response) {
     using R = ext_proc::ProcessingResponse;
     switch (response.response_case()) {
+      // An answer without a CommonResponse (e.g. an empty headers answer)
+      // changes nothing, clear_route_cache included.
       case R::kRequestHeaders:
-        common(result_.request, response.request_headers().response());
+        if (response.request_headers().has_response()) {
+          common(result_.request, response.request_headers().response());
+        }
         break;
       case R::kResponseHeaders:
-        common(result_.response, response.response_headers().response());
+        if (response.response_headers().has_response()) {
+          common(result_.response, response.response_headers().response());
+        }
         break;
       case R::kRequestBody:
-        common(result_.request, response.request_body().response());
+        if (response.request_body().has_response()) {
+          common(result_.request, response.request_body().response());
+        }
         break;
       case R::kResponseBody:
-        common(result_.response, response.response_body().response());
+        if (response.response_body().has_response()) {
+          common(result_.response, response.response_body().response());
+        }
         break;
       case R::kImmediateResponse: immediate(response.immediate_response()); break;
       default: break;  // trailers answers carry nothing we report
