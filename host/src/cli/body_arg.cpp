@@ -15,9 +15,10 @@ std::string read_body_arg(const std::string& flag, const std::string& value) {
   const std::string path = !value.empty() && value.front() == '@' ? value.substr(1) : value;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    throw BodyArgError(fmt::format("{} {}: cannot read: {} (a body given inline must start with "
-                                   "'{{' or '[')",
-                                   flag, path, std::strerror(errno)));
+    throw BodyArgError(
+        fmt::format("{} {}: cannot read: {} (a body given inline must start with "
+                    "'{{' or '[')",
+                    flag, path, std::strerror(errno)));
   }
   std::ostringstream ss;
   ss << in.rdbuf();

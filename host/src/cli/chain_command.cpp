@@ -54,8 +54,7 @@ Headers parse_headers(const char* flag_name, const std::vector<std::string>& fla
     // A leading ':' belongs to the name of a pseudo-header (":path:/v1/x").
     std::size_t colon = flag.find(':', flag.size() > 0 && flag[0] == ':' ? 1 : 0);
     if (colon == std::string::npos || colon == 0) {
-      throw SetupError{
-          {fmt::format("{} #{} \"{}\": expected NAME:VALUE", flag_name, i + 1, flag)}};
+      throw SetupError{{fmt::format("{} #{} \"{}\": expected NAME:VALUE", flag_name, i + 1, flag)}};
     }
     std::string key = flag.substr(0, colon);
     std::transform(key.begin(), key.end(), key.begin(),
@@ -75,8 +74,8 @@ Headers parse_headers(const char* flag_name, const std::vector<std::string>& fla
 Headers with_defaults(Headers given, const Headers& defaults) {
   Headers out;
   for (const auto& d : defaults) {
-    const bool present = std::any_of(given.begin(), given.end(),
-                                     [&](const Header& h) { return h.key == d.key; });
+    const bool present =
+        std::any_of(given.begin(), given.end(), [&](const Header& h) { return h.key == d.key; });
     if (!present) out.push_back(d);
   }
   out.insert(out.end(), std::make_move_iterator(given.begin()),
@@ -138,7 +137,8 @@ OutJson direction_json(const offline::DirectionResult& d, bool streaming) {
   out["clearRouteCache"] = d.clear_route_cache ? OutJson(*d.clear_route_cache) : OutJson(nullptr);
   if (streaming) {
     OutJson chunks = OutJson::array();
-    for (const auto& c : d.chunks) chunks.push_back({{"body", c.body}, {"endOfStream", c.end_of_stream}});
+    for (const auto& c : d.chunks)
+      chunks.push_back({{"body", c.body}, {"endOfStream", c.end_of_stream}});
     out["chunks"] = std::move(chunks);
   }
   return out;
@@ -175,12 +175,12 @@ OutJson result_json(const offline::SessionDriver& driver, const offline::DriveRe
     out["immediateResponse"] = nullptr;
   }
   if (r.stopped) {
-    out["stoppedBy"] = {{"kind", offline::stop_kind_name(r.stopped->kind)},
-                        {"phase", phase_name(r.stopped->phase)},
-                        {"plugin", r.stopped->plugin.empty() ? OutJson(nullptr)
-                                                             : OutJson(r.stopped->plugin)},
-                        {"status", r.stopped->status},
-                        {"reason", r.stopped->reason}};
+    out["stoppedBy"] = {
+        {"kind", offline::stop_kind_name(r.stopped->kind)},
+        {"phase", phase_name(r.stopped->phase)},
+        {"plugin", r.stopped->plugin.empty() ? OutJson(nullptr) : OutJson(r.stopped->plugin)},
+        {"status", r.stopped->status},
+        {"reason", r.stopped->reason}};
   } else {
     out["stoppedBy"] = nullptr;
   }
