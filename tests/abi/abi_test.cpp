@@ -7,8 +7,10 @@
 #include "chain/chain.hpp"
 #include "chain/message.hpp"
 #include "loader/plugin_library.hpp"
+#include "metrics/metrics.hpp"
 
 #include <fmt/format.h>
+#include <dlfcn.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -99,7 +101,8 @@ TEST_CASE("a library exporting only bbr_plugin_entry_v2 is refused as built for 
 TEST_CASE("a descriptor declaring abi_major 2 is refused", "[loader]") {
   auto file = abi_plugin("abi_major_2");
   CHECK_THAT(load_error(file),
-             Contains(file.string()) && Contains("built for ABI 2.0, this host speaks ABI 1"));
+             Contains(file.string()) &&
+                 Contains(fmt::format("built for ABI 2.{}, this host speaks ABI 1", BBR_ABI_MINOR)));
 }
 
 TEST_CASE("an entry returning NULL is refused as the plugin's own refusal", "[loader]") {
@@ -326,4 +329,125 @@ TEST_CASE("a plugin built against the frozen ABI 1.0 header loads and runs in a 
   CHECK(run.msg.header("x-frozen-state") == "42");
   CHECK(run.msg.header("x-frozen-host-abi") ==
         fmt::format("{}.{}", BBR_ABI_MAJOR, BBR_ABI_MINOR));
+}
+
+namespace {
+
+// A Message as the session makes it for a request to `path` (ABI 1.1 fields).
+struct Request11 {
+  bbr::RequestState state;
+  bbr::EnvoyContext context;
+  bbr::Message msg;
+  Request11(std::string path, std::string body)
+      : msg(BBR_PHASE_REQUEST, bbr::Headers{{"content-type", "application/json"}},
+            bbr::JsonBody(std::move(body)), state) {
+    msg.set_request_path(std::move(path));
+    context.attributes["request.id"] = "\"req-1\"";
+    context.metadata["abi11.in"]["tenant"] = "\"team-a\"";
+    msg.set_envoy_context(&context);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the ABI 1.1 test plugin refuses a 1.0 host from its entry", "[loader][abi11]") {
+  void* handle = dlopen(abi_plugin("abi_1_1").c_str(), RTLD_NOW | RTLD_LOCAL);
+  REQUIRE(handle != nullptr);
+  auto entry = reinterpret_cast<bbr_plugin_entry_fn>(dlsym(handle, BBR_PLUGIN_ENTRY_SYMBOL));
+  REQUIRE(entry != nullptr);
+  bbr_host_info_t old_host{sizeof(bbr_host_info_t), 1, 0, "1.0-host"};
+  CHECK(entry(&old_host) == nullptr);
+  bbr_host_info_t this_host{sizeof(bbr_host_info_t), BBR_ABI_MAJOR, BBR_ABI_MINOR, "now"};
+  CHECK(entry(&this_host) != nullptr);
+  dlclose(handle);
+  // Through the loader (this host is 1.1) it loads, without a warning.
+  auto library = bbr::PluginLibrary::open(abi_plugin("abi_1_1"), {});
+  CHECK(library->abi_minor() == 1);
+  CHECK(library->warning().empty());
+}
+
+TEST_CASE("the ABI 1.1 test plugin uses every 1.1 call in a chain", "[loader][chain][abi11]") {
+  bbr::Metrics metrics;
+  auto type = only_type("abi_1_1");
+  bbr::Chain chain;
+  chain.add_request(std::make_shared<bbr::PluginInstance>(
+      type, "abi11", R"({"headers":{"x-abi11-param":"p1","x-abi11-other":"p2"}})", &metrics));
+  Request11 run("/v1/chat/completions",
+                R"({"model":"m1","messages":[{"role":"user","content":"hello"},)"
+                R"({"role":"user","content":[{"type":"text","text":"world"}]}]})");
+  auto outcome = chain.run(run.msg);
+  INFO(outcome.error);
+  REQUIRE(outcome.kind == bbr::ChainOutcome::Kind::kContinue);
+  CHECK(run.msg.header("x-abi11-param") == "p1");  // parameter_for_each, views kept
+  CHECK(run.msg.header("x-abi11-other") == "p2");
+  CHECK(run.msg.header("x-abi11-path") == "/v1/chat/completions");
+  CHECK(run.msg.header("x-abi11-unit") == "0");
+  CHECK(run.msg.header("x-abi11-messages") == "2");
+  CHECK(run.msg.header("x-abi11-message-members") == "4");
+  CHECK(run.msg.header("x-abi11-prompt-length") == "11");  // "hello\nworld"
+  CHECK(run.msg.header("x-abi11-request-id") == "\"req-1\"");
+  CHECK(run.msg.header("x-abi11-tenant") == "\"team-a\"");
+  bbr::JsonRead v;
+  REQUIRE(run.msg.body().get("/abi11/s", v) == bbr::JsonError::kNone);
+  CHECK(v.string == "say \"hi\"");
+  REQUIRE(run.msg.body().get("/abi11/i", v) == bbr::JsonError::kNone);
+  CHECK(v.integer == -7);
+  REQUIRE(run.msg.body().get("/abi11/b", v) == bbr::JsonError::kNone);
+  CHECK(v.boolean);
+  REQUIRE(run.msg.dynamic_metadata().size() == 1);
+  CHECK(run.msg.dynamic_metadata()[0].ns == "bbr.abi11");
+  CHECK(run.msg.dynamic_metadata()[0].json_value == "\"m1\"");
+  CHECK(run.msg.route_cache() == BBR_ROUTE_CACHE_KEEP);
+  const std::string text = metrics.render_text();
+  CHECK_THAT(text, Contains(R"(abi11_requests_total{plugin_name="abi11",route="/v1/chat/completions"} 1)"));
+  CHECK_THAT(text, Contains(R"(abi11_prompt_chars_bucket{plugin_name="abi11",le="100"} 1)"));
+
+  Request11 reject("/v1/completions", R"({"model":"m","prompt":"x","abi11_reject":true})");
+  outcome = chain.run(reject.msg);
+  REQUIRE(outcome.kind == bbr::ChainOutcome::Kind::kRejected);
+  const auto& answer = *reject.msg.immediate_response();
+  CHECK(answer.http_status == 429);
+  CHECK(answer.details == "abi11_rate_limited");
+  REQUIRE(answer.headers.size() == 2);
+  CHECK(answer.headers[0].key == "retry-after");
+}
+
+TEST_CASE("the ABI 1.1 test plugin's event hook drops and adds SSE events", "[loader][abi11]") {
+  auto type = only_type("abi_1_1");
+  REQUIRE(type.type->process_response_event != nullptr);
+  // The hook called as the streamed-response session calls it, on an instance
+  // created here (PluginInstance calls the whole-body hooks only).
+  bbr::PluginCounters counters(nullptr, "events");
+  bbr_plugin_context context;
+  context.type_name = "abi-test-1-1";
+  context.instance_name = "events";
+  context.metrics = &counters;
+  char error[256] = {0};
+  bbr_create_args_t args{};
+  args.struct_size = sizeof(args);
+  args.api = bbr::host_api();
+  args.context = &context;
+  args.instance_name = {"events", 6};
+  args.error = error;
+  args.error_capacity = sizeof(error);
+  void* instance = nullptr;
+  REQUIRE(type.type->create(&args, &instance) == 0);
+  for (std::string data : {"drop", "{\"x\":1}"}) {
+    bbr::RequestState state;
+    bbr::Message msg(BBR_PHASE_RESPONSE, {}, bbr::JsonBody(data), state);
+    bbr::BodyPosition p;
+    p.unit = BBR_BODY_SSE_EVENT;
+    msg.set_position(p);
+    CHECK(type.type->process_response_event(instance, bbr::to_handle(&msg)) == BBR_CONTINUE);
+    if (data == "drop") {
+      CHECK(msg.event_dropped());
+      CHECK(msg.added_events().empty());
+    } else {
+      CHECK_FALSE(msg.event_dropped());
+      REQUIRE(msg.added_events().size() == 1);
+      CHECK(msg.added_events()[0].event_name == "abi11");
+      CHECK(msg.added_events()[0].data == "seen");
+    }
+  }
+  type.type->destroy(instance);
 }

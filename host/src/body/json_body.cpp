@@ -12,6 +12,7 @@
 #include <atomic>
 #include <charconv>
 #include <mutex>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
@@ -1270,6 +1271,53 @@ JsonError JsonBody::member_name(std::string_view pointer, std::size_t index,
   }
   if (index >= members_.names.size()) return JsonError::kNotFound;
   out = members_.names[index];
+  return JsonError::kNone;
+}
+
+JsonError JsonBody::for_each(std::string_view pointer, const Visit& visit) {
+  if (!parse()) return JsonError::kNotJson;
+  JsonRead child;
+  if (dom_ready()) {
+    dom::element v;
+    JsonError err = dom_resolve(dom_->root, pointer, v);
+    if (err != JsonError::kNone) return err;
+    if (v.type() == dom::element_type::ARRAY) {
+      std::size_t index = 0;
+      for (dom::element e : as_array(v)) {
+        dom_read(e, child);
+        if (visit(index++, nullptr, child)) break;
+      }
+      return JsonError::kNone;
+    }
+    if (v.type() != dom::element_type::OBJECT) return JsonError::kWrongType;
+    // Distinct names at their first position, each with its last value.
+    std::vector<std::pair<std::string_view, dom::element>> members;
+    std::unordered_map<std::string_view, std::size_t> position;
+    for (dom::key_value_pair member : as_object(v)) {
+      auto [at, fresh] = position.emplace(member.key, members.size());
+      if (fresh) {
+        members.emplace_back(member.key, member.value);
+      } else {
+        members[at->second].second = member.value;
+      }
+    }
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      dom_read(members[i].second, child);
+      if (visit(i, &members[i].first, child)) break;
+    }
+    return JsonError::kNone;
+  }
+  JsonError err = JsonError::kNone;
+  const Json* v = find(pointer, err);
+  if (v == nullptr) return err;
+  if (!v->is_array() && !v->is_object()) return JsonError::kWrongType;
+  std::size_t index = 0;
+  for (auto it = v->begin(); it != v->end(); ++it, ++index) {
+    json_read(*it, child);
+    std::string_view name;
+    if (v->is_object()) name = it.key();
+    if (visit(index, v->is_object() ? &name : nullptr, child)) break;
+  }
   return JsonError::kNone;
 }
 

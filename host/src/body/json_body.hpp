@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -93,6 +94,15 @@ class JsonBody {
   // that will be sent, Go-encoded with sorted keys: then that order. The view
   // lives as long as a JsonRead's. Walking index 0, 1, 2, ... costs O(1) a step.
   JsonError member_name(std::string_view pointer, std::size_t index, std::string_view& out);
+
+  // Walks the array or object at `pointer` once, in document order (an edited
+  // document: the order it will be sent in), calling visit(index, name, value)
+  // for each element (name null) or distinct member (duplicates: the last value
+  // at the first position, as Go decodes them). O(1) a step: the container is
+  // resolved once, never per child. visit returns true to stop. Views live as
+  // long as a JsonRead's. kWrongType when the value is neither.
+  using Visit = std::function<bool(std::size_t, const std::string_view*, const JsonRead&)>;
+  JsonError for_each(std::string_view pointer, const Visit& visit);
 
   // --- the mutable document (built on first use) ---
   // The whole document; only meaningful after parse() returned true.

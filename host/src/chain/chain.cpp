@@ -52,10 +52,10 @@ PluginInstance::PluginInstance(PluginTypeRef type, std::string instance_name,
     : type_(std::move(type)), metrics_(metrics), policy_(policy) {
   context_.type_name = type_.type->name;
   context_.instance_name = std::move(instance_name);
-  if (metrics != nullptr) {
-    counters_ = std::make_unique<PluginCounters>(*metrics, context_.instance_name);
-    context_.metrics = counters_.get();
-  }
+  // Also without Metrics (`plugins validate`): metric_define still checks
+  // definitions and hands out ids; nothing is counted.
+  counters_ = std::make_unique<PluginCounters>(metrics, context_.instance_name);
+  context_.metrics = counters_.get();
   if (!parameters_json.empty()) {
     context_.parameters = nlohmann::json::parse(parameters_json, nullptr, /*allow_exceptions=*/false);
     if (context_.parameters.is_discarded()) context_.parameters = nullptr;
@@ -81,6 +81,19 @@ PluginInstance::PluginInstance(PluginTypeRef type, std::string instance_name,
     // Allowed: a stateless plugin may use NULL as its instance.
   }
   instance_ = instance;
+
+  // A 1.0 descriptor ends before these members: they are read only when it is
+  // large enough and declares the capability (the loader refuses a declared
+  // capability without its hook).
+  const bbr_plugin_type_t* t = type_.type;
+  if ((t->capabilities & BBR_CAP_RESPONSE_CHUNK) &&
+      BBR_HAS_FIELD(t, bbr_plugin_type_t, process_response_chunk)) {
+    chunk_hook_ = t->process_response_chunk;
+  }
+  if ((t->capabilities & BBR_CAP_RESPONSE_EVENT) &&
+      BBR_HAS_FIELD(t, bbr_plugin_type_t, process_response_event)) {
+    event_hook_ = t->process_response_event;
+  }
 }
 
 PluginInstance::~PluginInstance() {
@@ -115,6 +128,25 @@ int32_t PluginInstance::call(Message& msg) {
   return call_hook(hook, instance_, msg);
 }
 
+ResponseUnit PluginInstance::response_unit(bool event_stream) const {
+  if (event_stream && event_hook_ != nullptr) return ResponseUnit::kEvent;
+  if (chunk_hook_ != nullptr) return ResponseUnit::kChunk;
+  if ((capabilities() & BBR_CAP_RESPONSE) && type_.type->process_response != nullptr) {
+    return ResponseUnit::kWhole;
+  }
+  return ResponseUnit::kNone;
+}
+
+int32_t PluginInstance::call_stream(Message& msg, ResponseUnit unit) {
+  auto hook = unit == ResponseUnit::kEvent ? event_hook_
+              : unit == ResponseUnit::kChunk ? chunk_hook_
+                                             : nullptr;
+  if (hook == nullptr) return BBR_CONTINUE;
+  if (capabilities() & BBR_CAP_THREAD_SAFE) return call_hook(hook, instance_, msg);
+  std::lock_guard lock(call_mutex_);
+  return call_hook(hook, instance_, msg);
+}
+
 bbr_result_t PluginInstance::process(Message& msg) {
   int32_t result = call(msg);
   if (result == BBR_CONTINUE) return BBR_CONTINUE;
@@ -137,31 +169,75 @@ void Chain::add_request(std::shared_ptr<PluginInstance> instance) {
 
 void Chain::add_response(std::shared_ptr<PluginInstance> instance) {
   instance->resolve_metrics(BBR_PHASE_RESPONSE);
+  if (instance->has_chunk_hook() || instance->has_event_hook()) response_stream_hooks_ = true;
   response_.push_back(std::move(instance));
 }
 
-ChainOutcome Chain::run(Message& msg) const {
+namespace {
+
+// One plugin call, its duration observed and a call over the instance's
+// timeout logged and counted.
+template <typename Call>
+int32_t timed_call(const PluginInstance& plugin, const PluginCallMetrics& metrics, Call&& call) {
   using Clock = std::chrono::steady_clock;
+  const PluginPolicy& policy = plugin.policy();
+  const bool timed = metrics.enabled() || policy.timeout.count() > 0;
+  if (!timed) return call();
+  const Clock::time_point started = Clock::now();
+  const int32_t result = call();
+  const auto took = Clock::now() - started;
+  metrics.observe_duration(std::chrono::duration<double>(took).count());
+  if (policy.timeout.count() > 0 && took > policy.timeout) {
+    // Observed, not enforced: the call has already finished and its result
+    // counts whatever the failure policy (a C call cannot be pre-empted).
+    metrics.count_timeout();
+    log::warn("plugin {} ({}) took {:.3f} ms, over its timeout of {:.3f} ms", plugin.name(),
+              plugin.type_name(), std::chrono::duration<double, std::milli>(took).count(),
+              std::chrono::duration<double, std::milli>(policy.timeout).count());
+  }
+  return result;
+}
+
+}  // namespace
+
+bool Chain::response_needs_whole_body(bool event_stream) const {
+  for (const auto& plugin : response_) {
+    if (plugin->response_unit(event_stream) == ResponseUnit::kWhole) return true;
+  }
+  return false;
+}
+
+int32_t Chain::run_stream_hook(PluginInstance& plugin, Message& msg, ResponseUnit unit) const {
+  const PluginCallMetrics& metrics = plugin.call_metrics(BBR_PHASE_RESPONSE);
+  const bool answered_before = msg.immediate_response().has_value();
+  const int32_t result = timed_call(plugin, metrics, [&] { return plugin.call_stream(msg, unit); });
+  if (!answered_before && msg.immediate_response()) {
+    log::warn("plugin {} ({}) answered {} on a started response: ignored (edit or drop events "
+              "instead)",
+              plugin.name(), plugin.type_name(), msg.immediate_response()->http_status);
+  }
+  if (result != BBR_CONTINUE) {
+    metrics.count_failure();
+    log::warn("plugin {} ({}) failed with {} on a streamed response: {}; the {} goes on as the "
+              "plugin left it",
+              plugin.name(), plugin.type_name(), result,
+              msg.error().empty() ? std::string("no error text") : msg.error(),
+              unit == ResponseUnit::kEvent ? "event" : "chunk");
+  }
+  msg.clear_error();
+  return result;
+}
+
+ChainOutcome Chain::run(Message& msg, std::optional<bool> whole_only_for) const {
   const auto& plugins = msg.phase() == BBR_PHASE_REQUEST ? request_ : response_;
   for (const auto& plugin : plugins) {
+    if (whole_only_for && msg.phase() == BBR_PHASE_RESPONSE &&
+        plugin->response_unit(*whole_only_for) != ResponseUnit::kWhole) {
+      continue;  // fed chunk by chunk or event by event instead
+    }
     const PluginCallMetrics& metrics = plugin->call_metrics(msg.phase());
     const PluginPolicy& policy = plugin->policy();
-    const bool timed = metrics.enabled() || policy.timeout.count() > 0;
-    Clock::time_point started;
-    if (timed) started = Clock::now();
-    const int32_t result = plugin->call(msg);
-    if (timed) {
-      const auto took = Clock::now() - started;
-      metrics.observe_duration(std::chrono::duration<double>(took).count());
-      if (policy.timeout.count() > 0 && took > policy.timeout) {
-        // Observed, not enforced: the call has already finished and its result
-        // counts whatever the failure policy (a C call cannot be pre-empted).
-        metrics.count_timeout();
-        log::warn("plugin {} ({}) took {:.3f} ms, over its timeout of {:.3f} ms", plugin->name(),
-                  plugin->type_name(), std::chrono::duration<double, std::milli>(took).count(),
-                  std::chrono::duration<double, std::milli>(policy.timeout).count());
-      }
-    }
+    const int32_t result = timed_call(*plugin, metrics, [&] { return plugin->call(msg); });
     if (const auto& immediate = msg.immediate_response()) {
       // An intentional answer: it stands under every failure policy.
       ChainOutcome out;

@@ -26,6 +26,19 @@ class CreateError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Every capability that puts a plugin on the response path.
+inline constexpr uint32_t kResponseCapabilities =
+    BBR_CAP_RESPONSE | BBR_CAP_RESPONSE_CHUNK | BBR_CAP_RESPONSE_EVENT;
+
+// What a response plugin is given of one response (plugin.h, above
+// process_response_chunk): the least buffering it allows.
+enum class ResponseUnit {
+  kNone,   // nothing: e.g. an event-only plugin on a response that is not SSE
+  kWhole,  // process_response, once, with the whole body (the host buffers it)
+  kChunk,  // process_response_chunk, piece by piece
+  kEvent,  // process_response_event, one Server-Sent Event at a time
+};
+
 // One created plugin instance. Destroys it (through the plugin) on destruction.
 class PluginInstance {
  public:
@@ -49,6 +62,16 @@ class PluginInstance {
   // bbr_result_t comes back as BBR_FAIL_INTERNAL (plugin.h answers it with 500).
   bbr_result_t process(Message& msg);
 
+  // The streamed-response hooks (ABI 1.1), read from the descriptor only when
+  // it is large enough and the capability is declared; null otherwise.
+  bool has_chunk_hook() const { return chunk_hook_ != nullptr; }
+  bool has_event_hook() const { return event_hook_ != nullptr; }
+  // The unit this plugin is fed for a response that is (or is not) an event stream.
+  ResponseUnit response_unit(bool event_stream) const;
+  // Calls process_response_chunk (kChunk) or process_response_event (kEvent),
+  // serialised as call() is.
+  int32_t call_stream(Message& msg, ResponseUnit unit);
+
   // Resolves this instance's metric series for one extension point (done by
   // Chain when the instance joins that list, i.e. while the chain is built).
   void resolve_metrics(bbr_phase_t phase);
@@ -66,6 +89,8 @@ class PluginInstance {
   PluginCallMetrics response_metrics_;
   bbr_plugin_context context_;
   void* instance_ = nullptr;
+  bbr_result_t (*chunk_hook_)(void*, bbr_message_t*) = nullptr;
+  bbr_result_t (*event_hook_)(void*, bbr_message_t*) = nullptr;
   std::mutex call_mutex_;  // used only when the type is not BBR_CAP_THREAD_SAFE
 };
 
@@ -89,7 +114,24 @@ class Chain {
   // timeout is logged and counted, and its result still counts. A result
   // outside bbr_result_t is a failure answered with 500. Never throws for what
   // a plugin does.
-  ChainOutcome run(Message& msg) const;
+  // With `whole_only_for` set (a response: is it an event stream?), only the
+  // response plugins fed the whole body for such a response run; the others
+  // get their chunk or event hooks from the session instead.
+  ChainOutcome run(Message& msg, std::optional<bool> whole_only_for = std::nullopt) const;
+
+  // One streamed-response call (chunk or event hook) of one response plugin,
+  // timed and counted as run() does. A failure cannot become an answer (the
+  // response has started): it is logged and counted, and the body goes on as
+  // the plugin left it. A reject() is ignored the same way. Returns the
+  // plugin's result.
+  int32_t run_stream_hook(PluginInstance& plugin, Message& msg, ResponseUnit unit) const;
+
+  // True when some response plugin has a chunk or event hook: only then does
+  // a response take the streamed-response paths (and pay for them).
+  bool has_response_stream_hooks() const { return response_stream_hooks_; }
+  // True when, for this kind of response, some response plugin needs the
+  // whole body (its unit is kWhole), so the response must be buffered.
+  bool response_needs_whole_body(bool event_stream) const;
 
   const std::vector<std::shared_ptr<PluginInstance>>& request_plugins() const { return request_; }
   const std::vector<std::shared_ptr<PluginInstance>>& response_plugins() const { return response_; }
@@ -97,6 +139,7 @@ class Chain {
  private:
   std::vector<std::shared_ptr<PluginInstance>> request_;
   std::vector<std::shared_ptr<PluginInstance>> response_;
+  bool response_stream_hooks_ = false;
 };
 
 // The reference's answer to a failed chain: the mapped status and

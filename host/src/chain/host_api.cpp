@@ -10,13 +10,17 @@
 #include "chain/host_api.hpp"
 
 #include "body/go_json.hpp"
+#include "body/prompt_text.hpp"
 #include "chain/message.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
+#include <iterator>
 #include <exception>
 
 namespace bbr {
@@ -297,6 +301,7 @@ bbr_status_t api_json_set(bbr_message_t* msg, const char* pointer, size_t pointe
   static std::atomic<bool> logged{false};
   return guarded(logged, "json_set", [&]() -> bbr_status_t {
     if (msg == nullptr || json_value == nullptr) return BBR_INVALID_ARGUMENT;
+    if (from_handle(msg)->walking()) return BBR_UNSUPPORTED;  // see json_for_each
     return to_status(from_handle(msg)->body().set(sv(pointer, pointer_length),
                                                   sv(json_value, json_value_length)));
   });
@@ -307,6 +312,7 @@ bbr_status_t api_json_remove(bbr_message_t* msg, const char* pointer,
   static std::atomic<bool> logged{false};
   return guarded(logged, "json_remove", [&]() -> bbr_status_t {
     if (msg == nullptr) return BBR_INVALID_ARGUMENT;
+    if (from_handle(msg)->walking()) return BBR_UNSUPPORTED;  // see json_for_each
     return to_status(from_handle(msg)->body().remove(sv(pointer, pointer_length)));
   });
 }
@@ -315,6 +321,7 @@ bbr_status_t api_replace_body(bbr_message_t* msg, const char* body, size_t body_
   static std::atomic<bool> logged{false};
   return guarded(logged, "replace_body", [&]() -> bbr_status_t {
     if (msg == nullptr || (body == nullptr && body_length != 0)) return BBR_INVALID_ARGUMENT;
+    if (from_handle(msg)->walking()) return BBR_UNSUPPORTED;  // see json_for_each
     from_handle(msg)->body().replace(std::string(sv(body, body_length)));
     return BBR_OK;
   });
@@ -424,6 +431,444 @@ bbr_status_t api_parameter_get(const bbr_plugin_context_t* ctx, const char* poin
   });
 }
 
+// ===== since ABI 1.1 =====
+
+// The plugin's struct may be older (smaller) than ours: write no more than
+// its struct_size says, and tell it how much was written.
+template <class T>
+bbr_status_t copy_sized(const T& out, T* out_ptr) {
+  uint32_t their_size = out_ptr->struct_size;
+  std::size_t n = std::min<std::size_t>(their_size, sizeof(T));
+  std::memcpy(static_cast<void*>(out_ptr), &out, n);
+  out_ptr->struct_size = static_cast<uint32_t>(n);
+  return BBR_OK;
+}
+
+bbr_buffer_t buffer(std::string_view s) { return bbr_buffer_t{s.data(), s.size()}; }
+
+// A JSON value the plugin handed over as text (dynamic metadata): parsed once
+// to check it, nesting bounded as for json_set.
+bool is_json_text(std::string_view text) {
+  int depth = 0;
+  for (char c : text) {
+    if (c == '[' || c == '{') {
+      if (++depth > 1000) return false;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return !Json::parse(text, nullptr, /*allow_exceptions=*/false).is_discarded();
+}
+
+bbr_status_t api_message_info(bbr_message_t* msg, bbr_message_info_t* info_out) noexcept {
+  static std::atomic<bool> logged{false};
+  return guarded(logged, "message_info", [&]() -> bbr_status_t {
+    if (msg == nullptr || info_out == nullptr || info_out->struct_size == 0) {
+      return BBR_INVALID_ARGUMENT;
+    }
+    const Message& m = *from_handle(msg);
+    const BodyPosition& p = m.position();
+    bbr_message_info_t out{};
+    out.struct_size = sizeof(out);
+    out.unit = p.unit;
+    out.sequence = p.sequence;
+    out.end_of_stream = p.end_of_stream ? 1 : 0;
+    out.sse_done = p.sse_done ? 1 : 0;
+    out.request_path = buffer(m.request_path());
+    out.event_name = buffer(p.event_name);
+    out.event_id = buffer(p.event_id);
+    return copy_sized(out, info_out);
+  });
+}
+
+// Appends one reference token, escaped as RFC 6901 says (~ as ~0, / as ~1).
+void append_pointer_token(std::string& out, std::string_view token) {
+  out.push_back('/');
+  for (char c : token) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out.push_back(c);
+    }
+  }
+}
+
+void append_pointer_index(std::string& out, std::size_t index) {
+  fmt::format_to(std::back_inserter(out), "/{}", index);
+}
+
+// One entry for a visit: the value written as json_get writes it.
+template <class Value>
+bbr_json_entry_t make_entry(std::size_t index, std::string_view name, std::string_view pointer,
+                            const Value& value) {
+  bbr_json_entry_t entry{};
+  entry.struct_size = sizeof(entry);
+  entry.index = index;
+  entry.name = buffer(name);
+  entry.pointer = buffer(pointer);
+  entry.value.struct_size = sizeof(entry.value);
+  fill_json_value(value, &entry.value);
+  return entry;
+}
+
+bbr_status_t api_json_for_each(bbr_message_t* msg, const char* pointer, size_t pointer_length,
+                               bbr_json_visit_fn visit, void* user) noexcept {
+  static std::atomic<bool> logged{false};
+  return guarded(logged, "json_for_each", [&]() -> bbr_status_t {
+    if (msg == nullptr || visit == nullptr) return BBR_INVALID_ARGUMENT;
+    Message& m = *from_handle(msg);
+    std::string_view parent = sv(pointer, pointer_length);
+    // Edits are refused while the walk runs: they would free the document the
+    // walk and its views stand on. Nested walks are fine.
+    m.begin_walk();
+    struct EndWalk {
+      Message& m;
+      ~EndWalk() { m.end_walk(); }
+    } end_walk{m};
+    JsonError err = m.body().for_each(
+        parent, [&](std::size_t index, const std::string_view* name, const JsonRead& value) {
+          // Each child's pointer is a string of its own, alive until the
+          // plugin callback returns, as bbr_json_entry_t promises.
+          std::string& child = m.scratch_text();
+          child.assign(parent);
+          if (name != nullptr) {
+            append_pointer_token(child, *name);
+          } else {
+            append_pointer_index(child, index);
+          }
+          bbr_json_entry_t entry =
+              make_entry(index, name != nullptr ? *name : std::string_view(), child, value);
+          return visit(user, &entry) != 0;
+        });
+    return to_status(err);
+  });
+}
+
+bbr_status_t set_json_text(bbr_message_t* msg, const char* pointer, size_t pointer_length,
+                           std::string_view text) {
+  if (msg == nullptr) return BBR_INVALID_ARGUMENT;
+  Message& m = *from_handle(msg);
+  if (m.walking()) return BBR_UNSUPPORTED;
+  return to_status(m.body().set(sv(pointer, pointer_length), text));
+}
+
+bbr_status_t api_json_set_string(bbr_message_t* msg, const char* pointer, size_t pointer_length,
+                                 const char* value, size_t value_length) noexcept {
+  static std::atomic<bool> logged{false};
+  return guarded(logged, "json_set_string", [&]() -> bbr_status_t {
+    if (value == nullptr && value_length != 0) return BBR_INVALID_ARGUMENT;
+    std::string text;
+    try {
+      // nlohmann escapes, and refuses invalid UTF-8 (type_error 316).
+      text = Json(std::string(sv(value, value_length))).dump();
+    } catch (const Json::type_error&) {
+      return BBR_INVALID_ARGUMENT;
+    }
+    return set_json_text(msg, pointer, pointer_length, text);
+  });
+}
+
+bbr_status_t api_json_set_integer(bbr_message_t* msg, const char* pointer, size_t pointer_length,
+                                  int64_t value) noexcept {
+  static std::atomic<bool> logged{false};
+  return guarded(logged, "json_set_integer", [&]() -> bbr_status_t {
+    return set_json_text(msg, pointer, pointer_length, fmt::format("{}", value));
+  });
+}
+
+bbr_status_t api_json_set_number(bbr_message_t* msg, const char* pointer, size_t pointer_length,
+                                 double value) noexcept {
+  static std::atomic<bool> logged{false};
+  return guarded(logged, "json_set_number", [&]() -> bbr_status_t {
+    if (!std::isfinite(value)) return BBR_INVALID_ARGUMENT;
+    // The shortest text that reads back as the same double.
+    return set_json_text(msg, pointer, pointer_length, fmt::format("{}", value));
+  });
+}
+
+bbr_status_t api_json_set_bool(bbr_message_t* msg, const char* pointer, size_t pointer_length,
+                               int32_t value) noexcept {
+  static std::atomic<bool> logged{false};
+  return guarded(logged, "json_set_bool", [&]() -> bbr_status_t {
+    return set_json_text(msg, pointer, pointer_length, value != 0 ? "true" : "false");
+  });
+}
+
+bbr_status_t api_prompt_text(bbr_message_t* msg, bbr_buffer_t* text_out) noexcept {
+  static std::atomic<bool> logged{false};
+  return guarded(logged, "prompt_text", [&]() -> bbr_status_t {
+    if (msg == nullptr || text_out == nullptr) return BBR_INVALID_ARGUMENT;
+    Message& m = *from_handle(msg);
+    if (m.phase() != BBR_PHASE_REQUEST) return BBR_UNSUPPORTED;
+    std::string& text = m.scratch_text();
+    JsonError err = prompt_text(m.body(), m.request_path(), text);
+    if (err != JsonError::kNone) return to_status(err);
+    *text_out = buffer(text);
+    return BBR_OK;
+  });
+}
+
+// A header a plugin may send: checked as set_header checks it.
+bbr_status_t check_header(std::string_view name, std::string_view value) {
+  if (!is_valid_header_name(name) || is_envoy_protected_header(name, /*removal=*/false) ||
+      !is_safe_header_value(value)) {
+    return BBR_INVALID_ARGUMENT;
+  }
+  return BBR_OK;
+}
+
+bool response_started(const Message& m) {
+  bbr_body_unit_t unit = m.position().unit;
+  return unit == BBR_BODY_CHUNK || unit == BBR_BODY_SSE_EVENT || unit == BBR_BODY_STREAM_END;
+}
+
+bbr_status_t api_reject_with(bbr_message_t* msg, const bbr_reject_t* reject) noexcept {
+  static std::atomic<bool> logged{false};
+  return guarded(logged, "reject_with", [&]() -> bbr_status_t {
+    if (msg == nullptr || reject == nullptr ||
+        !BBR_HAS_FIELD(reject, bbr_reject_t, details)) {
+      return BBR_INVALID_ARGUMENT;
+    }
+    Message& m = *from_handle(msg);
+    if (response_started(m)) return BBR_UNSUPPORTED;
+    if (reject->http_status < 200 || reject->http_status > 599) return BBR_INVALID_ARGUMENT;
+    if ((reject->body.data == nullptr && reject->body.length != 0) ||
+        (reject->details.data == nullptr && reject->details.length != 0) ||
+        (reject->headers == nullptr && reject->header_count != 0)) {
+      return BBR_INVALID_ARGUMENT;
+    }
+    ImmediateResponse response;
+    response.http_status = reject->http_status;
+    response.body.assign(sv(reject->body.data, reject->body.length));
+    response.details.assign(sv(reject->details.data, reject->details.length));
+    response.headers.reserve(reject->header_count);
+    for (std::size_t i = 0; i < reject->header_count; ++i) {
+      const bbr_header_pair_t& h = reject->headers[i];
+      if (h.name.data == nullptr || (h.value.data == nullptr && h.value.length != 0)) {
+        return BBR_INVALID_ARGUMENT;
+      }
+      std::string_view name = sv(h.name.data, h.name.length);
+      std::string_view value = sv(h.value.data, h.value.length);
+      if (check_header(name, value) != BBR_OK) return BBR_INVALID_ARGUMENT;
+      response.headers.push_back(Header{std::string(name), std::string(value)});
+    }
+    m.reject(std::move(response));
+    return BBR_OK;
+  });
+}
+
+bbr_status_t api_set_dynamic_metadata(bbr_message_t* msg, const char* ns, size_t ns_length,
+                                      const char* key, size_t key_length, const char* json_value,
+                                      size_t json_value_length) noexcept {
+  static std::atomic<bool> logged{false};
+  return guarded(logged, "set_dynamic_metadata", [&]() -> bbr_status_t {
+    if (msg == nullptr || ns == nullptr || ns_length == 0 || key == nullptr || key_length == 0 ||
+        json_value == nullptr) {
+      return BBR_INVALID_ARGUMENT;
+    }
+    std::string_view text = sv(json_value, json_value_length);
+    if (!is_json_text(text)) return BBR_INVALID_ARGUMENT;
+    auto& entries = from_handle(msg)->dynamic_metadata();
+    std::string_view n = sv(ns, ns_length);
+    std::string_view k = sv(key, key_length);
+    // The same namespace and key again: the later value wins.
+    for (DynamicMetadataEntry& e : entries) {
+      if (e.ns == n && e.key == k) {
+        e.json_value.assign(text);
+        return BBR_OK;
+      }
+    }
+    entries.push_back(DynamicMetadataEntry{std::string(n), std::string(k), std::string(text)});
+    return BBR_OK;
+  });
+}
+
+bbr_status_t api_set_route_cache(bbr_message_t* msg, bbr_route_cache_t choice) noexcept {
+  static std::atomic<bool> logged{false};
+  return guarded(logged, "set_route_cache", [&]() -> bbr_status_t {
+    if (msg == nullptr) return BBR_INVALID_ARGUMENT;
+    if (choice != BBR_ROUTE_CACHE_DEFAULT && choice != BBR_ROUTE_CACHE_CLEAR &&
+        choice != BBR_ROUTE_CACHE_KEEP) {
+      return BBR_INVALID_ARGUMENT;
+    }
+    from_handle(msg)->choose_route_cache(choice);
+    return BBR_OK;
+  });
+}
+
+bbr_status_t api_get_attribute(bbr_message_t* msg, const char* name, size_t name_length,
+                               bbr_buffer_t* json_out) noexcept {
+  static std::atomic<bool> logged{false};
+  return guarded(logged, "get_attribute", [&]() -> bbr_status_t {
+    if (msg == nullptr || name == nullptr || json_out == nullptr) return BBR_INVALID_ARGUMENT;
+    const EnvoyContext* context = from_handle(msg)->envoy_context();
+    if (context == nullptr) return BBR_NOT_FOUND;
+    auto found = context->attributes.find(sv(name, name_length));
+    if (found == context->attributes.end()) return BBR_NOT_FOUND;
+    *json_out = buffer(found->second);
+    return BBR_OK;
+  });
+}
+
+bbr_status_t api_get_metadata(bbr_message_t* msg, const char* ns, size_t ns_length,
+                              const char* key, size_t key_length,
+                              bbr_buffer_t* json_out) noexcept {
+  static std::atomic<bool> logged{false};
+  return guarded(logged, "get_metadata", [&]() -> bbr_status_t {
+    if (msg == nullptr || ns == nullptr || key == nullptr || json_out == nullptr) {
+      return BBR_INVALID_ARGUMENT;
+    }
+    const EnvoyContext* context = from_handle(msg)->envoy_context();
+    if (context == nullptr) return BBR_NOT_FOUND;
+    auto space = context->metadata.find(sv(ns, ns_length));
+    if (space == context->metadata.end()) return BBR_NOT_FOUND;
+    auto found = space->second.find(sv(key, key_length));
+    if (found == space->second.end()) return BBR_NOT_FOUND;
+    *json_out = buffer(found->second);
+    return BBR_OK;
+  });
+}
+
+bbr_status_t api_event_drop(bbr_message_t* msg) noexcept {
+  static std::atomic<bool> logged{false};
+  return guarded(logged, "event_drop", [&]() -> bbr_status_t {
+    if (msg == nullptr) return BBR_INVALID_ARGUMENT;
+    Message& m = *from_handle(msg);
+    if (m.position().unit != BBR_BODY_SSE_EVENT) return BBR_UNSUPPORTED;
+    m.drop_event();
+    return BBR_OK;
+  });
+}
+
+bbr_status_t api_event_add(bbr_message_t* msg, const char* event_name, size_t event_name_length,
+                           const char* data, size_t data_length) noexcept {
+  static std::atomic<bool> logged{false};
+  return guarded(logged, "event_add", [&]() -> bbr_status_t {
+    if (msg == nullptr || (event_name == nullptr && event_name_length != 0) ||
+        (data == nullptr && data_length != 0)) {
+      return BBR_INVALID_ARGUMENT;
+    }
+    Message& m = *from_handle(msg);
+    if (m.position().unit != BBR_BODY_SSE_EVENT) return BBR_UNSUPPORTED;
+    std::string_view name = sv(event_name, event_name_length);
+    std::string_view text = sv(data, data_length);
+    // A line break in the name, or a CR in the data, would end the event's
+    // field early on the wire (data is split into data: lines at "\n").
+    if (name.find_first_of("\r\n") != std::string_view::npos ||
+        text.find('\r') != std::string_view::npos) {
+      return BBR_INVALID_ARGUMENT;
+    }
+    m.add_event(AddedEvent{std::string(name), std::string(text)});
+    return BBR_OK;
+  });
+}
+
+bbr_status_t to_status(MetricStatus status) {
+  switch (status) {
+    case MetricStatus::kOk:
+      return BBR_OK;
+    case MetricStatus::kInvalid:
+      return BBR_INVALID_ARGUMENT;
+    case MetricStatus::kInternal:
+      return BBR_INTERNAL;
+  }
+  return BBR_INTERNAL;
+}
+
+bbr_status_t api_metric_define(const bbr_plugin_context_t* ctx, const bbr_metric_def_t* def,
+                               uint32_t* id_out) noexcept {
+  static std::atomic<bool> logged{false};
+  return guarded(logged, "metric_define", [&]() -> bbr_status_t {
+    if (ctx == nullptr || ctx->metrics == nullptr || def == nullptr || id_out == nullptr ||
+        !BBR_HAS_FIELD(def, bbr_metric_def_t, bucket_count)) {
+      return BBR_INVALID_ARGUMENT;
+    }
+    if ((def->kind != BBR_METRIC_COUNTER && def->kind != BBR_METRIC_HISTOGRAM) ||
+        def->name.data == nullptr || (def->help.data == nullptr && def->help.length != 0) ||
+        (def->label_name.data == nullptr && def->label_name.length != 0) ||
+        (def->buckets == nullptr && def->bucket_count != 0) ||
+        (def->kind == BBR_METRIC_COUNTER && def->bucket_count != 0)) {
+      return BBR_INVALID_ARGUMENT;
+    }
+    PluginMetricSpec spec;
+    spec.kind = def->kind == BBR_METRIC_COUNTER ? PluginMetricSpec::Kind::kCounter
+                                                : PluginMetricSpec::Kind::kHistogram;
+    spec.name.assign(sv(def->name.data, def->name.length));
+    spec.help.assign(sv(def->help.data, def->help.length));
+    spec.label_name.assign(sv(def->label_name.data, def->label_name.length));
+    if (def->buckets != nullptr) spec.buckets.assign(def->buckets, def->buckets + def->bucket_count);
+    uint32_t id = 0;
+    bbr_status_t status = to_status(ctx->metrics->define(spec, id));
+    if (status == BBR_OK) *id_out = id;
+    return status;
+  });
+}
+
+bbr_status_t api_metric_add(const bbr_plugin_context_t* ctx, uint32_t id, const char* label_value,
+                            size_t label_value_length, uint64_t delta) noexcept {
+  // PluginCounters::add never throws and takes no global lock: the hot path.
+  if (ctx == nullptr || ctx->metrics == nullptr ||
+      (label_value == nullptr && label_value_length != 0)) {
+    return BBR_INVALID_ARGUMENT;
+  }
+  return to_status(ctx->metrics->add(id, sv(label_value, label_value_length), delta));
+}
+
+bbr_status_t api_metric_observe(const bbr_plugin_context_t* ctx, uint32_t id,
+                                const char* label_value, size_t label_value_length,
+                                double value) noexcept {
+  if (ctx == nullptr || ctx->metrics == nullptr ||
+      (label_value == nullptr && label_value_length != 0)) {
+    return BBR_INVALID_ARGUMENT;
+  }
+  return to_status(ctx->metrics->observe(id, sv(label_value, label_value_length), value));
+}
+
+bbr_status_t api_parameter_for_each(const bbr_plugin_context_t* ctx, const char* pointer,
+                                    size_t pointer_length, bbr_json_visit_fn visit,
+                                    void* user) noexcept {
+  static std::atomic<bool> logged{false};
+  return guarded(logged, "parameter_for_each", [&]() -> bbr_status_t {
+    if (ctx == nullptr || visit == nullptr) return BBR_INVALID_ARGUMENT;
+    std::string_view parent = sv(pointer, pointer_length);
+    if (!parent.empty() && parent.front() != '/') return BBR_INVALID_ARGUMENT;
+    const Json* node = nullptr;
+    try {
+      Json::json_pointer ptr{std::string(parent)};
+      if (ctx->parameters.is_null() || !ctx->parameters.contains(ptr)) return BBR_NOT_FOUND;
+      node = &ctx->parameters.at(ptr);
+    } catch (const Json::exception&) {
+      return BBR_INVALID_ARGUMENT;
+    }
+    if (!node->is_array() && !node->is_object()) return BBR_WRONG_TYPE;
+    // The parameters never change after create(), so views into them live
+    // until destroy(); the pointers are kept in the context as long.
+    auto* context = const_cast<bbr_plugin_context_t*>(ctx);
+    std::string child;
+    std::size_t index = 0;
+    for (auto it = node->begin(); it != node->end(); ++it, ++index) {
+      child.assign(parent);
+      std::string_view name;
+      if (node->is_object()) {
+        name = it.key();
+        append_pointer_token(child, name);
+      } else {
+        append_pointer_index(child, index);
+      }
+      std::string_view kept;
+      {
+        std::lock_guard lock(context->walked_pointers_mutex);
+        kept = *context->walked_pointers.insert(child).first;
+      }
+      bbr_json_entry_t entry = make_entry(index, name, kept, *it);
+      if (visit(user, &entry) != 0) break;
+    }
+    return BBR_OK;
+  });
+}
+
 // True only for a function pointer whose type carries noexcept (part of the
 // type since C++17): the table below refuses any callback that could throw.
 template <class R, class... A>
@@ -442,11 +887,9 @@ constexpr bool is_noexcept_callback(R (*)(A...)) {
 
 const bbr_host_api_t kHostApi = [] {
   bbr_host_api_t api{};
-  // Until every 1.1 call is implemented the table says it is the 1.0 table,
-  // so BBR_HAS_FIELD answers honestly for the 1.1 members.
-  api.struct_size = offsetof(bbr_host_api_t, message_info);
+  api.struct_size = sizeof(bbr_host_api_t);
   api.abi_major = BBR_ABI_MAJOR;
-  api.abi_minor = 0;
+  api.abi_minor = BBR_ABI_MINOR;
   BBR_SET_CALLBACK(phase);
   BBR_SET_CALLBACK(get_header);
   BBR_SET_CALLBACK(header_count);
@@ -468,6 +911,25 @@ const bbr_host_api_t kHostApi = [] {
   BBR_SET_CALLBACK(log);
   BBR_SET_CALLBACK(counter_add);
   BBR_SET_CALLBACK(parameter_get);
+  // since 1.1
+  BBR_SET_CALLBACK(message_info);
+  BBR_SET_CALLBACK(json_for_each);
+  BBR_SET_CALLBACK(json_set_string);
+  BBR_SET_CALLBACK(json_set_integer);
+  BBR_SET_CALLBACK(json_set_number);
+  BBR_SET_CALLBACK(json_set_bool);
+  BBR_SET_CALLBACK(prompt_text);
+  BBR_SET_CALLBACK(reject_with);
+  BBR_SET_CALLBACK(set_dynamic_metadata);
+  BBR_SET_CALLBACK(set_route_cache);
+  BBR_SET_CALLBACK(get_attribute);
+  BBR_SET_CALLBACK(get_metadata);
+  BBR_SET_CALLBACK(event_drop);
+  BBR_SET_CALLBACK(event_add);
+  BBR_SET_CALLBACK(metric_define);
+  BBR_SET_CALLBACK(metric_add);
+  BBR_SET_CALLBACK(metric_observe);
+  BBR_SET_CALLBACK(parameter_for_each);
   return api;
 }();
 

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <mutex>
+#include <set>
 #include <string>
 
 namespace bbr {
@@ -21,6 +23,11 @@ struct bbr_plugin_context {
   // The instance's parameters, parsed once for parameter_get (null when none
   // were given or they are not JSON: the plugin sees the text either way).
   nlohmann::json parameters;
+  // JSON Pointers parameter_for_each handed out (ABI 1.1): their views must
+  // live until destroy(). A set, so walking the same parameters on every
+  // request keeps one copy of each pointer, not one per walk.
+  std::mutex walked_pointers_mutex;
+  std::set<std::string, std::less<>> walked_pointers;
 };
 
 namespace bbr {

@@ -118,6 +118,8 @@ class Message {
   void reject(uint32_t http_status, std::string body) {
     immediate_ = ImmediateResponse{http_status, std::move(body), {}, {}};
   }
+  // reject_with (since 1.1): status, body, headers and details.
+  void reject(ImmediateResponse response) { immediate_ = std::move(response); }
   const std::optional<ImmediateResponse>& immediate_response() const { return immediate_; }
 
   void set_error(std::string text) { error_ = std::move(text); }

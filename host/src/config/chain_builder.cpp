@@ -222,9 +222,9 @@ Chain build_chain(const ChainConfig& config, const PluginRegistry& registry, Met
     wire_by_name(config.request, "request", BBR_CAP_REQUEST, config, built, chain, problems);
   }
   if (config.response_by_capability) {
-    wire_by_capability(built, BBR_CAP_RESPONSE, chain);
+    wire_by_capability(built, kResponseCapabilities, chain);
   } else {
-    wire_by_name(config.response, "response", BBR_CAP_RESPONSE, config, built, chain, problems);
+    wire_by_name(config.response, "response", kResponseCapabilities, config, built, chain, problems);
   }
   // Each instance resolved its metric series (bbr_plugin_duration_seconds and
   // the failure and timeout counters) as it joined a list above.

@@ -124,7 +124,41 @@ void check_type(const fs::path& file, uint32_t index, const bbr_plugin_type_t* t
                            "process_response is NULL",
                            where));
   }
-  if ((type->capabilities & (BBR_CAP_REQUEST | BBR_CAP_RESPONSE)) == 0) {
+  // Since 1.1: a streamed-response capability needs its hook, which only a
+  // descriptor large enough to hold it can have (a 1.0-sized one declaring the
+  // bit would have the host read past its end).
+  struct StreamHook {
+    uint32_t capability;
+    const char* name;
+    std::size_t end;
+    bool present;
+  };
+  const StreamHook hooks[] = {
+      {BBR_CAP_RESPONSE_CHUNK, "process_response_chunk",
+       offsetof(bbr_plugin_type_t, process_response_chunk) +
+           sizeof(bbr_plugin_type_t::process_response_chunk),
+       BBR_HAS_FIELD(type, bbr_plugin_type_t, process_response_chunk) &&
+           type->process_response_chunk != nullptr},
+      {BBR_CAP_RESPONSE_EVENT, "process_response_event",
+       offsetof(bbr_plugin_type_t, process_response_event) +
+           sizeof(bbr_plugin_type_t::process_response_event),
+       BBR_HAS_FIELD(type, bbr_plugin_type_t, process_response_event) &&
+           type->process_response_event != nullptr},
+  };
+  for (const auto& hook : hooks) {
+    if (!(type->capabilities & hook.capability) || hook.present) continue;
+    if (type->struct_size < hook.end) {
+      fail(file, fmt::format("bad descriptor: {}: declares the {} capability but its "
+                             "struct_size {} ends before {} (ABI 1.1 descriptor needed)",
+                             where, hook.name + std::strlen("process_"), type->struct_size,
+                             hook.name));
+    }
+    fail(file, fmt::format("bad descriptor: {}: declares the {} capability but {} is NULL",
+                           where, hook.name + std::strlen("process_"), hook.name));
+  }
+  constexpr uint32_t kAnyPhase =
+      BBR_CAP_REQUEST | BBR_CAP_RESPONSE | BBR_CAP_RESPONSE_CHUNK | BBR_CAP_RESPONSE_EVENT;
+  if ((type->capabilities & kAnyPhase) == 0) {
     fail(file, fmt::format("bad descriptor: {}: declares neither the request nor the "
                            "response capability",
                            where));

@@ -2,6 +2,7 @@
 
 #include "log/log.hpp"
 
+#include <prometheus/check_names.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -9,6 +10,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <set>
@@ -90,7 +92,38 @@ struct Metrics::Impl {
   std::mutex plugin_mutex;
   std::map<std::string, prometheus::Family<prometheus::Counter>*, std::less<>> plugin_families;
   std::set<std::string, std::less<>> refused_names;  // warned about once each
+
+  // Families plugins defined with metric_define (ABI 1.1), by name: what they
+  // were defined as, so a second definition must agree. Same mutex.
+  struct DefinedFamily {
+    PluginMetricSpec spec;
+    void* family;  // Family<Counter>* or Family<Histogram>*, by spec.kind
+  };
+  std::map<std::string, DefinedFamily, std::less<>> defined_families;
 };
+
+namespace {
+
+// Names the host registers itself: a plugin may not define them.
+bool is_host_metric_name(std::string_view name) {
+  static constexpr std::string_view kNames[] = {
+      "bbr_info",       "bbr_success_total",           "bbr_plugin_duration_seconds",
+      "bbr_plugin_failures_total", "bbr_plugin_timeouts_total", "bbr_shed_total",
+      "bbr_malformed_messages_total"};
+  for (std::string_view n : kNames) {
+    if (n == name) return true;
+  }
+  return false;
+}
+
+// The default buckets of a plugin histogram (seconds, for latencies).
+const std::vector<double>& default_plugin_buckets() {
+  static const std::vector<double> kBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                            0.1,    0.25,  0.5,    1,     2.5,   5,     10};
+  return kBuckets;
+}
+
+}  // namespace
 
 Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
 Metrics::~Metrics() = default;
@@ -144,6 +177,66 @@ prometheus::Counter* Metrics::plugin_counter(std::string_view instance_name, std
               std::string(label_name), e.what());
     return nullptr;
   }
+}
+
+void* Metrics::plugin_metric_family(const PluginMetricSpec& spec, std::string& why) {
+  using Kind = PluginMetricSpec::Kind;
+  if (!prometheus::CheckMetricName(spec.name)) {
+    why = "not a Prometheus metric name";
+    return nullptr;
+  }
+  if (is_host_metric_name(spec.name)) {
+    why = "the host's own metric";
+    return nullptr;
+  }
+  if (!spec.label_name.empty() &&
+      (!prometheus::CheckLabelName(spec.label_name) || spec.label_name == "plugin_name" ||
+       (spec.kind == Kind::kHistogram && spec.label_name == "le"))) {
+    why = "label name not allowed";
+    return nullptr;
+  }
+  std::lock_guard lock(impl_->plugin_mutex);
+  auto found = impl_->defined_families.find(spec.name);
+  if (found != impl_->defined_families.end()) {
+    const PluginMetricSpec& first = found->second.spec;
+    if (first.kind != spec.kind || first.label_name != spec.label_name ||
+        first.buckets != spec.buckets) {
+      why = "already defined with another kind, label or buckets";
+      return nullptr;
+    }
+    return found->second.family;
+  }
+  void* family = nullptr;
+  try {
+    if (spec.kind == Kind::kCounter) {
+      // A name a 1.0 plugin counted with counter_add is the same family.
+      auto counted = impl_->plugin_families.find(spec.name);
+      if (counted != impl_->plugin_families.end()) {
+        family = counted->second;
+      } else {
+        auto* f = &prometheus::BuildCounter()
+                       .Name(spec.name)
+                       .Help(spec.help.empty() ? help_for_plugin_counter(spec.name) : spec.help)
+                       .Register(*impl_->registry);
+        impl_->plugin_families.emplace(spec.name, f);
+        family = f;
+      }
+    } else {
+      if (impl_->plugin_families.count(spec.name) != 0) {
+        why = "already a counter";
+        return nullptr;
+      }
+      family = &prometheus::BuildHistogram()
+                    .Name(spec.name)
+                    .Help(spec.help.empty() ? "Histogram defined by a bbr-host plugin." : spec.help)
+                    .Register(*impl_->registry);
+    }
+  } catch (const std::exception& e) {
+    why = e.what();
+    return nullptr;
+  }
+  impl_->defined_families.emplace(spec.name, Impl::DefinedFamily{spec, family});
+  return family;
 }
 
 void Metrics::set_build_info(std::string_view commit, std::string_view build_ref) {
@@ -213,8 +306,144 @@ void PluginCallMetrics::count_timeout() const {
   if (timeouts_ != nullptr) timeouts_->Increment();
 }
 
-PluginCounters::PluginCounters(Metrics& metrics, std::string instance_name)
+// One metric_define'd metric of an instance. Everything but the label cache
+// is set before the slot is published and never changes after.
+struct PluginCounters::Defined {
+  PluginMetricSpec::Kind kind;
+  bool labelled = false;
+  std::string label_name;
+  prometheus::Family<prometheus::Counter>* counter_family = nullptr;
+  prometheus::Family<prometheus::Histogram>* histogram_family = nullptr;
+  prometheus::Histogram::BucketBoundaries buckets;
+  void* series = nullptr;  // unlabelled: the Counter* or Histogram*
+  // labelled: label value -> series, bounded like the counter_add cache
+  std::shared_mutex mutex;
+  std::unordered_map<std::string, void*> by_label;
+};
+
+PluginCounters::PluginCounters(Metrics* metrics, std::string instance_name)
     : metrics_(metrics), instance_name_(std::move(instance_name)) {}
+
+PluginCounters::~PluginCounters() = default;
+
+MetricStatus PluginCounters::define(const PluginMetricSpec& spec, uint32_t& id_out) noexcept {
+  using Kind = PluginMetricSpec::Kind;
+  try {
+    if (spec.kind == Kind::kCounter) {
+      constexpr std::string_view kSuffix = "_total";
+      if (spec.name.size() <= kSuffix.size() ||
+          spec.name.compare(spec.name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0 ||
+          !spec.buckets.empty()) {
+        return MetricStatus::kInvalid;
+      }
+    } else {
+      for (std::size_t i = 0; i < spec.buckets.size(); ++i) {
+        if (!std::isfinite(spec.buckets[i]) || (i > 0 && spec.buckets[i] <= spec.buckets[i - 1])) {
+          return MetricStatus::kInvalid;
+        }
+      }
+    }
+    auto metric = std::make_unique<Defined>();
+    metric->kind = spec.kind;
+    metric->labelled = !spec.label_name.empty();
+    metric->label_name = spec.label_name;
+    metric->buckets = spec.buckets.empty() ? default_plugin_buckets() : spec.buckets;
+    PluginMetricSpec resolved = spec;
+    resolved.buckets = metric->buckets;
+    if (metrics_ != nullptr) {
+      std::string why;
+      void* family = metrics_->plugin_metric_family(resolved, why);
+      if (family == nullptr) {
+        log::warn("plugin {}: metric {:?} refused: {}", instance_name_, spec.name, why);
+        return MetricStatus::kInvalid;
+      }
+      prometheus::Labels labels{{"plugin_name", instance_name_}};
+      if (spec.kind == Kind::kCounter) {
+        metric->counter_family = static_cast<prometheus::Family<prometheus::Counter>*>(family);
+        if (!metric->labelled) metric->series = &metric->counter_family->Add(labels);
+      } else {
+        metric->histogram_family = static_cast<prometheus::Family<prometheus::Histogram>*>(family);
+        if (!metric->labelled) {
+          metric->series = &metric->histogram_family->Add(labels, metric->buckets);
+        }
+      }
+    } else if (!prometheus::CheckMetricName(spec.name) || is_host_metric_name(spec.name) ||
+               (!spec.label_name.empty() && (!prometheus::CheckLabelName(spec.label_name) ||
+                                             spec.label_name == "plugin_name"))) {
+      return MetricStatus::kInvalid;  // the same checks without a registry
+    }
+    std::lock_guard lock(define_mutex_);
+    uint32_t id = defined_count_.load(std::memory_order_relaxed);
+    if (id >= kMaxDefinitions) return MetricStatus::kInvalid;
+    defined_[id] = std::move(metric);
+    defined_count_.store(id + 1, std::memory_order_release);
+    id_out = id;
+    return MetricStatus::kOk;
+  } catch (...) {
+    return MetricStatus::kInternal;
+  }
+}
+
+void* PluginCounters::labelled_series(Defined& metric, std::string_view label_value) {
+  thread_local std::string key;
+  key.assign(label_value);
+  {
+    std::shared_lock lock(metric.mutex);
+    auto found = metric.by_label.find(key);
+    if (found != metric.by_label.end()) return found->second;
+  }
+  if (metrics_ == nullptr) return nullptr;
+  // First use of this value: Family::Add takes that family's own lock.
+  prometheus::Labels labels{{"plugin_name", instance_name_}};
+  void* series = nullptr;
+  labels.emplace(metric.label_name, key);
+  if (metric.kind == PluginMetricSpec::Kind::kCounter) {
+    series = &metric.counter_family->Add(labels);
+  } else {
+    series = &metric.histogram_family->Add(labels, metric.buckets);
+  }
+  constexpr std::size_t kMaxCached = 4096;
+  std::unique_lock lock(metric.mutex);
+  if (metric.by_label.size() < kMaxCached) metric.by_label.emplace(key, series);
+  return series;
+}
+
+MetricStatus PluginCounters::add(uint32_t id, std::string_view label_value,
+                                 uint64_t delta) noexcept {
+  if (id >= defined_count_.load(std::memory_order_acquire)) return MetricStatus::kInvalid;
+  Defined& metric = *defined_[id];
+  if (metric.kind != PluginMetricSpec::Kind::kCounter) return MetricStatus::kInvalid;
+  // An unlabelled metric takes no label value; a labelled one takes any
+  // (an empty value is Prometheus's "no value").
+  if (!metric.labelled && !label_value.empty()) return MetricStatus::kInvalid;
+  try {
+    void* series = metric.labelled ? labelled_series(metric, label_value) : metric.series;
+    if (series != nullptr) {
+      static_cast<prometheus::Counter*>(series)->Increment(static_cast<double>(delta));
+    }
+    return MetricStatus::kOk;
+  } catch (...) {
+    return MetricStatus::kInternal;
+  }
+}
+
+MetricStatus PluginCounters::observe(uint32_t id, std::string_view label_value,
+                                     double value) noexcept {
+  if (id >= defined_count_.load(std::memory_order_acquire)) return MetricStatus::kInvalid;
+  Defined& metric = *defined_[id];
+  if (metric.kind != PluginMetricSpec::Kind::kHistogram) return MetricStatus::kInvalid;
+  // An unlabelled metric takes no label value; a labelled one takes any
+  // (an empty value is Prometheus's "no value").
+  if (!metric.labelled && !label_value.empty()) return MetricStatus::kInvalid;
+  if (std::isnan(value)) return MetricStatus::kInvalid;
+  try {
+    void* series = metric.labelled ? labelled_series(metric, label_value) : metric.series;
+    if (series != nullptr) static_cast<prometheus::Histogram*>(series)->Observe(value);
+    return MetricStatus::kOk;
+  } catch (...) {
+    return MetricStatus::kInternal;
+  }
+}
 
 void PluginCounters::add(std::string_view name, std::string_view label_name,
                          std::string_view label_value, uint64_t delta) noexcept {
@@ -246,7 +475,8 @@ void PluginCounters::add_or_throw(std::string_view name, std::string_view label_
   }
   // First use: resolve through the registry (its lock), then remember the
   // answer, refusals included.
-  counter = metrics_.plugin_counter(instance_name_, name, label_name, label_value);
+  if (metrics_ == nullptr) return;
+  counter = metrics_->plugin_counter(instance_name_, name, label_name, label_value);
   {
     // A plugin that labels by an unbounded value (say, every model name) must
     // not grow the cache without end: past the bound, new keys are resolved

@@ -2,12 +2,16 @@
 // through bbr_host_api.counter_add. Exposed on --metrics-port at /metrics.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace prometheus {
 class Counter;
@@ -41,28 +45,66 @@ class PluginCallMetrics {
   prometheus::Counter* timeouts_ = nullptr;
 };
 
-// The counters one plugin instance adds through bbr_host_api.counter_add,
-// cached per (name, label name, label value): a counter the plugin has used
-// before is found under this instance's own reader lock, never the registry's
-// global one. Thread-safe (a thread-safe plugin counts from many threads).
+// What a plugin asks for in bbr_host_api.metric_define (ABI 1.1).
+struct PluginMetricSpec {
+  enum class Kind { kCounter, kHistogram };
+  Kind kind = Kind::kCounter;
+  std::string name;
+  std::string help;
+  std::string label_name;      // "" for none
+  std::vector<double> buckets;  // histogram; empty: the host's default buckets
+};
+
+// Why a metric call was refused (the host API answers BBR_INVALID_ARGUMENT).
+enum class MetricStatus { kOk, kInvalid, kInternal };
+
+// The metrics one plugin instance owns: the counters it adds by name through
+// bbr_host_api.counter_add (ABI 1.0), cached per (name, label name, label
+// value): a counter the plugin has used before is found under this instance's
+// own reader lock, never the registry's global one; and the counters and
+// histograms it defines once (metric_define, ABI 1.1) and then bumps by id:
+// the id indexes this instance's table of resolved series, with no lookup by
+// name and no lock for an unlabelled metric. Thread-safe (a thread-safe
+// plugin counts from many threads). Without Metrics (`plugins validate`)
+// definitions are still checked and ids handed out; bumps count nothing.
 class PluginCounters {
  public:
-  PluginCounters(Metrics& metrics, std::string instance_name);
+  PluginCounters(Metrics* metrics, std::string instance_name);
+  ~PluginCounters();
   // Never throws (it runs inside a plugin's C call): a counter that cannot be
   // counted, even for want of memory, is dropped.
   void add(std::string_view name, std::string_view label_name, std::string_view label_value,
            uint64_t delta) noexcept;
 
+  // ABI 1.1. define: kInvalid for a bad name, label or buckets, a name the
+  // host uses, one defined elsewhere with another kind, label or buckets, or
+  // past kMaxDefinitions. add/observe: kInvalid for an unknown id, the wrong
+  // kind, or a label value given (or missing) against the definition.
+  static constexpr std::size_t kMaxDefinitions = 1024;
+  MetricStatus define(const PluginMetricSpec& spec, uint32_t& id_out) noexcept;
+  MetricStatus add(uint32_t id, std::string_view label_value, uint64_t delta) noexcept;
+  MetricStatus observe(uint32_t id, std::string_view label_value, double value) noexcept;
+
  private:
+  struct Defined;
   void add_or_throw(std::string_view name, std::string_view label_name,
                     std::string_view label_value, uint64_t delta);
+  // The series of a labelled metric for one label value (cached); null when
+  // there are no metrics.
+  void* labelled_series(Defined& metric, std::string_view label_value);
 
-  Metrics& metrics_;
+  Metrics* metrics_;
   std::string instance_name_;
   mutable std::shared_mutex mutex_;
   // Key: name '\0' label_name '\0' label_value. A null value is a counter the
   // registry refused: not retried, not warned about again.
   std::unordered_map<std::string, prometheus::Counter*> cache_;
+
+  // Defined metrics: slots [0, defined_count_) are set and never change; a
+  // bump reads the count (acquire) and its slot without a lock.
+  std::mutex define_mutex_;
+  std::array<std::unique_ptr<Defined>, kMaxDefinitions> defined_;
+  std::atomic<uint32_t> defined_count_{0};
 };
 
 class Metrics {
@@ -84,6 +126,13 @@ class Metrics {
   // refused (already warned about).
   prometheus::Counter* plugin_counter(std::string_view instance_name, std::string_view name,
                                       std::string_view label_name, std::string_view label_value);
+
+  // The family behind a plugin's metric_define (ABI 1.1), shared by every
+  // instance that defines the same name: a prometheus::Family<Counter>* or
+  // Family<Histogram>* by spec.kind. Null with `why` set when refused (bad
+  // name or label, a host metric's name, or the name already defined with
+  // another kind, label or buckets, or used by counter_add for a histogram).
+  void* plugin_metric_family(const PluginMetricSpec& spec, std::string& why);
 
   // The reference's own metrics, recorded by the host (not by plugins).
   // bbr_info{commit,build_ref} = 1: set once at start.

@@ -4,6 +4,8 @@
 
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
+#include "session/response_stream.hpp"
+#include "sse/sse.hpp"
 
 #include <fmt/format.h>
 
@@ -61,6 +63,9 @@ enum class Stage {
   kHoldingHeaders,   // streamed: the headers answer waits for the body's end; body kept
   kPassingThrough,   // streamed: each body chunk answered as it arrives, nothing kept
   kForwarding,       // buffered: each body message answered empty, nothing kept
+  kStreamingPlugins, // streamed response: each chunk runs through the response
+                     // plugins' chunk/event hooks and goes on at once; only an
+                     // incomplete SSE event is kept (ResponseStream)
   kComplete,         // the body was answered; only trailers may follow
 };
 
@@ -208,6 +213,9 @@ struct Session::Impl {
   BodyMode response_mode;
   Direction request = Direction(BBR_PHASE_REQUEST);
   Direction response = Direction(BBR_PHASE_RESPONSE);
+  std::string request_path;  // the request's :path (message_info, both phases)
+  // The response's streamed-hook processing (stage kStreamingPlugins).
+  std::unique_ptr<ResponseStream> response_stream;
 
   Impl(const Chain& c, const SessionOptions& o)
       : chain(c),
@@ -349,6 +357,11 @@ struct Session::Impl {
 
   Step on_headers(Direction& d, const ext_proc::HttpHeaders& headers) {
     d.headers = to_headers(headers.headers());
+    if (d.request()) {
+      for (const auto& h : d.headers) {
+        if (h.key == ":path") request_path = h.value;
+      }
+    }
     Step step;
     const BodyMode m = mode(d);
     if (headers.end_of_stream() || m == BodyMode::kNone) {
@@ -360,6 +373,8 @@ struct Session::Impl {
         // through as it comes, so the first token is not held back.
         add_plain_headers_answer(step, d);
         d.stage = Stage::kPassingThrough;
+      } else if (!d.request() && start_streaming_plugins(d)) {
+        add_streaming_headers_answer(step, d);
       } else {
         d.stage = Stage::kHoldingHeaders;  // answered with the body's end
       }
@@ -372,6 +387,12 @@ struct Session::Impl {
 
   Step on_trailers(Direction& d) {
     Step step;
+    if (d.stage == Stage::kStreamingPlugins) {
+      // Trailers end the body: flush and end the plugins' stream; the last
+      // chunk keeps end_of_stream false, the trailers still follow.
+      add_chunks(step, d, response_stream->finish(), false);
+      d.stage = Stage::kComplete;
+    }
     if (d.stage == Stage::kHoldingHeaders) {
       // Trailers end the body that never carried end_of_stream: answer it
       // now (the reference never does, and the stream hangs). The last chunk
@@ -399,6 +420,7 @@ struct Session::Impl {
   Step on_body(Direction& d, ext_proc::HttpBody& body) {
     const bool streamed = mode(d) == BodyMode::kStreamed;
     switch (d.stage) {
+      case Stage::kStreamingPlugins: return stream_through_plugins(d, body);
       case Stage::kPassingThrough: {
         Step step;
         add_chunks(step, d, std::move(*body.mutable_body()), body.end_of_stream());
@@ -423,6 +445,9 @@ struct Session::Impl {
         if (!d.request() && !has_plugins(d)) {
           d.stage = streamed ? Stage::kPassingThrough : Stage::kForwarding;
           return on_body(d, body);
+        }
+        if (!d.request() && streamed && start_streaming_plugins(d)) {
+          return stream_through_plugins(d, body);
         }
         d.stage = streamed ? Stage::kHoldingHeaders : Stage::kBuffering;
         break;
@@ -487,6 +512,9 @@ struct Session::Impl {
   Step process_body(Direction& d, bool keep_body, bool end_of_stream) {
     const bool streamed = mode(d) == BodyMode::kStreamed;
     if (!keep_body) d.stage = Stage::kComplete;
+    if (!d.request() && !keep_body && chain.has_response_stream_hooks()) {
+      return process_whole_response_with_stream_hooks(d, end_of_stream);
+    }
 
     // Streamed response with nothing to run (only reached past the pass-through
     // choice, e.g. a body before any headers): re-send as the reference does.
@@ -498,6 +526,7 @@ struct Session::Impl {
     // chunks may follow in buffered mode).
     Message msg(d.phase, keep_body ? d.headers : std::move(d.headers),
                 JsonBody(keep_body ? d.body : std::exchange(d.body, std::string())), state);
+    msg.set_request_path(request_path);
     if (std::string error = msg.body().map_decode_error(); !error.empty()) {
       if (!d.request()) {
         log::debug("Failed to parse response body as JSON, skipping response plugins");
@@ -550,6 +579,115 @@ struct Session::Impl {
       add_plain_headers_answer(step, d);
     }
     add_chunks(step, d, std::move(bytes), end_of_stream);
+    return step;
+  }
+
+  // ------------------------------------------- responses through streamed hooks
+  // (ABI 1.1; docs/session.md, "Streamed responses and plugins")
+
+  bool is_event_stream(const Direction& d) const {
+    for (const auto& h : d.headers) {
+      if (h.key == "content-type") return sse::is_event_stream(h.value);
+    }
+    return false;
+  }
+
+  // Chooses the plugins' streamed hooks for this response when every response
+  // plugin allows it (none needs the whole body); false leaves today's
+  // whole-body handling.
+  bool start_streaming_plugins(Direction& d) {
+    if (!chain.has_response_stream_hooks()) return false;
+    const bool sse = is_event_stream(d);
+    if (chain.response_needs_whole_body(sse)) return false;
+    response_stream =
+        std::make_unique<ResponseStream>(chain, state, d.headers, request_path, sse);
+    d.stage = Stage::kStreamingPlugins;
+    return true;
+  }
+
+  // The headers answer goes at once (the stream is never held). The plugins
+  // may change the body's size, so a Content-Length Envoy sent is removed.
+  void add_streaming_headers_answer(Step& step, const Direction& d) const {
+    ProcessingResponse out;
+    auto* hr = headers_response(out, d);
+    for (const auto& h : d.headers) {
+      if (h.key == "content-length") {
+        hr->mutable_response()->mutable_header_mutation()->add_remove_headers("content-length");
+        break;
+      }
+    }
+    step.add(std::move(out));
+  }
+
+  Step stream_through_plugins(Direction& d, ext_proc::HttpBody& body) {
+    Step step;
+    const bool eos = body.end_of_stream();
+    std::string out = response_stream->feed(body.body(), eos);
+    if (!eos && over_limit(response_stream->held_bytes())) {
+      // An event that never ends would grow without bound: let it and the
+      // rest of the stream through unchanged.
+      log::info("SSE event over the limit of {} bytes: the rest of the response passes through",
+                options.max_body_bytes);
+      out.append(response_stream->abandon());
+      response_stream.reset();
+      d.stage = Stage::kPassingThrough;
+    }
+    // A chunk that completed no event sends nothing: FULL_DUPLEX_STREAMED
+    // does not pair answers with chunks, and nothing is held but the tail.
+    if (!out.empty() || eos) add_chunks(step, d, std::move(out), eos);
+    if (eos) {
+      d.stage = Stage::kComplete;
+      response_stream.reset();
+    }
+    return step;
+  }
+
+  // A whole response body (buffered mode, or streamed mode held because a
+  // plugin needs the whole body): the streamed hooks run over it first (an
+  // SSE body event by event), then the plugins that take the whole body.
+  Step process_whole_response_with_stream_hooks(Direction& d, bool end_of_stream) {
+    const bool streamed = mode(d) == BodyMode::kStreamed;
+    const bool sse = is_event_stream(d);
+    std::string original = std::exchange(d.body, std::string());
+    std::string bytes;
+    {
+      ResponseStream stream(chain, state, d.headers, request_path, sse);
+      bytes = stream.feed(original, /*end_of_stream=*/true);
+    }
+    bool changed = bytes != original;
+    original = std::string();
+    Message msg(d.phase, std::move(d.headers), JsonBody(std::move(bytes)), state);
+    msg.set_request_path(request_path);
+    bool ran_whole = false;
+    if (chain.response_needs_whole_body(sse)) {
+      if (std::string error = msg.body().map_decode_error(); error.empty()) {
+        ChainOutcome outcome = chain.run(msg, sse);
+        if (outcome.kind != ChainOutcome::Kind::kContinue) return stopped(outcome, msg);
+        ran_whole = true;
+      } else {
+        log::debug("Failed to parse response body as JSON, skipping whole-body response plugins");
+      }
+    }
+    changed = changed || msg.body().changed();
+    if (!changed && !ran_whole) {
+      // Nothing ran on the whole body and nothing changed: answered as a
+      // body no plugin touched (today's rule for a non-JSON response).
+      if (streamed) return send_streamed(d, nullptr, msg.body().release(), {}, end_of_stream);
+      Step step;
+      add_empty_body_answer(step, d);
+      return step;
+    }
+    std::optional<std::size_t> length;
+    if (changed) length = msg.body().raw().size();
+    if (streamed) return send_streamed(d, &msg, msg.body().release(), length, end_of_stream);
+
+    Step step;
+    ProcessingResponse out;
+    auto* common = body_response(out, d)->mutable_response();
+    encode_mutation(msg, length, common->mutable_header_mutation());
+    if (changed) common->mutable_body_mutation()->set_body(msg.body().release());
+    common->set_clear_route_cache(true);
+    step.add(std::move(out));
     return step;
   }
 

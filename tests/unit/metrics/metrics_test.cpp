@@ -126,7 +126,7 @@ TEST_CASE("default call metrics (no registry) record nothing and do not crash", 
 
 TEST_CASE("an instance's counter cache adds to the same series as the registry", "[metrics]") {
   Metrics metrics;
-  bbr::PluginCounters counters(metrics, "model-extractor");
+  bbr::PluginCounters counters(&metrics, "model-extractor");
   counters.add("bbr_body_field_not_found_total", "field", "model", 1);
   counters.add("bbr_body_field_not_found_total", "field", "model", 2);
   counters.add("bbr_body_field_not_found_total", "field", "prompt", 1);
@@ -146,7 +146,7 @@ TEST_CASE("an instance's counter cache adds to the same series as the registry",
 TEST_CASE("an instance's counter cache drops refused counters every time, never throws",
           "[metrics]") {
   Metrics metrics;
-  bbr::PluginCounters counters(metrics, "p");
+  bbr::PluginCounters counters(&metrics, "p");
   for (int i = 0; i < 3; ++i) {
     CHECK_NOTHROW(counters.add("not a metric name", "", "", 1));
     CHECK_NOTHROW(counters.add("good_total", "plugin_name", "spoof", 1));
@@ -161,7 +161,7 @@ TEST_CASE("an instance's counter cache drops refused counters every time, never 
 
 TEST_CASE("an instance's counter cache is safe to use from many threads at once", "[metrics]") {
   Metrics metrics;
-  bbr::PluginCounters counters(metrics, "p");
+  bbr::PluginCounters counters(&metrics, "p");
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&counters, t] {

@@ -57,6 +57,7 @@ inline bbr::PluginRegistry& registry() {
     options.allow_insecure_permissions = true;  // permissions are the loader tests' concern
     r.scan_directory(BBR_PLUGIN_OUTPUT_DIR, options);
     r.add_file(std::filesystem::path(BBR_TEST_PLUGIN_DIR) / "test-plugins.so", options);
+    r.add_file(std::filesystem::path(BBR_TEST_PLUGIN_DIR) / "stream-test-plugins.so", options);
     return r;
   }();
   return reg;

@@ -1,0 +1,152 @@
+#include "body/prompt_text.hpp"
+
+#include <simdjson.h>
+
+namespace bbr {
+namespace {
+
+namespace dom = simdjson::dom;
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// Collects pieces, "\n" between them.
+class Pieces {
+ public:
+  explicit Pieces(std::string& out) : out_(out) { out_.clear(); }
+  void add(std::string_view piece) {
+    if (any_) out_.push_back('\n');
+    out_.append(piece);
+    any_ = true;
+  }
+
+ private:
+  std::string& out_;
+  bool any_ = false;
+};
+
+// A string, or each string of an array of strings (other elements skipped).
+void add_strings(dom::element v, Pieces& pieces) {
+  std::string_view s;
+  if (v.get_string().get(s) == simdjson::SUCCESS) {
+    pieces.add(s);
+    return;
+  }
+  dom::array array;
+  if (v.get_array().get(array) != simdjson::SUCCESS) return;
+  for (dom::element e : array) {
+    if (e.get_string().get(s) == simdjson::SUCCESS) pieces.add(s);
+  }
+}
+
+// A message's content as one piece: a string, or its parts' "text" strings
+// joined with "\n". False when it holds no text (null, images only, ...).
+bool content_piece(dom::element content, std::string& piece) {
+  piece.clear();
+  std::string_view s;
+  if (content.get_string().get(s) == simdjson::SUCCESS) {
+    piece.assign(s);
+    return true;
+  }
+  dom::array parts;
+  if (content.get_array().get(parts) != simdjson::SUCCESS) return false;
+  bool any = false;
+  for (dom::element part : parts) {
+    if (part.at_key("text").get_string().get(s) != simdjson::SUCCESS) continue;
+    if (any) piece.push_back('\n');
+    piece.append(s);
+    any = true;
+  }
+  return any;
+}
+
+// messages[] (chat) or input items (responses): each one's "content".
+void add_contents(dom::element v, Pieces& pieces) {
+  dom::array items;
+  if (v.get_array().get(items) != simdjson::SUCCESS) return;
+  std::string piece;
+  for (dom::element item : items) {
+    dom::element content;
+    if (item.at_key("content").get(content) != simdjson::SUCCESS) continue;
+    if (content_piece(content, piece)) pieces.add(piece);
+  }
+}
+
+// The field at `pointer` as its own small document. The body's Go encoding of
+// the field (duplicates collapsed to the last, as Go decodes them) is parsed
+// once: one pass over the field instead of a lookup from the root per element.
+JsonError read_field(JsonBody& body, std::string_view pointer, dom::parser& parser,
+                     std::string& text, dom::element& out) {
+  JsonError err = body.get_text(pointer, text);
+  if (err != JsonError::kNone) return err == JsonError::kWrongType ? JsonError::kNotFound : err;
+  if (parser.parse(text).get(out) != simdjson::SUCCESS) return JsonError::kNotFound;
+  return JsonError::kNone;
+}
+
+}  // namespace
+
+PromptEndpoint prompt_endpoint(std::string_view request_path) {
+  std::string_view path = request_path.substr(0, request_path.find('?'));
+  if (ends_with(path, "/v1/chat/completions")) return PromptEndpoint::kChatCompletions;
+  if (ends_with(path, "/v1/completions")) return PromptEndpoint::kCompletions;
+  if (ends_with(path, "/v1/embeddings")) return PromptEndpoint::kEmbeddings;
+  if (ends_with(path, "/v1/responses")) return PromptEndpoint::kResponses;
+  return PromptEndpoint::kNone;
+}
+
+JsonError prompt_text(JsonBody& body, std::string_view request_path, std::string& out) {
+  PromptEndpoint endpoint = prompt_endpoint(request_path);
+  if (endpoint == PromptEndpoint::kNone) return JsonError::kNotFound;
+  if (!body.parse()) return JsonError::kNotJson;
+  dom::parser parser;
+  std::string text;
+  dom::element field;
+  Pieces pieces(out);
+  switch (endpoint) {
+    case PromptEndpoint::kChatCompletions: {
+      JsonError err = read_field(body, "/messages", parser, text, field);
+      if (err != JsonError::kNone) return err;
+      add_contents(field, pieces);
+      return JsonError::kNone;
+    }
+    case PromptEndpoint::kCompletions:
+    case PromptEndpoint::kEmbeddings: {
+      JsonError err =
+          read_field(body, endpoint == PromptEndpoint::kCompletions ? "/prompt" : "/input", parser,
+                     text, field);
+      if (err != JsonError::kNone) return err;
+      add_strings(field, pieces);
+      return JsonError::kNone;
+    }
+    case PromptEndpoint::kResponses: {
+      bool found = false;
+      JsonError err = read_field(body, "/instructions", parser, text, field);
+      if (err == JsonError::kNone) {
+        found = true;
+        std::string_view s;
+        if (field.get_string().get(s) == simdjson::SUCCESS) pieces.add(s);
+      } else if (err != JsonError::kNotFound) {
+        return err;
+      }
+      err = read_field(body, "/input", parser, text, field);
+      if (err == JsonError::kNone) {
+        found = true;
+        std::string_view s;
+        if (field.get_string().get(s) == simdjson::SUCCESS) {
+          pieces.add(s);
+        } else {
+          add_contents(field, pieces);
+        }
+      } else if (err != JsonError::kNotFound) {
+        return err;
+      }
+      return found ? JsonError::kNone : JsonError::kNotFound;
+    }
+    case PromptEndpoint::kNone:
+      break;
+  }
+  return JsonError::kNotFound;
+}
+
+}  // namespace bbr

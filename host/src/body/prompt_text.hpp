@@ -1,0 +1,29 @@
+// The prompt text of an OpenAI-style request, whatever the endpoint: what
+// bbr_host_api.prompt_text hands a plugin (see plugin.h for the rules).
+#pragma once
+
+#include "body/json_body.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace bbr {
+
+// The API a request path names (the query string is ignored; a gateway prefix
+// before /v1/... is allowed).
+enum class PromptEndpoint { kNone, kChatCompletions, kCompletions, kEmbeddings, kResponses };
+PromptEndpoint prompt_endpoint(std::string_view request_path);
+
+// Writes the prompt text into `out` (pieces joined with "\n"):
+//   chat completions  messages[].content: a string, or the "text" of its parts
+//                     (one piece per message that has text)
+//   completions       prompt: a string, or a list of strings
+//   embeddings        input: a string, or a list of strings
+//   responses         instructions, then input: a string, or items whose
+//                     content is a string or parts with "text"
+// kNotFound for another endpoint or when the endpoint's field is absent (an
+// empty text when it is there but holds none); kNotJson when the body does not
+// parse. Linear in the field's size: the field is read once.
+JsonError prompt_text(JsonBody& body, std::string_view request_path, std::string& out);
+
+}  // namespace bbr
