@@ -668,6 +668,9 @@ bbr_status_t api_set_dynamic_metadata(bbr_message_t* msg, const char* ns, size_t
         json_value == nullptr) {
       return BBR_INVALID_ARGUMENT;
     }
+    // A chunk or event hook runs after the response headers were answered:
+    // what it set would go nowhere, so it is refused (plugin.h).
+    if (from_handle(msg)->position().unit != BBR_BODY_WHOLE) return BBR_UNSUPPORTED;
     std::string_view text = sv(json_value, json_value_length);
     if (!is_json_text(text)) return BBR_INVALID_ARGUMENT;
     auto& entries = from_handle(msg)->dynamic_metadata();
@@ -693,6 +696,7 @@ bbr_status_t api_set_route_cache(bbr_message_t* msg, bbr_route_cache_t choice) n
         choice != BBR_ROUTE_CACHE_KEEP) {
       return BBR_INVALID_ARGUMENT;
     }
+    if (from_handle(msg)->position().unit != BBR_BODY_WHOLE) return BBR_UNSUPPORTED;
     from_handle(msg)->choose_route_cache(choice);
     return BBR_OK;
   });
@@ -751,7 +755,9 @@ bbr_status_t api_event_add(bbr_message_t* msg, const char* event_name, size_t ev
       return BBR_INVALID_ARGUMENT;
     }
     Message& m = *from_handle(msg);
-    if (m.position().unit != BBR_BODY_SSE_EVENT) return BBR_UNSUPPORTED;
+    // Also at STREAM_END: plugin.h calls it the last chance to add events.
+    bbr_body_unit_t unit = m.position().unit;
+    if (unit != BBR_BODY_SSE_EVENT && unit != BBR_BODY_STREAM_END) return BBR_UNSUPPORTED;
     std::string_view name = sv(event_name, event_name_length);
     std::string_view text = sv(data, data_length);
     // A line break in the name, or a CR in the data, would end the event's

@@ -158,6 +158,7 @@ class Message {
   }
   bbr_route_cache_t route_cache() const { return route_cache_; }
   std::vector<DynamicMetadataEntry>& dynamic_metadata() { return dynamic_metadata_; }
+  const std::vector<DynamicMetadataEntry>& dynamic_metadata() const { return dynamic_metadata_; }
   // Envoy's attributes and metadata for this stream; null when none were sent.
   void set_envoy_context(const EnvoyContext* context) { envoy_context_ = context; }
   const EnvoyContext* envoy_context() const { return envoy_context_; }

@@ -29,6 +29,7 @@ std::string ResponseStream::Item::bytes() const {
 Message ResponseStream::make_message(std::string body, BodyPosition position) {
   Message msg(BBR_PHASE_RESPONSE, headers_, JsonBody(std::move(body)), state_);
   msg.set_request_path(request_path_);
+  msg.set_envoy_context(envoy_context_);
   msg.set_position(std::move(position));
   return msg;
 }

@@ -40,6 +40,10 @@ class ResponseStream {
   // The end of the body without an end_of_stream message (trailers came).
   std::string finish() { return feed({}, true); }
 
+  // Envoy's attributes and metadata for this stream (get_attribute /
+  // get_metadata in the hooks); null when Envoy sent none. Must outlive this.
+  void set_envoy_context(const EnvoyContext* context) { envoy_context_ = context; }
+
   // Bytes held back (the incomplete event).
   std::size_t held_bytes() const { return splitter_.tail().size(); }
   // Hands the held bytes out unchanged and stops processing: the caller lets
@@ -55,6 +59,8 @@ class ResponseStream {
     uint64_t sequence = 0;
     std::string bytes() const;
   };
+
+  const EnvoyContext* envoy_context_ = nullptr;
 
   void run_event(Item item, std::size_t from, std::string& out);
   std::string run_chunk(std::string bytes, bool end_of_stream);

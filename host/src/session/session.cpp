@@ -4,6 +4,7 @@
 
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
+#include "session/outcome_encoding.hpp"
 #include "session/response_stream.hpp"
 #include "sse/sse.hpp"
 
@@ -213,6 +214,9 @@ struct Session::Impl {
   BodyMode response_mode;
   Direction request = Direction(BBR_PHASE_REQUEST);
   Direction response = Direction(BBR_PHASE_RESPONSE);
+  // ABI 1.1: what every Message of this stream is told (see give_context).
+  EnvoyContext envoy_context;  // attributes and metadata Envoy sent
+  bool has_envoy_context = false;
   std::string request_path;  // the request's :path (message_info, both phases)
   // The response's streamed-hook processing (stage kStreamingPlugins).
   std::unique_ptr<ResponseStream> response_stream;
@@ -331,6 +335,26 @@ struct Session::Impl {
     return step;
   }
 
+  // ABI 1.1: a plugin's reject_with headers and details on the answer.
+  Step finish_immediate(const ImmediateResponse& answer, bool json_guess, const Message& msg) {
+    Step step;
+    ProcessingResponse out;
+    auto* ir = immediate(out, answer.http_status, answer.body);
+    encode_immediate_extras(answer, json_guess, ir);
+    encode_dynamic_metadata(msg, out);
+    step.add(std::move(out));
+    step.finish = true;
+    finished = true;
+    return step;
+  }
+
+  // ABI 1.1: the stream's :path and Envoy context, for message_info,
+  // prompt_text, get_attribute and get_metadata.
+  void give_context(Message& msg) const {
+    msg.set_request_path(request_path);
+    msg.set_envoy_context(has_envoy_context ? &envoy_context : nullptr);
+  }
+
   Step finish_with_error(StreamError error, std::string message) {
     Step step;
     step.finish = true;
@@ -344,8 +368,9 @@ struct Session::Impl {
   Step stopped(const ChainOutcome& outcome, Message& msg) {
     if (outcome.kind == ChainOutcome::Kind::kRejected) {
       const auto& ir = *msg.immediate_response();
-      // An OpenAI-style JSON error body is announced as JSON.
-      return finish_immediate(ir.http_status, ir.body, !ir.body.empty() && ir.body.front() == '{');
+      // An OpenAI-style JSON error body is announced as JSON (unless the
+      // plugin chose a content-type with reject_with).
+      return finish_immediate(ir, !ir.body.empty() && ir.body.front() == '{', msg);
     }
     // Every failure the chain reports is typed (an unknown result is a 500).
     auto answer = reference_failure_response(outcome);
@@ -358,7 +383,7 @@ struct Session::Impl {
   Step on_headers(Direction& d, const ext_proc::HttpHeaders& headers) {
     d.headers = to_headers(headers.headers());
     if (d.request()) {
-      for (const auto& h : d.headers) {
+      for (const Header& h : d.headers) {
         if (h.key == ":path") request_path = h.value;
       }
     }
@@ -526,7 +551,7 @@ struct Session::Impl {
     // chunks may follow in buffered mode).
     Message msg(d.phase, keep_body ? d.headers : std::move(d.headers),
                 JsonBody(keep_body ? d.body : std::exchange(d.body, std::string())), state);
-    msg.set_request_path(request_path);
+    give_context(msg);
     if (std::string error = msg.body().map_decode_error(); !error.empty()) {
       if (!d.request()) {
         log::debug("Failed to parse response body as JSON, skipping response plugins");
@@ -559,7 +584,8 @@ struct Session::Impl {
     if (changed) length = msg.body().raw().size();
     encode_mutation(msg, length, common->mutable_header_mutation());
     if (changed) common->mutable_body_mutation()->set_body(msg.body().release());
-    common->set_clear_route_cache(true);
+    encode_route_cache(msg, /*default_clear=*/true, common);
+    encode_dynamic_metadata(msg, out);
     step.add(std::move(out));
     return step;
   }
@@ -573,7 +599,8 @@ struct Session::Impl {
       ProcessingResponse headers_out;
       auto* common = headers_response(headers_out, d)->mutable_response();
       encode_mutation(*msg, content_length, common->mutable_header_mutation());
-      common->set_clear_route_cache(true);
+      encode_route_cache(*msg, /*default_clear=*/true, common);
+      encode_dynamic_metadata(*msg, headers_out);
       step.add(std::move(headers_out));
     } else {
       add_plain_headers_answer(step, d);
@@ -601,6 +628,7 @@ struct Session::Impl {
     if (chain.response_needs_whole_body(sse)) return false;
     response_stream =
         std::make_unique<ResponseStream>(chain, state, d.headers, request_path, sse);
+    response_stream->set_envoy_context(has_envoy_context ? &envoy_context : nullptr);
     d.stage = Stage::kStreamingPlugins;
     return true;
   }
@@ -693,6 +721,9 @@ struct Session::Impl {
 
   Step on_request(ProcessingRequest& req) {
     if (finished) return Step{};
+    // ABI 1.1: Envoy sends attributes and metadata with the messages its
+    // config names; kept for the whole stream.
+    if (absorb_envoy_context(req, envoy_context)) has_envoy_context = true;
     if (first_message) {
       first_message = false;
       if (req.has_protocol_config()) {

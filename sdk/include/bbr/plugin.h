@@ -105,8 +105,8 @@ enum {
   BBR_INVALID_ARGUMENT = 3, /* malformed pointer, bad header name/value, bad JSON text */
   BBR_NOT_JSON = 4,         /* the body is not a JSON document */
   BBR_UNSUPPORTED = 5,      /* the call cannot be honoured here (since 1.1: e.g.
-                               reject_with on a started response, an edit while
-                               json_for_each walks); no 1.0 call returns it */
+                               reject_with on a started response; a body edit,
+                               1.0 calls included, while json_for_each walks) */
   BBR_INTERNAL = 6          /* the host failed (out of memory, ...) */
 };
 
@@ -421,8 +421,8 @@ typedef struct bbr_host_api {
 
   /* Walks the array or object at `pointer` once, calling `visit` for each
    * element or member in document order: O(1) per step. BBR_WRONG_TYPE when
-   * the value is neither. While the walk runs, the message's mutating calls
-   * answer BBR_UNSUPPORTED (edit after the walk).
+   * the value is neither. While the walk runs, the body edits (json_set*,
+   * json_remove, replace_body) answer BBR_UNSUPPORTED: edit after the walk.
    * OWNERSHIP: see bbr_json_entry_t. THREADS: message thread. */
   bbr_status_t (*json_for_each)(bbr_message_t *msg, const char *pointer, size_t pointer_length,
                                 bbr_json_visit_fn visit, void *user);
@@ -463,14 +463,15 @@ typedef struct bbr_host_api {
    * ProcessingResponse.dynamic_metadata[namespace][key] = the JSON text
    * `json_value` as a protobuf Value. The namespace must be one Envoy's
    * ext_proc filter accepts (metadata_options.receiving_namespaces).
-   * Sent with the answer to the current message.
+   * Sent with the answer to the current message; BBR_UNSUPPORTED in
+   * process_response_chunk/_event (the headers were answered already).
    * OWNERSHIP: copied. THREADS: message thread. */
   bbr_status_t (*set_dynamic_metadata)(bbr_message_t *msg, const char *ns, size_t ns_length,
                                        const char *key, size_t key_length,
                                        const char *json_value, size_t json_value_length);
   /* The route-cache choice for the answer to the current message. Across the
    * chain, any CLEAR wins; otherwise any KEEP keeps it; otherwise DEFAULT.
-   * THREADS: message thread. */
+   * BBR_UNSUPPORTED in process_response_chunk/_event. THREADS: message thread. */
   bbr_status_t (*set_route_cache)(bbr_message_t *msg, bbr_route_cache_t choice);
 
   /* What Envoy sent besides headers and body, as JSON text: an attribute by

@@ -316,7 +316,8 @@ TEST_CASE("get_attribute and get_metadata read what Envoy sent, NOT_FOUND otherw
   CHECK(api().get_metadata(f.handle(), "other", 5, "sub", 3, &out) == BBR_NOT_FOUND);
 }
 
-TEST_CASE("event_drop and event_add work on an SSE event only", "[host_api][abi11]") {
+TEST_CASE("event_drop works on an SSE event only; event_add also at the stream's end",
+          "[host_api][abi11]") {
   Fixture whole("{}", BBR_PHASE_RESPONSE);
   CHECK(api().event_drop(whole.handle()) == BBR_UNSUPPORTED);
   CHECK(api().event_add(whole.handle(), "", 0, "x", 1) == BBR_UNSUPPORTED);
@@ -333,6 +334,15 @@ TEST_CASE("event_drop and event_add work on an SSE event only", "[host_api][abi1
   REQUIRE(f.msg.added_events().size() == 1);
   CHECK(f.msg.added_events()[0].event_name == "note");
   CHECK(f.msg.added_events()[0].data == "a\nb");
+
+  // The stream's end: no event to drop, a last chance to add one.
+  Fixture end("", BBR_PHASE_RESPONSE);
+  bbr::BodyPosition e;
+  e.unit = BBR_BODY_STREAM_END;
+  end.msg.set_position(e);
+  CHECK(api().event_drop(end.handle()) == BBR_UNSUPPORTED);
+  CHECK(api().event_add(end.handle(), "", 0, "[DONE]", 6) == BBR_OK);
+  CHECK(end.msg.added_events().size() == 1);
 }
 
 TEST_CASE("metric_define / metric_add / metric_observe through the table", "[host_api][abi11]") {
