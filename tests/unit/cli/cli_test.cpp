@@ -575,6 +575,40 @@ TEST_CASE("chain run: a failing response plugin gives the immediate response ser
   CHECK_THAT(r.err, !Contains("request seen"));
 }
 
+TEST_CASE("chain run shows the ABI 1.1 outcomes as serve sends them: dynamic metadata, route "
+          "cache kept, metrics defined at create, reject_with headers and details",
+          "[cli][chain]") {
+  auto r = run({"chain", "run", "--plugin-dir", kAbiPlugins, "--plugin", "abi-test-1-1:a11",
+                "--body", R"({"model":"m","messages":[{"role":"user","content":"hi"}]})"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto out = nlohmann::json::parse(r.out);
+  CHECK(out["dynamicMetadata"] == nlohmann::json({{"bbr.abi11", {{"model", "m"}}}}));
+  CHECK(out["request"]["clearRouteCache"] == false);
+  auto metrics = out["metrics"];
+  CHECK(std::any_of(metrics.begin(), metrics.end(), [](const nlohmann::json& m) {
+    return m["name"] == "abi11_prompt_chars" && m["type"] == "histogram" && m["count"] == 1;
+  }));
+  CHECK(std::find(metrics.begin(), metrics.end(),
+                  nlohmann::json({{"name", "abi11_requests_total"},
+                                  {"labels", {{"plugin_name", "a11"},
+                                              {"route", "/v1/chat/completions"}}},
+                                  {"type", "counter"},
+                                  {"delta", 1.0}})) != metrics.end());
+
+  auto rejected = run({"chain", "run", "--plugin-dir", kAbiPlugins, "--plugin",
+                       "abi-test-1-1:a11", "--body", R"({"model":"m","abi11_reject":true})"});
+  REQUIRE(rejected.exit_code == 0);
+  CHECK(nlohmann::json::parse(rejected.out)["immediateResponse"] ==
+        nlohmann::json({{"phase", "request"},
+                        {"status", 429},
+                        {"headers",
+                         {{{"key", "retry-after"}, {"value", "30"}},
+                          {{"key", "content-type"}, {"value", "text/plain"}}}},
+                        {"body", "slow down"},
+                        {"details", "abi11_rate_limited"}}));
+}
+
 TEST_CASE("chain run --streaming answers with streamed chunks, as serve --streaming",
           "[cli][chain]") {
   auto r = run({"chain", "run", "--streaming", "--body", R"({"model":"m"})", "--response-body",
