@@ -104,23 +104,32 @@ static bbr_result_t tenant_process_request(void *instance, bbr_message_t *msg) {
   return BBR_CONTINUE;
 }
 
+/* Designated initializers: later ABI minors append members to this struct, and
+ * a positional list would then leave them out (-Wmissing-field-initializers);
+ * members not named here are zero, which the host reads as "not provided". */
 static const bbr_plugin_type_t tenant_type = {
-    sizeof(bbr_plugin_type_t),
-    "tenant-from-metadata",
-    "1.0.0",
-    "Copies the body's metadata.tenant into a request header (default x-tenant)",
-    BBR_CAP_REQUEST | BBR_CAP_THREAD_SAFE,
-    "{\"type\":\"object\",\"properties\":{\"headerName\":{\"type\":\"string\",\"minLength\":1,"
-    "\"default\":\"x-tenant\"}}}",
-    tenant_create,
-    tenant_destroy,
-    tenant_process_request,
-    NULL};
+    .struct_size = sizeof(bbr_plugin_type_t),
+    .name = "tenant-from-metadata",
+    .version = "1.0.0",
+    .description = "Copies the body's metadata.tenant into a request header (default x-tenant)",
+    .capabilities = BBR_CAP_REQUEST | BBR_CAP_THREAD_SAFE,
+    .parameters_schema =
+        "{\"type\":\"object\",\"properties\":{\"headerName\":{\"type\":\"string\","
+        "\"minLength\":1,\"default\":\"x-tenant\"}}}",
+    .create = tenant_create,
+    .destroy = tenant_destroy,
+    .process_request = tenant_process_request,
+};
 
 static const bbr_plugin_type_t *const plugin_types[] = {&tenant_type};
 
 static const bbr_plugin_library_t plugin_library = {
-    sizeof(bbr_plugin_library_t), BBR_ABI_MAJOR, BBR_ABI_MINOR, 1, plugin_types};
+    .struct_size = sizeof(bbr_plugin_library_t),
+    .abi_major = BBR_ABI_MAJOR,
+    .abi_minor = BBR_ABI_MINOR,
+    .type_count = 1,
+    .types = plugin_types,
+};
 
 BBR_PLUGIN_EXPORT const bbr_plugin_library_t *bbr_plugin_entry_v1(const bbr_host_info_t *host) {
   if (host == NULL || host->abi_major != BBR_ABI_MAJOR) return NULL;

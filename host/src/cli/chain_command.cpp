@@ -1,13 +1,15 @@
-// `bbr-host chain run`: one body through the chain, no Envoy needed. Prints
-// what the server would send back as JSON, so a config can be tried (and
-// scripted against) before it is deployed.
-#include "chain/chain.hpp"
+// `bbr-host chain run`: one exchange through the chain, no Envoy needed. The
+// request (and response) go through the real Session via the offline session
+// driver, so the answer printed is the answer serve gives; the JSON shape is
+// documented in docs/cli.md.
 #include "chain/message.hpp"
+#include "cli/body_arg.hpp"
 #include "cli/commands.hpp"
 #include "cli/plugin_source.hpp"
-#include "config/chain_builder.hpp"
 #include "config/config.hpp"
 #include "loader/plugin_library.hpp"
+#include "log/log.hpp"
+#include "offline/session_driver.hpp"
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -15,13 +17,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -34,9 +33,12 @@ using OutJson = nlohmann::ordered_json;
 struct RunOptions {
   std::string config_file;
   std::vector<std::string> plugin_flags;
-  std::string body_file;
+  std::string body;
   std::vector<std::string> header_flags;
-  std::string response_body_file;
+  std::string response_body;
+  std::vector<std::string> response_header_flags;
+  bool streaming = false;
+  std::string log_level = "debug";
   PluginSource plugins;
 };
 
@@ -45,23 +47,14 @@ struct SetupError {
   std::vector<std::string> lines;
 };
 
-std::string read_file_or_throw(const std::string& flag, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw SetupError{{fmt::format("{} {}: cannot read: {}", flag, path, std::strerror(errno))}};
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-Headers parse_headers(const std::vector<std::string>& flags) {
+Headers parse_headers(const char* flag_name, const std::vector<std::string>& flags) {
   Headers headers;
   for (std::size_t i = 0; i < flags.size(); ++i) {
     const std::string& flag = flags[i];
     // A leading ':' belongs to the name of a pseudo-header (":path:/v1/x").
     std::size_t colon = flag.find(':', flag.size() > 0 && flag[0] == ':' ? 1 : 0);
     if (colon == std::string::npos || colon == 0) {
-      throw SetupError{{fmt::format("--header #{} \"{}\": expected NAME:VALUE", i + 1, flag)}};
+      throw SetupError{{fmt::format("{} #{} \"{}\": expected NAME:VALUE", flag_name, i + 1, flag)}};
     }
     std::string key = flag.substr(0, colon);
     std::transform(key.begin(), key.end(), key.begin(),
@@ -69,11 +62,34 @@ Headers parse_headers(const std::vector<std::string>& flags) {
     std::string value = flag.substr(colon + 1);
     value.erase(0, value.find_first_not_of(" \t"));
     if (!is_valid_header_name(key)) {
-      throw SetupError{{fmt::format("--header #{} \"{}\": invalid header name", i + 1, flag)}};
+      throw SetupError{{fmt::format("{} #{} \"{}\": invalid header name", flag_name, i + 1, flag)}};
     }
     headers.push_back({std::move(key), std::move(value)});
   }
   return headers;
+}
+
+// Adds what Envoy always sends and the flags did not: `defaults` in order,
+// each only when no header of that name was given.
+Headers with_defaults(Headers given, const Headers& defaults) {
+  Headers out;
+  for (const auto& d : defaults) {
+    const bool present =
+        std::any_of(given.begin(), given.end(), [&](const Header& h) { return h.key == d.key; });
+    if (!present) out.push_back(d);
+  }
+  out.insert(out.end(), std::make_move_iterator(given.begin()),
+             std::make_move_iterator(given.end()));
+  return out;
+}
+
+std::optional<log::Level> parse_level(const std::string& text) {
+  if (text == "error") return log::Level::kError;
+  if (text == "warn") return log::Level::kWarn;
+  if (text == "info") return log::Level::kInfo;
+  if (text == "debug") return log::Level::kDebug;
+  if (text == "trace") return log::Level::kTrace;
+  return std::nullopt;
 }
 
 ChainConfig load_chain_config(const RunOptions& opts) {
@@ -92,49 +108,136 @@ ChainConfig load_chain_config(const RunOptions& opts) {
   }
 }
 
-OutJson header_mutations_json(const Message& msg) {
+const char* phase_name(bbr_phase_t phase) {
+  return phase == BBR_PHASE_REQUEST ? "request" : "response";
+}
+
+OutJson headers_json(const Headers& headers) {
+  OutJson out = OutJson::array();
+  for (const auto& h : headers) out.push_back({{"key", h.key}, {"value", h.value}});
+  return out;
+}
+
+OutJson direction_json(const offline::DirectionResult& d, bool streaming) {
+  OutJson out;
   OutJson headers = OutJson::array();
-  for (const auto& mutation : msg.header_mutations()) {
+  for (const auto& m : d.header_mutations) {
     OutJson entry;
-    entry["key"] = mutation.key;
-    if (mutation.value) {
-      entry["value"] = *mutation.value;
+    entry["key"] = m.key;
+    if (m.value) {
+      entry["value"] = *m.value;
     } else {
       entry["remove"] = true;
     }
     headers.push_back(std::move(entry));
   }
-  return headers;
-}
-
-// The result of one phase, in the shape the command prints.
-OutJson phase_json(Message& msg, const std::optional<ChainOutcome>& outcome,
-                   const std::optional<ImmediateResponse>& immediate) {
-  OutJson out;
-  out["headers"] = header_mutations_json(msg);
-  out["body"] = msg.body().raw();
-  out["bodyChanged"] = msg.body().changed();
-  if (immediate) {
-    out["immediateResponse"] = {{"status", immediate->http_status}, {"body", immediate->body}};
-  } else {
-    out["immediateResponse"] = nullptr;
-  }
-  if (outcome && outcome->kind == ChainOutcome::Kind::kFailed) {
-    out["error"] = {
-        {"plugin", outcome->plugin}, {"status", outcome->http_status}, {"message", outcome->error}};
-  } else {
-    out["error"] = nullptr;
+  out["headers"] = std::move(headers);
+  out["body"] = d.body;
+  out["bodyChanged"] = d.body_changed;
+  out["clearRouteCache"] = d.clear_route_cache ? OutJson(*d.clear_route_cache) : OutJson(nullptr);
+  if (streaming) {
+    OutJson chunks = OutJson::array();
+    for (const auto& c : d.chunks)
+      chunks.push_back({{"body", c.body}, {"endOfStream", c.end_of_stream}});
+    out["chunks"] = std::move(chunks);
   }
   return out;
 }
 
-int run_chain(const RunOptions& opts) {
-  std::string request_body = read_file_or_throw("--body", opts.body_file);
-  std::optional<std::string> response_body;
-  if (!opts.response_body_file.empty()) {
-    response_body = read_file_or_throw("--response-body", opts.response_body_file);
+void add_logs(OutJson& out, const std::vector<offline::LogLine>& lines, const char* stage) {
+  for (const auto& line : lines) {
+    OutJson entry;
+    entry["stage"] = stage;
+    entry["plugin"] = line.instance.empty() ? OutJson(nullptr) : OutJson(line.instance);
+    entry["type"] = line.type.empty() ? OutJson(nullptr) : OutJson(line.type);
+    std::string level = log::level_name(line.level);
+    std::transform(level.begin(), level.end(), level.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    entry["level"] = level;
+    entry["text"] = line.text;
+    out.push_back(std::move(entry));
   }
-  Headers headers = parse_headers(opts.header_flags);
+}
+
+OutJson result_json(const offline::SessionDriver& driver, const offline::DriveResult& r,
+                    bool streaming) {
+  OutJson out;
+  out["mode"] = streaming ? "streaming" : "buffered";
+  out["request"] = direction_json(r.request, streaming);
+  out["response"] = r.response.sent ? direction_json(r.response, streaming) : OutJson(nullptr);
+  if (r.immediate) {
+    out["immediateResponse"] = {{"phase", phase_name(r.immediate->phase)},
+                                {"status", r.immediate->status},
+                                {"headers", headers_json(r.immediate->headers)},
+                                {"body", r.immediate->body},
+                                {"details", r.immediate->details}};
+  } else {
+    out["immediateResponse"] = nullptr;
+  }
+  if (r.stopped) {
+    out["stoppedBy"] = {
+        {"kind", offline::stop_kind_name(r.stopped->kind)},
+        {"phase", phase_name(r.stopped->phase)},
+        {"plugin", r.stopped->plugin.empty() ? OutJson(nullptr) : OutJson(r.stopped->plugin)},
+        {"status", r.stopped->status},
+        {"reason", r.stopped->reason}};
+  } else {
+    out["stoppedBy"] = nullptr;
+  }
+  out["dynamicMetadata"] = OutJson::parse(r.dynamic_metadata_json, nullptr, false);
+  if (out["dynamicMetadata"].is_discarded()) out["dynamicMetadata"] = OutJson::object();
+  out["streamError"] = r.stream_error ? OutJson(*r.stream_error) : OutJson(nullptr);
+  OutJson logs = OutJson::array();
+  add_logs(logs, driver.create_logs(), "create");
+  add_logs(logs, r.logs, "exchange");
+  out["logs"] = std::move(logs);
+  OutJson metrics = OutJson::array();
+  for (const auto& m : r.metrics) {
+    OutJson entry;
+    entry["name"] = m.name;
+    OutJson labels = OutJson::object();
+    for (const auto& [k, v] : m.labels) labels[k] = v;
+    entry["labels"] = std::move(labels);
+    entry["type"] = m.histogram ? "histogram" : "counter";
+    if (m.histogram) {
+      entry["count"] = m.count;
+      entry["sum"] = m.delta;
+    } else {
+      entry["delta"] = m.delta;
+    }
+    metrics.push_back(std::move(entry));
+  }
+  out["metrics"] = std::move(metrics);
+  return out;
+}
+
+int run_chain(const RunOptions& opts) {
+  const std::optional<log::Level> level = parse_level(opts.log_level);
+  if (!level) throw SetupError{{"--log-level must be one of error, warn, info, debug, trace"}};
+  offline::DriveInput input;
+  input.streaming = opts.streaming;
+  input.capture_level = *level;
+  try {
+    input.request.body_chunks = {read_body_arg("--body", opts.body)};
+    if (!opts.response_body.empty()) {
+      input.response.emplace();
+      input.response->body_chunks = {read_body_arg("--response-body", opts.response_body)};
+    }
+  } catch (const BodyArgError& e) {
+    throw SetupError{{e.what()}};
+  }
+  // What Envoy sends with every request and response; flags override each.
+  input.request.headers = with_defaults(parse_headers("--header", opts.header_flags),
+                                        {{":method", "POST"},
+                                         {":path", "/v1/chat/completions"},
+                                         {":scheme", "http"},
+                                         {":authority", "localhost"},
+                                         {"content-type", "application/json"}});
+  Headers response_headers = parse_headers("--response-header", opts.response_header_flags);
+  if (input.response) {
+    input.response->headers = with_defaults(
+        std::move(response_headers), {{":status", "200"}, {"content-type", "application/json"}});
+  }
   ChainConfig config = load_chain_config(opts);
 
   PluginRegistry registry = opts.plugins.scan(config.plugin_dirs);
@@ -142,9 +245,9 @@ int run_chain(const RunOptions& opts) {
     std::cerr << "warning: plugin loading: " << error << "\n";
   }
 
-  std::optional<Chain> chain;
+  std::optional<offline::SessionDriver> driver;
   try {
-    chain.emplace(build_chain(config, registry, nullptr));
+    driver.emplace(config, registry, *level);
   } catch (const ConfigError& e) {
     std::vector<std::string> lines;
     // Problems with --plugin flags already name the flag; a file's need its name.
@@ -154,39 +257,8 @@ int run_chain(const RunOptions& opts) {
     throw SetupError{lines};
   }
 
-  RequestState state;
-  Message request(BBR_PHASE_REQUEST, headers, JsonBody(request_body), state);
-  OutJson out;
-  std::optional<ChainOutcome> outcome;
-  std::optional<ImmediateResponse> immediate;
-  // What the server would answer: the reference's 400 for a body that is not a
-  // JSON object, a plugin's reject, or the typed-failure answer.
-  if (std::string refusal = request.body().map_decode_error(); !refusal.empty()) {
-    immediate = ImmediateResponse{
-        400, "inference error: BadRequest - failed to parse request body: " + refusal, {}, {}};
-  } else {
-    outcome = chain->run(request);
-    if (outcome->kind == ChainOutcome::Kind::kRejected) immediate = request.immediate_response();
-    if (outcome->kind == ChainOutcome::Kind::kFailed) immediate = reference_failure_response(*outcome);
-  }
-  out = phase_json(request, outcome, immediate);
-
-  if (response_body) {
-    if (immediate || (outcome && outcome->kind != ChainOutcome::Kind::kContinue)) {
-      // The request never reached a model server: there is no response to process.
-      out["response"] = nullptr;
-    } else {
-      Message response(BBR_PHASE_RESPONSE,
-                       Headers{{":status", "200"}, {"content-type", "application/json"}},
-                       JsonBody(*response_body), state);
-      std::optional<ChainOutcome> response_outcome = chain->run(response);
-      std::optional<ImmediateResponse> response_immediate;
-      if (response_outcome->kind == ChainOutcome::Kind::kRejected) {
-        response_immediate = response.immediate_response();
-      }
-      out["response"] = phase_json(response, response_outcome, response_immediate);
-    }
-  }
+  offline::DriveResult result = driver->run(input);
+  OutJson out = result_json(*driver, result, opts.streaming);
   std::cout << out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
   return 0;
 }
@@ -200,15 +272,29 @@ void add_chain_commands(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<RunOptions>();
   auto* run = chain->add_subcommand(
       "run",
-      "Run the request chain (and, with --response-body, the response chain) on a body and "
-      "print the outcome as JSON: header mutations, body, immediate response, error");
+      "Run one request (and, with --response-body, its response) through the chain as serve "
+      "would and print the outcome as JSON: header mutations, bodies, immediate response, "
+      "which plugin stopped the chain, plugin log lines, metric changes (docs/cli.md)");
   run->add_option("--config", opts->config_file, "Chain configuration file (YAML or JSON)");
   run->add_option("--plugin", opts->plugin_flags,
                   "A plugin as the reference's flag: type:name[:json] (repeatable, in order)");
-  run->add_option("--body", opts->body_file, "File holding the request body")->required();
-  run->add_option("--header", opts->header_flags, "A request header NAME:VALUE (repeatable)");
-  run->add_option("--response-body", opts->response_body_file,
-                  "File holding a response body to run the response chain on");
+  run->add_option("--body", opts->body, std::string("The request body: ") + kBodyArgRule)
+      ->required();
+  run->add_option("--header", opts->header_flags,
+                  "A request header NAME:VALUE (repeatable); :method, :path, :scheme, "
+                  ":authority and content-type get Envoy-like defaults unless given");
+  run->add_option("--response-body", opts->response_body,
+                  std::string("A response body to run the response chain on: ") + kBodyArgRule);
+  run->add_option("--response-header", opts->response_header_flags,
+                  "A response header NAME:VALUE (repeatable; defaults :status 200 and "
+                  "content-type application/json unless given)");
+  run->add_flag("--streaming", opts->streaming,
+                "Drive the session in FULL_DUPLEX_STREAMED mode (serve --streaming); default "
+                "BUFFERED");
+  run->add_option("--log-level", opts->log_level,
+                  "Capture log lines at this level or more severe into the output's \"logs\" "
+                  "(error, warn, info, debug, trace)")
+      ->default_val("debug");
   opts->plugins.add_options(*run);
   run->callback([opts, &exit_code] {
     try {

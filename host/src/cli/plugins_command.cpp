@@ -5,10 +5,12 @@
 // down with it.
 #include "chain/chain.hpp"
 #include "chain/message.hpp"
+#include "cli/body_arg.hpp"
 #include "cli/commands.hpp"
 #include "cli/plugin_source.hpp"
 #include "config/parameter_schema.hpp"
 #include "loader/plugin_library.hpp"
+#include "offline/session_driver.hpp"
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -153,8 +155,8 @@ int run_list(const ListOptions& opts) {
 struct ValidateOptions {
   std::vector<std::string> files;
   std::string parameters;
-  std::string body_file;
-  std::string response_body_file;
+  std::string body;
+  std::string response_body;
   PluginSource plugins;  // only its permission flag: validate takes files
   unsigned timeout_seconds = 30;
 };
@@ -188,16 +190,41 @@ class Reporter {
   int fd_;
 };
 
-std::string outcome_text(const ChainOutcome& outcome) {
-  switch (outcome.kind) {
-    case ChainOutcome::Kind::kContinue:
-      return "continued";
-    case ChainOutcome::Kind::kRejected:
-      return fmt::format("rejected with {}", outcome.http_status);
-    case ChainOutcome::Kind::kFailed:
-      return fmt::format("failed with {}: {}", outcome.http_status, outcome.error);
+// One direction's verdict from the session's answer: "continued", "rejected
+// with N", "failed with N: text", or the host's own answer (a body that is not
+// JSON, ...). `failed` is set when that is the plugin failing.
+std::string outcome_text(const offline::DriveResult& r, bool& failed) {
+  failed = false;
+  if (!r.stopped) return "continued";
+  const auto& stop = *r.stopped;
+  switch (stop.kind) {
+    case offline::StopResult::Kind::kRejected:
+      return fmt::format("rejected with {}", stop.status);
+    case offline::StopResult::Kind::kFailed:
+      failed = true;
+      return fmt::format("failed with {}: {}", stop.status, stop.reason);
+    case offline::StopResult::Kind::kHost:
+      failed = true;
+      return fmt::format("not reached: the host answered {} before any plugin ran: {}",
+                         stop.status, stop.reason);
   }
   return "?";
+}
+
+offline::DriveInput sample_exchange(const std::string& request_body,
+                                    const std::string* response_body) {
+  offline::DriveInput in;
+  in.request.headers = {{":method", "POST"},
+                        {":path", "/v1/chat/completions"},
+                        {":scheme", "http"},
+                        {":authority", "localhost"},
+                        {"content-type", "application/json"}};
+  in.request.body_chunks = {request_body};
+  if (response_body != nullptr) {
+    in.response = offline::DirectionInput{
+        {{":status", "200"}, {"content-type", "application/json"}}, {*response_body}};
+  }
+  return in;
 }
 
 // What the type's declared schema says about `parameters_json` ("" stands for
@@ -276,35 +303,36 @@ int validate_in_child(const fs::path& file, const ValidateOptions& opts,
       report.fail(fmt::format("type '{}': create() failed: {}", name, e.what()));
       return 1;
     }
-    RequestState state;
+    // Each hook through the real session, as serve would call it: the
+    // request alone, then a response after a request no plugin touches.
     if (type->capabilities & BBR_CAP_REQUEST) {
       report.step(fmt::format("process_request of type '{}'", name));
       Chain chain;
       chain.add_request(instance);
-      Message msg(BBR_PHASE_REQUEST, Headers{{"content-type", "application/json"}},
-                  JsonBody(request_body), state);
-      ChainOutcome outcome = chain.run(msg);
-      if (outcome.kind == ChainOutcome::Kind::kFailed) {
-        report.fail(fmt::format("type '{}': process_request on the sample request {}", name,
-                                outcome_text(outcome)));
+      offline::DriveResult r =
+          offline::SessionDriver(chain, nullptr).run(sample_exchange(request_body, nullptr));
+      bool failed = false;
+      std::string text = outcome_text(r, failed);
+      if (failed) {
+        report.fail(fmt::format("type '{}': process_request on the sample request {}", name, text));
         return 1;
       }
-      summary += fmt::format(" request: {}", outcome_text(outcome));
+      summary += fmt::format(" request: {}", text);
     }
     if (type->capabilities & BBR_CAP_RESPONSE) {
       report.step(fmt::format("process_response of type '{}'", name));
       Chain chain;
       chain.add_response(instance);
-      Message msg(BBR_PHASE_RESPONSE,
-                  Headers{{":status", "200"}, {"content-type", "application/json"}},
-                  JsonBody(response_body), state);
-      ChainOutcome outcome = chain.run(msg);
-      if (outcome.kind == ChainOutcome::Kind::kFailed) {
-        report.fail(fmt::format("type '{}': process_response on the sample response {}", name,
-                                outcome_text(outcome)));
+      offline::DriveResult r =
+          offline::SessionDriver(chain, nullptr).run(sample_exchange(request_body, &response_body));
+      bool failed = false;
+      std::string text = outcome_text(r, failed);
+      if (failed) {
+        report.fail(
+            fmt::format("type '{}': process_response on the sample response {}", name, text));
         return 1;
       }
-      summary += fmt::format(" response: {}", outcome_text(outcome));
+      summary += fmt::format(" response: {}", text);
     }
     report.step(fmt::format("destroy() of type '{}'", name));
     instance.reset();
@@ -402,26 +430,16 @@ bool validate_file(const fs::path& file, const ValidateOptions& opts,
   return true;
 }
 
-bool read_file(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
-}
-
 int run_validate(const ValidateOptions& opts) {
   std::string request_body = kSampleRequest;
   std::string response_body = kSampleResponse;
-  if (!opts.body_file.empty() && !read_file(opts.body_file, request_body)) {
-    std::cerr << fmt::format("error: --body {}: cannot read: {}\n", opts.body_file,
-                             std::strerror(errno));
-    return 2;
-  }
-  if (!opts.response_body_file.empty() && !read_file(opts.response_body_file, response_body)) {
-    std::cerr << fmt::format("error: --response-body {}: cannot read: {}\n",
-                             opts.response_body_file, std::strerror(errno));
+  try {
+    if (!opts.body.empty()) request_body = read_body_arg("--body", opts.body);
+    if (!opts.response_body.empty()) {
+      response_body = read_body_arg("--response-body", opts.response_body);
+    }
+  } catch (const BodyArgError& e) {
+    std::cerr << "error: " << e.what() << "\n";
     return 2;
   }
   if (!opts.parameters.empty()) {
@@ -463,12 +481,14 @@ void add_plugins_commands(CLI::App& app, int& exit_code) {
                        "Parameters (inline JSON object text) checked against each type's "
                        "declared schema, then given to create(). Without it, a type whose "
                        "schema requires parameters is reported as loaded with create() skipped");
-  validate->add_option("--body", validate_opts->body_file,
-                       "FILE holding the request body to run process_request on (default: a "
-                       "built-in chat-completions request)");
-  validate->add_option("--response-body", validate_opts->response_body_file,
-                       "FILE holding the response body to run process_response on (default: a "
-                       "built-in chat-completions response)");
+  validate->add_option("--body", validate_opts->body,
+                       std::string("The request body to run process_request on (default: a "
+                                   "built-in chat-completions request): ") +
+                           kBodyArgRule);
+  validate->add_option("--response-body", validate_opts->response_body,
+                       std::string("The response body to run process_response on (default: a "
+                                   "built-in chat-completions response): ") +
+                           kBodyArgRule);
   validate
       ->add_option("--timeout", validate_opts->timeout_seconds,
                    "Seconds a file may take before it is reported as hung (0: no limit)")

@@ -5,9 +5,9 @@
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
-#include <nlohmann/json.hpp>
 #include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <map>
@@ -155,20 +155,33 @@ class Collector {
   void absorb(ext_proc::ProcessingResponse response) {
     using R = ext_proc::ProcessingResponse;
     switch (response.response_case()) {
+      // An answer without a CommonResponse (e.g. an empty headers answer)
+      // changes nothing, clear_route_cache included.
       case R::kRequestHeaders:
-        common(result_.request, response.request_headers().response());
+        if (response.request_headers().has_response()) {
+          common(result_.request, response.request_headers().response());
+        }
         break;
       case R::kResponseHeaders:
-        common(result_.response, response.response_headers().response());
+        if (response.response_headers().has_response()) {
+          common(result_.response, response.response_headers().response());
+        }
         break;
       case R::kRequestBody:
-        common(result_.request, response.request_body().response());
+        if (response.request_body().has_response()) {
+          common(result_.request, response.request_body().response());
+        }
         break;
       case R::kResponseBody:
-        common(result_.response, response.response_body().response());
+        if (response.response_body().has_response()) {
+          common(result_.response, response.response_body().response());
+        }
         break;
-      case R::kImmediateResponse: immediate(response.immediate_response()); break;
-      default: break;  // trailers answers carry nothing we report
+      case R::kImmediateResponse:
+        immediate(response.immediate_response());
+        break;
+      default:
+        break;  // trailers answers carry nothing we report
     }
     if (response.has_dynamic_metadata()) merge_metadata(response.dynamic_metadata());
     result_.responses.push_back(std::move(response));
@@ -199,14 +212,17 @@ class Collector {
       std::optional<std::string>& mutation =
           &d == &result_.request ? request_body_mutation_ : response_body_mutation_;
       switch (m.mutation_case()) {
-        case ext_proc::BodyMutation::kBody: mutation = m.body(); break;
+        case ext_proc::BodyMutation::kBody:
+          mutation = m.body();
+          break;
         case ext_proc::BodyMutation::kClearBody:
           if (m.clear_body()) mutation = std::string();
           break;
         case ext_proc::BodyMutation::kStreamedResponse:
           d.chunks.push_back({m.streamed_response().body(), m.streamed_response().end_of_stream()});
           break;
-        default: break;
+        default:
+          break;
       }
     }
     d.clear_route_cache = c.clear_route_cache();
@@ -265,9 +281,12 @@ class Collector {
 
 const char* stop_kind_name(StopResult::Kind kind) {
   switch (kind) {
-    case StopResult::Kind::kRejected: return "rejected";
-    case StopResult::Kind::kFailed: return "failed";
-    case StopResult::Kind::kHost: return "host";
+    case StopResult::Kind::kRejected:
+      return "rejected";
+    case StopResult::Kind::kFailed:
+      return "failed";
+    case StopResult::Kind::kHost:
+      return "host";
   }
   return "?";
 }
@@ -318,7 +337,7 @@ DriveResult SessionDriver::run(const DriveInput& input) const {
     if (outcome.kind == ChainOutcome::Kind::kContinue) return;
     StopResult stop;
     stop.kind = outcome.kind == ChainOutcome::Kind::kRejected ? StopResult::Kind::kRejected
-                                                               : StopResult::Kind::kFailed;
+                                                              : StopResult::Kind::kFailed;
     stop.phase = phase;
     stop.plugin = outcome.plugin;
     stop.status = outcome.http_status;
@@ -336,8 +355,8 @@ DriveResult SessionDriver::run(const DriveInput& input) const {
       first = false;
       // What Envoy puts on the first message of the stream.
       auto* config = request.mutable_protocol_config();
-      const auto mode = input.streaming ? ProcessingMode::FULL_DUPLEX_STREAMED
-                                        : ProcessingMode::BUFFERED;
+      const auto mode =
+          input.streaming ? ProcessingMode::FULL_DUPLEX_STREAMED : ProcessingMode::BUFFERED;
       config->set_request_body_mode(mode);
       config->set_response_body_mode(mode);
       if (first_extras.has_metadata_context()) {
@@ -345,6 +364,7 @@ DriveResult SessionDriver::run(const DriveInput& input) const {
       }
       *request.mutable_attributes() = first_extras.attributes();
     }
+    result.requests.push_back(request);
     Session::Step step = session.on_request(request);
     for (auto& response : step.take_all()) collector.absorb(std::move(response));
     if (step.error != Session::StreamError::kNone) result.stream_error = step.error_message;
@@ -355,8 +375,8 @@ DriveResult SessionDriver::run(const DriveInput& input) const {
     DirectionResult& d = request_direction ? result.request : result.response;
     d.sent = true;
     ext_proc::ProcessingRequest headers;
-    auto* http = request_direction ? headers.mutable_request_headers()
-                                   : headers.mutable_response_headers();
+    auto* http =
+        request_direction ? headers.mutable_request_headers() : headers.mutable_response_headers();
     fill_headers(in.headers, http->mutable_headers());
     http->set_end_of_stream(in.body_chunks.empty());
     send(headers);

@@ -12,8 +12,8 @@
 #include "chain/chain.hpp"
 #include "chain/message.hpp"
 #include "config/config.hpp"
-#include "log/log.hpp"
 #include "loader/plugin_library.hpp"
+#include "log/log.hpp"
 #include "metrics/metrics.hpp"
 
 #include "envoy/service/ext_proc/v3/external_processor.pb.h"
@@ -80,7 +80,7 @@ struct DirectionResult {
   // The body as it leaves the session: buffered, the body mutation if one was
   // sent, else the body as it came; streamed, the chunks joined.
   std::string body;
-  bool body_changed = false;  // `body` differs from what was sent
+  bool body_changed = false;          // `body` differs from what was sent
   std::vector<StreamedChunk> chunks;  // streamed mode: the chunks in order
   // clear_route_cache of the last CommonResponse of this direction; nullopt
   // when no answer carried a CommonResponse.
@@ -123,8 +123,8 @@ struct MetricChange {
   std::string name;
   std::vector<std::pair<std::string, std::string>> labels;  // sorted by label name
   bool histogram = false;
-  double delta = 0;          // counter: the increase; histogram: the sum's increase
-  std::uint64_t count = 0;   // histogram: observations added; counter: 0
+  double delta = 0;         // counter: the increase; histogram: the sum's increase
+  std::uint64_t count = 0;  // histogram: observations added; counter: 0
 };
 
 struct DriveResult {
@@ -137,6 +137,9 @@ struct DriveResult {
   std::string dynamic_metadata_json = "{}";
   // Set when the session ended the stream with a gRPC error (its message).
   std::optional<std::string> stream_error;
+  // Every ProcessingRequest sent, in order, as Envoy would send it (bodies
+  // included: meant for tests and tools, not hot paths).
+  std::vector<envoy::service::ext_proc::v3::ProcessingRequest> requests;
   // Every ProcessingResponse in the order the server would write them
   // (streamed chunks as messages).
   std::vector<envoy::service::ext_proc::v3::ProcessingResponse> responses;

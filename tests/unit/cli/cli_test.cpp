@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -260,11 +261,42 @@ TEST_CASE("plugins validate checks --parameters against the type's declared sche
                               Contains("headerName"));
 }
 
-TEST_CASE("plugins validate help says --body and --response-body take a FILE", "[cli][plugins]") {
-  auto r = run({"plugins", "validate", "--help"});
+TEST_CASE("plugins validate --body and --response-body take inline JSON or a file, and say so",
+          "[cli][plugins]") {
+  auto help = run({"plugins", "validate", "--help"});
+  CHECK(help.exit_code == 0);
+  CHECK_THAT(help.out, Contains("inline JSON when it starts with '{'") && Contains("@PATH"));
+  TempDir dir;
+  std::string response = dir.write("response.json", R"({"choices":[]})");
+  auto r = run({"plugins", "validate", abi("abi_good"), "--body", R"({"model":"m"})",
+                "--response-body", "@" + response});
+  INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
-  CHECK_THAT(r.out, Contains("FILE holding the request body") &&
-                        Contains("FILE holding the response body"));
+  CHECK_THAT(r.out, Contains("request: continued") && Contains("response: continued"));
+  auto missing = run({"plugins", "validate", abi("abi_good"), "--body", "no-such-file"});
+  CHECK(missing.exit_code == 2);
+  CHECK_THAT(missing.err, Contains("--body no-such-file: cannot read"));
+}
+
+TEST_CASE("plugins validate runs the hooks through the session: a rejection is reported, a body "
+          "the host refuses is named as such",
+          "[cli][plugins]") {
+  auto rejected = run({"plugins", "validate", abi("abi_rejects")});
+  CHECK(rejected.exit_code == 0);
+  CHECK_THAT(rejected.out, Contains("request: rejected with 403"));
+  TempDir dir;
+  std::string body = dir.write("body.txt", "not json");
+  auto refused = run({"plugins", "validate", abi("abi_good"), "--body", body});
+  CHECK(refused.exit_code == 1);
+  CHECK_THAT(refused.out, Contains("the host answered 400 before any plugin ran"));
+}
+
+TEST_CASE("plugins validate: a failing response hook fails the file", "[cli][plugins]") {
+  auto r = run({"plugins", "validate",
+                std::string(BBR_CLI_TEST_PLUGIN_DIR) + "/cli_test_plugins.so"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Contains("process_response on the sample response failed with 503: "
+                             "upstream answer refused"));
 }
 
 TEST_CASE("plugins validate passes a plugin built for a newer ABI minor with a warning",
@@ -288,8 +320,8 @@ TEST_CASE("config check accepts a good config and names its chains", "[cli][conf
 // docs/configuration.md, "Plugin directories": the built-in directory is always
 // searched, first; pluginDirs and --plugin-dir only add to it; the first file
 // declaring a type wins.
-TEST_CASE("config check with pluginDirs set still finds the built-in plugins, and they win a "
-          "type declared twice",
+TEST_CASE("config check and chain run with pluginDirs set still find the built-in plugins, and "
+          "they win a type declared twice",
           "[cli][config][plugin-dirs]") {
   TempDir dir;
   fs::create_directories(dir.path / "extra");
@@ -320,6 +352,17 @@ request: [{{pluginRef: model-extractor}}, {{pluginRef: marker}}]
   CHECK_THAT(r.err, Contains((dir.path / "extra" / "body-field-to-header.so").string() +
                              ": plugin type 'body-field-to-header' is already declared by " +
                              (fs::canonical(kInTreePlugins) / "body-field-to-header.so").string()));
+  // chain run reads the same directories the same way (the offline session
+  // driver builds its chain from them): the built-in type and the pluginDirs one run.
+  auto chain = run({"chain", "run", "--config", config, "--body", R"({"model":"m"})"});
+  INFO(chain.err);
+  REQUIRE(chain.exit_code == 0);
+  auto headers = nlohmann::json::parse(chain.out)["request"]["headers"];
+  CHECK(std::find(headers.begin(), headers.end(),
+                  nlohmann::json({{"key", "X-Gateway-Model-Name"}, {"value", "m"}})) !=
+        headers.end());
+  CHECK(std::find(headers.begin(), headers.end(),
+                  nlohmann::json({{"key", "x-abi-test"}, {"value", "ok"}})) != headers.end());
 }
 
 TEST_CASE("config check lists every problem with its path and exits non-zero", "[cli][config]") {
@@ -373,25 +416,53 @@ TEST_CASE("chain run maps a LoRA adapter to its base model through a config file
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   auto out = nlohmann::json::parse(r.out);
-  CHECK(out["headers"] == nlohmann::json::parse(R"([
-    {"key": "X-Gateway-Model-Name", "value": "food-review-1"},
-    {"key": "X-Gateway-Base-Model-Name", "value": "meta-llama/Llama-3.1-8B-Instruct"}])"));
-  CHECK(out["body"] == R"({"model":"food-review-1"})");
-  CHECK(out["bodyChanged"] == false);
+  CHECK(out["mode"] == "buffered");
+  // The header mutation as the session sends it: sets sorted by key.
+  CHECK(out["request"]["headers"] == nlohmann::json::parse(R"([
+    {"key": "X-Gateway-Base-Model-Name", "value": "meta-llama/Llama-3.1-8B-Instruct"},
+    {"key": "X-Gateway-Model-Name", "value": "food-review-1"}])"));
+  CHECK(out["request"]["body"] == R"({"model":"food-review-1"})");
+  CHECK(out["request"]["bodyChanged"] == false);
+  CHECK(out["request"]["clearRouteCache"] == true);
+  CHECK(out["response"].is_null());
   CHECK(out["immediateResponse"].is_null());
-  CHECK(out["error"].is_null());
+  CHECK(out["stoppedBy"].is_null());
+  CHECK(out["streamError"].is_null());
+  CHECK(out["dynamicMetadata"] == nlohmann::json::object());
 }
 
 TEST_CASE("chain run without --config or --plugin runs the reference's default chain",
           "[cli][chain]") {
-  TempDir dir;
-  std::string body = dir.write("body.json", R"({"model":"llama-3-8b"})");
-  auto r = run({"chain", "run", "--body", body});
+  auto r = run({"chain", "run", "--body", R"({"model":"llama-3-8b"})"});
   REQUIRE(r.exit_code == 0);
   auto out = nlohmann::json::parse(r.out);
-  REQUIRE(out["headers"].size() >= 1);
-  CHECK(out["headers"][0] ==
-        nlohmann::json({{"key", "X-Gateway-Model-Name"}, {"value", "llama-3-8b"}}));
+  auto headers = out["request"]["headers"];
+  CHECK(std::find(headers.begin(), headers.end(),
+                  nlohmann::json({{"key", "X-Gateway-Model-Name"}, {"value", "llama-3-8b"}})) !=
+        headers.end());
+}
+
+TEST_CASE("chain run --body takes inline JSON when it starts with '{', else a file ('@' too)",
+          "[cli][chain]") {
+  TempDir dir;
+  std::string file = dir.write("body.json", R"({"model":"from-file"})");
+  auto model_of = [](const Result& r) {
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto headers = nlohmann::json::parse(r.out)["request"]["headers"];
+    for (const auto& h : headers) {
+      if (h["key"] == "X-Gateway-Model-Name") return h["value"].get<std::string>();
+    }
+    return std::string();
+  };
+  CHECK(model_of(run({"chain", "run", "--body", R"(  {"model":"inline"})"})) == "inline");
+  CHECK(model_of(run({"chain", "run", "--body", file})) == "from-file");
+  CHECK(model_of(run({"chain", "run", "--body", "@" + file})) == "from-file");
+  auto missing = run({"chain", "run", "--body", "model=x"});
+  CHECK(missing.exit_code == 2);
+  CHECK_THAT(missing.err, Contains("--body model=x: cannot read") && Contains("inline"));
+  auto help = run({"chain", "run", "--help"});
+  CHECK_THAT(help.out, Contains("inline JSON when it starts with '{'") && Contains("@PATH"));
 }
 
 TEST_CASE("chain run answers an invalid JSON body with 400 as the server would", "[cli][chain]") {
@@ -403,30 +474,45 @@ TEST_CASE("chain run answers an invalid JSON body with 400 as the server would",
   CHECK(out["immediateResponse"]["status"] == 400);
   CHECK_THAT(out["immediateResponse"]["body"].get<std::string>(),
              Contains("inference error: BadRequest - failed to parse request body: "));
-  CHECK(out["headers"].empty());
+  CHECK(out["stoppedBy"]["kind"] == "host");
+  CHECK(out["stoppedBy"]["plugin"].is_null());
 }
 
-TEST_CASE("chain run prints a rejection and a plugin failure, and still exits 0", "[cli][chain]") {
-  TempDir dir;
-  std::string body = dir.write("body.json", R"({"model":"m"})");
+TEST_CASE("chain run prints a rejection (JSON content-type, as serve) and a plugin failure, and "
+          "still exits 0",
+          "[cli][chain]") {
+  std::string body = R"({"model":"m"})";
   auto rejected = run({"chain", "run", "--body", body, "--plugin-dir", kAbiPlugins, "--plugin",
                        "abi-test-rejects:guard"});
   CHECK(rejected.exit_code == 0);
   auto out = nlohmann::json::parse(rejected.out);
-  CHECK(out["immediateResponse"] ==
-        nlohmann::json({{"status", 403}, {"body", R"({"error":"blocked by policy"})"}}));
+  CHECK(out["immediateResponse"] == nlohmann::json({{"phase", "request"},
+                                                    {"status", 403},
+                                                    {"headers",
+                                                     {{{"key", "content-type"},
+                                                       {"value", "application/json"}}}},
+                                                    {"body", R"({"error":"blocked by policy"})"},
+                                                    {"details", ""}}));
+  CHECK(out["request"]["clearRouteCache"].is_null());  // the empty headers answer has none
+  CHECK(out["stoppedBy"] == nlohmann::json({{"kind", "rejected"},
+                                            {"phase", "request"},
+                                            {"plugin", "guard"},
+                                            {"status", 403},
+                                            {"reason", ""}}));
 
   auto failed = run({"chain", "run", "--body", body, "--plugin-dir", kAbiPlugins, "--plugin",
                      "abi-test-fail-forbidden:key-check"});
   CHECK(failed.exit_code == 0);
   out = nlohmann::json::parse(failed.out);
-  CHECK(out["error"] == nlohmann::json({{"plugin", "key-check"},
-                                        {"status", 403},
-                                        {"message", "api key not allowed to use this model"}}));
+  CHECK(out["stoppedBy"] == nlohmann::json({{"kind", "failed"},
+                                            {"phase", "request"},
+                                            {"plugin", "key-check"},
+                                            {"status", 403},
+                                            {"reason", "api key not allowed to use this model"}}));
   // ... and what the server would answer for it, in the reference's words.
-  CHECK(out["immediateResponse"] ==
-        nlohmann::json({{"status", 403},
-                        {"body", "inference error: Forbidden - api key not allowed to use this model"}}));
+  CHECK(out["immediateResponse"]["status"] == 403);
+  CHECK(out["immediateResponse"]["body"] ==
+        "inference error: Forbidden - api key not allowed to use this model");
 }
 
 TEST_CASE("chain run --response-body runs the response chain after the request chain",
@@ -441,22 +527,104 @@ TEST_CASE("chain run --response-body runs the response chain after the request c
     "request": [{"pluginRef": "marker"}],
     "response": [{"pluginRef": "marker"}]
   })");
-  std::string body = dir.write("body.json", R"({"model":"m"})");
   std::string response = dir.write("response.json", R"({"choices":[]})");
-  auto r = run({"chain", "run", "--config", config, "--body", body, "--response-body", response});
+  auto r = run({"chain", "run", "--config", config, "--body", R"({"model":"m"})",
+                "--response-body", response});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   auto out = nlohmann::json::parse(r.out);
   auto marked = nlohmann::json::parse(R"([{"key":"x-abi-test","value":"ok"}])");
-  CHECK(out["headers"] == marked);
+  CHECK(out["request"]["headers"] == marked);
   CHECK(out["response"]["headers"] == marked);
   CHECK(out["response"]["body"] == R"({"choices":[]})");
-  CHECK(out["response"]["error"].is_null());
+  CHECK(out["stoppedBy"].is_null());
+}
+
+TEST_CASE("chain run: a failing response plugin gives the immediate response serve gives, and "
+          "the output carries the plugin's log lines and counter changes",
+          "[cli][chain]") {
+  auto r = run({"chain", "run", "--plugin-dir", BBR_CLI_TEST_PLUGIN_DIR, "--plugin",
+                "cli-test-response-failer:upstream-check", "--body", R"({"model":"m"})",
+                "--response-body", R"({"choices":[]})"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto out = nlohmann::json::parse(r.out);
+  CHECK(out["immediateResponse"]["phase"] == "response");
+  CHECK(out["immediateResponse"]["status"] == 503);
+  CHECK(out["immediateResponse"]["body"] ==
+        "inference error: ServiceUnavailable - upstream answer refused");
+  CHECK(out["stoppedBy"] == nlohmann::json({{"kind", "failed"},
+                                            {"phase", "response"},
+                                            {"plugin", "upstream-check"},
+                                            {"status", 503},
+                                            {"reason", "upstream answer refused"}}));
+  auto logs = out["logs"];
+  CHECK(std::find(logs.begin(), logs.end(),
+                  nlohmann::json({{"stage", "exchange"},
+                                  {"plugin", "upstream-check"},
+                                  {"type", "cli-test-response-failer"},
+                                  {"level", "info"},
+                                  {"text", "request seen"}})) != logs.end());
+  auto metrics = out["metrics"];
+  CHECK(std::find(metrics.begin(), metrics.end(),
+                  nlohmann::json({{"name", "cli_test_requests_total"},
+                                  {"labels", {{"plugin_name", "upstream-check"}}},
+                                  {"type", "counter"},
+                                  {"delta", 1.0}})) != metrics.end());
+  // The lines are in the output, not on stderr.
+  CHECK_THAT(r.err, !Contains("request seen"));
+}
+
+TEST_CASE("chain run shows the ABI 1.1 outcomes as serve sends them: dynamic metadata, route "
+          "cache kept, metrics defined at create, reject_with headers and details",
+          "[cli][chain]") {
+  auto r = run({"chain", "run", "--plugin-dir", kAbiPlugins, "--plugin", "abi-test-1-1:a11",
+                "--body", R"({"model":"m","messages":[{"role":"user","content":"hi"}]})"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto out = nlohmann::json::parse(r.out);
+  CHECK(out["dynamicMetadata"] == nlohmann::json({{"bbr.abi11", {{"model", "m"}}}}));
+  CHECK(out["request"]["clearRouteCache"] == false);
+  auto metrics = out["metrics"];
+  CHECK(std::any_of(metrics.begin(), metrics.end(), [](const nlohmann::json& m) {
+    return m["name"] == "abi11_prompt_chars" && m["type"] == "histogram" && m["count"] == 1;
+  }));
+  CHECK(std::find(metrics.begin(), metrics.end(),
+                  nlohmann::json({{"name", "abi11_requests_total"},
+                                  {"labels", {{"plugin_name", "a11"},
+                                              {"route", "/v1/chat/completions"}}},
+                                  {"type", "counter"},
+                                  {"delta", 1.0}})) != metrics.end());
+
+  auto rejected = run({"chain", "run", "--plugin-dir", kAbiPlugins, "--plugin",
+                       "abi-test-1-1:a11", "--body", R"({"model":"m","abi11_reject":true})"});
+  REQUIRE(rejected.exit_code == 0);
+  CHECK(nlohmann::json::parse(rejected.out)["immediateResponse"] ==
+        nlohmann::json({{"phase", "request"},
+                        {"status", 429},
+                        {"headers",
+                         {{{"key", "retry-after"}, {"value", "30"}},
+                          {{"key", "content-type"}, {"value", "text/plain"}}}},
+                        {"body", "slow down"},
+                        {"details", "abi11_rate_limited"}}));
+}
+
+TEST_CASE("chain run --streaming answers with streamed chunks, as serve --streaming",
+          "[cli][chain]") {
+  auto r = run({"chain", "run", "--streaming", "--body", R"({"model":"m"})", "--response-body",
+                R"({"choices":[]})", "--response-header", "content-type: text/event-stream"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto out = nlohmann::json::parse(r.out);
+  CHECK(out["mode"] == "streaming");
+  REQUIRE(out["request"]["chunks"].size() == 1);
+  CHECK(out["request"]["chunks"][0] ==
+        nlohmann::json({{"body", R"({"model":"m"})"}, {"endOfStream", true}}));
+  CHECK(out["response"]["chunks"][0]["body"] == R"({"choices":[]})");
 }
 
 TEST_CASE("chain run refuses a --header without a colon", "[cli][chain]") {
-  TempDir dir;
-  std::string body = dir.write("body.json", R"({"model":"m"})");
+  std::string body = R"({"model":"m"})";
   auto ok = run({"chain", "run", "--body", body, "--header", "X-Tenant: acme"});
   CHECK(ok.exit_code == 0);
   auto bad = run({"chain", "run", "--body", body, "--header", "X-Tenant"});
@@ -466,9 +634,7 @@ TEST_CASE("chain run refuses a --header without a colon", "[cli][chain]") {
 
 TEST_CASE("chain run with an unknown plugin type fails with the reason and no output",
           "[cli][chain]") {
-  TempDir dir;
-  std::string body = dir.write("body.json", R"({"model":"m"})");
-  auto r = run({"chain", "run", "--body", body, "--plugin", "no-such-type:x"});
+  auto r = run({"chain", "run", "--body", R"({"model":"m"})", "--plugin", "no-such-type:x"});
   CHECK(r.exit_code != 0);
   CHECK(r.out.empty());
   CHECK_THAT(r.err, Contains("no-such-type"));

@@ -47,9 +47,8 @@ SessionDriver driver(const std::string& plugins, const std::string& request,
 
 DriveInput chat(const std::string& body) {
   DriveInput in;
-  in.request.headers = {{":method", "POST"},
-                        {":path", "/v1/chat/completions"},
-                        {"content-type", "application/json"}};
+  in.request.headers = {
+      {":method", "POST"}, {":path", "/v1/chat/completions"}, {"content-type", "application/json"}};
   in.request.body_chunks = {body};
   return in;
 }
@@ -89,13 +88,15 @@ TEST_CASE("driver: a client-sent routing header nothing set is removed, as serve
   DriveInput in = chat(R"({"prompt":"no model"})");
   in.request.headers.push_back({"x-gateway-base-model-name", "spoofed"});
   DriveResult r = d.run(in);
-  CHECK(std::any_of(r.request.header_mutations.begin(), r.request.header_mutations.end(),
-                    [](const auto& m) { return m.key == "x-gateway-base-model-name" && !m.value; }));
+  CHECK(
+      std::any_of(r.request.header_mutations.begin(), r.request.header_mutations.end(),
+                  [](const auto& m) { return m.key == "x-gateway-base-model-name" && !m.value; }));
 }
 
-TEST_CASE("driver: a rejection is the session's immediate response with the JSON content-type "
-          "and names the plugin",
-          "[offline]") {
+TEST_CASE(
+    "driver: a rejection is the session's immediate response with the JSON content-type "
+    "and names the plugin",
+    "[offline]") {
   auto d = driver(R"([{"type": "test-rejecter", "name": "guard",
                        "parameters": {"status": 429, "body": "{\"error\":\"slow down\"}"}}])",
                   R"([{"pluginRef": "guard"}])");
@@ -182,8 +183,8 @@ TEST_CASE("driver: counter changes are read from the metrics registry, per run",
     REQUIRE(it != r.metrics.end());
     CHECK_FALSE(it->histogram);
     CHECK(it->delta == 1);  // this run's change, not the running total
-    CHECK(it->labels == std::vector<std::pair<std::string, std::string>>{
-                            {"kind", "chat"}, {"plugin_name", "count"}});
+    CHECK(it->labels == std::vector<std::pair<std::string, std::string>>{{"kind", "chat"},
+                                                                         {"plugin_name", "count"}});
     CHECK(std::any_of(r.metrics.begin(), r.metrics.end(),
                       [](const auto& m) { return m.name == "bbr_success_total" && m.delta == 1; }));
     // The call's duration is observed once in the histogram.
@@ -198,11 +199,11 @@ TEST_CASE("driver: a plugin's log lines are attributed to its instance, whatever
   bbr_test::TempDir dir;
   // base-model-to-header warns from create() when its adapters folder is missing.
   std::string missing = (dir.path / "no-such-dir").string();
-  SessionDriver d(bbr::parse_config(
-                      config_text(R"([{"type": "base-model-to-header", "name": "base",
-                                       "parameters": {"adaptersDir": ")" + missing + R"("}}])",
-                                  R"([{"pluginRef": "base"}])"),
-                      "test"),
+  SessionDriver d(bbr::parse_config(config_text(R"([{"type": "base-model-to-header", "name": "base",
+                                       "parameters": {"adaptersDir": ")" +
+                                                    missing + R"("}}])",
+                                                R"([{"pluginRef": "base"}])"),
+                                    "test"),
                   registry());
   auto it = std::find_if(d.create_logs().begin(), d.create_logs().end(),
                          [](const auto& l) { return l.instance == "base"; });
@@ -210,4 +211,34 @@ TEST_CASE("driver: a plugin's log lines are attributed to its instance, whatever
   CHECK(it->type == "base-model-to-header");
   CHECK(it->level == bbr::log::Level::kWarn);
   CHECK(it->text.rfind("plugin ", 0) != 0);  // the prefix is taken off
+}
+
+TEST_CASE(
+    "driver: the messages sent are Envoy's: protocol_config and attributes on the first, "
+    "body messages per chunk in streamed mode",
+    "[offline]") {
+  auto d = driver(kModelExtractor, R"([{"pluginRef": "extract"}])");
+  DriveInput in = chat("");
+  in.streaming = true;
+  in.request.body_chunks = {R"({"model":)", R"("m"})"};
+  in.attributes_json = R"({"envoy.filters.http.ext_proc": {"request.path": "/v1/chat"}})";
+  DriveResult r = d.run(in);
+  REQUIRE(r.requests.size() == 3);
+  using envoy::extensions::filters::http::ext_proc::v3::ProcessingMode;
+  CHECK(r.requests[0].protocol_config().request_body_mode() ==
+        ProcessingMode::FULL_DUPLEX_STREAMED);
+  CHECK(r.requests[0]
+            .attributes()
+            .at("envoy.filters.http.ext_proc")
+            .fields()
+            .at("request.path")
+            .string_value() == "/v1/chat");
+  CHECK_FALSE(r.requests[0].request_headers().end_of_stream());
+  CHECK_FALSE(r.requests[1].request_body().end_of_stream());
+  CHECK(r.requests[2].request_body().end_of_stream());
+  CHECK_FALSE(r.requests[1].has_protocol_config());
+
+  DriveInput bad = chat(R"({"model":"m"})");
+  bad.attributes_json = "not json";
+  CHECK_THROWS_AS(d.run(bad), std::invalid_argument);
 }

@@ -1,7 +1,10 @@
 #!/bin/sh
-# Installs the bbr-host SDK into a fresh prefix, builds examples/c-plugin and
-# examples/cpp-plugin out of tree with find_package(bbr-sdk), then loads them
-# with `bbr-host plugins validate` and runs them with `bbr-host chain run`.
+# The SDK as a third party meets it: installs the SDK component into a fresh
+# prefix, checks the CMake package (its version is the ABI version: bbr-sdk 1.1
+# and 1 are found, 2 is refused; every documented variable is set) and the .pc,
+# builds the C and C++ examples FROM THE INSTALLED COPY (share/bbr-sdk/examples)
+# with find_package(bbr-sdk 1.1), then loads them with `bbr-host plugins
+# validate` and runs them in a chain with `bbr-host chain run`.
 #
 # usage: sdk_install_test.sh <cmake> <build dir> <source dir> <bbr-host> <work dir> [generator]
 set -eu
@@ -21,6 +24,22 @@ fail() {
 # Compact JSON text (no white space) for fixed-string matching of the output.
 squash() { tr -d ' \n\t'; }
 
+# The ABI version plugin.h declares: what the package must report.
+ABI_MAJOR=$(sed -n 's/^#define BBR_ABI_MAJOR \([0-9]*\).*/\1/p' "$SOURCE_DIR/sdk/include/bbr/plugin.h")
+ABI_MINOR=$(sed -n 's/^#define BBR_ABI_MINOR \([0-9]*\).*/\1/p' "$SOURCE_DIR/sdk/include/bbr/plugin.h")
+[ -n "$ABI_MAJOR" ] && [ -n "$ABI_MINOR" ] || fail "cannot read the ABI version from plugin.h"
+
+configure() {  # configure <source> <build> [cmake args...]
+  src=$1
+  bld=$2
+  shift 2
+  if [ -n "$GENERATOR" ]; then
+    "$CMAKE" -S "$src" -B "$bld" -G "$GENERATOR" -DCMAKE_PREFIX_PATH="$PREFIX" "$@"
+  else
+    "$CMAKE" -S "$src" -B "$bld" -DCMAKE_PREFIX_PATH="$PREFIX" "$@"
+  fi
+}
+
 rm -rf "$WORK"
 mkdir -p "$WORK"
 PREFIX=$WORK/prefix
@@ -38,23 +57,69 @@ CONFIG_DIR=$(dirname "$CONFIG")
 PC=$(find "$PREFIX" -name bbr-sdk.pc | head -n 1)
 [ -n "$PC" ] || fail "bbr-sdk.pc not installed"
 
+EXAMPLES=$PREFIX/share/bbr-sdk/examples
+for example in c-plugin cpp-plugin; do
+  [ -f "$EXAMPLES/$example/CMakeLists.txt" ] || fail "examples/$example not installed in share/bbr-sdk/examples"
+done
+if [ -d "$SOURCE_DIR/examples/testkit-example" ]; then
+  [ -d "$EXAMPLES/testkit-example" ] || fail "examples/testkit-example exists but is not installed"
+fi
+
 if command -v pkg-config >/dev/null 2>&1; then
-  echo "== pkg-config points at the installed headers"
-  CFLAGS=$(PKG_CONFIG_PATH=$(dirname "$PC") pkg-config --cflags bbr-sdk)
+  echo "== pkg-config: headers, version = ABI version, documented variables"
+  PCP=$(dirname "$PC")
+  CFLAGS=$(PKG_CONFIG_PATH=$PCP pkg-config --cflags bbr-sdk)
   INCLUDE_DIR=$(echo "${CFLAGS#-I}" | tr -d " ")
   [ -f "$INCLUDE_DIR/bbr/plugin.h" ] || fail "pkg-config --cflags gave '$CFLAGS', no bbr/plugin.h there"
+  [ "$(PKG_CONFIG_PATH=$PCP pkg-config --modversion bbr-sdk)" = "$ABI_MAJOR.$ABI_MINOR" ] \
+    || fail "bbr-sdk.pc Version is not the ABI version $ABI_MAJOR.$ABI_MINOR"
+  [ "$(PKG_CONFIG_PATH=$PCP pkg-config --variable=abi_major bbr-sdk)" = "$ABI_MAJOR" ] || fail "abi_major"
+  [ "$(PKG_CONFIG_PATH=$PCP pkg-config --variable=abi_minor bbr-sdk)" = "$ABI_MINOR" ] || fail "abi_minor"
+  [ -f "$(PKG_CONFIG_PATH=$PCP pkg-config --variable=examplesdir bbr-sdk)/c-plugin/CMakeLists.txt" ] \
+    || fail "examplesdir does not hold the examples"
+  for v in plugin_cflags plugin_ldflags includedir; do
+    [ -n "$(PKG_CONFIG_PATH=$PCP pkg-config --variable=$v bbr-sdk)" ] || fail "bbr-sdk.pc lacks $v"
+  done
 fi
+
+echo "== find_package(bbr-sdk <version>): SameMajorVersion on the ABI version"
+mkdir -p "$WORK/probe"
+cat > "$WORK/probe/CMakeLists.txt" <<'PROBE'
+cmake_minimum_required(VERSION 3.16)
+project(probe NONE)
+find_package(bbr-sdk ${WANT} REQUIRED)
+foreach(v bbr-sdk_VERSION bbr-sdk_ABI_MAJOR bbr-sdk_ABI_MINOR bbr-sdk_ABI_VERSION
+          bbr-sdk_INCLUDE_DIR bbr-sdk_EXAMPLES_DIR)
+  message(STATUS "probe: ${v}=${${v}}")
+endforeach()
+if(NOT TARGET bbr::sdk OR NOT COMMAND bbr_add_plugin)
+  message(FATAL_ERROR "probe: bbr::sdk or bbr_add_plugin missing")
+endif()
+if(NOT EXISTS "${bbr-sdk_INCLUDE_DIR}/bbr/plugin.h" OR NOT EXISTS "${bbr-sdk_EXAMPLES_DIR}/c-plugin")
+  message(FATAL_ERROR "probe: bbr-sdk_INCLUDE_DIR or bbr-sdk_EXAMPLES_DIR wrong")
+endif()
+PROBE
+for want in "$ABI_MAJOR.$ABI_MINOR" "$ABI_MAJOR" "$ABI_MAJOR.0"; do
+  rm -rf "$WORK/probe-build"
+  configure "$WORK/probe" "$WORK/probe-build" -DWANT="$want" > "$WORK/probe.log" 2>&1 \
+    || { cat "$WORK/probe.log"; fail "find_package(bbr-sdk $want) failed"; }
+  grep -q "probe: bbr-sdk_VERSION=$ABI_MAJOR.$ABI_MINOR\$" "$WORK/probe.log" \
+    || { cat "$WORK/probe.log"; fail "bbr-sdk_VERSION is not $ABI_MAJOR.$ABI_MINOR"; }
+  grep -q "probe: bbr-sdk_ABI_VERSION=$ABI_MAJOR.$ABI_MINOR\$" "$WORK/probe.log" || fail "bbr-sdk_ABI_VERSION"
+  grep -q "probe: bbr-sdk_ABI_MAJOR=$ABI_MAJOR\$" "$WORK/probe.log" || fail "bbr-sdk_ABI_MAJOR"
+  grep -q "probe: bbr-sdk_ABI_MINOR=$ABI_MINOR\$" "$WORK/probe.log" || fail "bbr-sdk_ABI_MINOR"
+done
+for want in "$((ABI_MAJOR + 1))" "$ABI_MAJOR.$((ABI_MINOR + 1))"; do
+  rm -rf "$WORK/probe-build"
+  if configure "$WORK/probe" "$WORK/probe-build" -DWANT="$want" > "$WORK/probe.log" 2>&1; then
+    fail "find_package(bbr-sdk $want) was accepted by an ABI $ABI_MAJOR.$ABI_MINOR SDK"
+  fi
+done
 
 build_example() {
   name=$1
-  echo "== build examples/$name against the installed SDK"
-  if [ -n "$GENERATOR" ]; then
-    "$CMAKE" -S "$SOURCE_DIR/examples/$name" -B "$WORK/$name" -G "$GENERATOR" \
-      -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_BUILD_TYPE=Release
-  else
-    "$CMAKE" -S "$SOURCE_DIR/examples/$name" -B "$WORK/$name" \
-      -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_BUILD_TYPE=Release
-  fi
+  echo "== build the installed examples/$name against the installed SDK"
+  configure "$EXAMPLES/$name" "$WORK/$name" -DCMAKE_BUILD_TYPE=Release
   "$CMAKE" --build "$WORK/$name"
   # The host refuses plugins writable by group/others; make that hold whatever the umask.
   chmod go-w "$WORK/$name" "$WORK/$name"/*.so
@@ -115,8 +180,12 @@ OUT=$("$BBR_HOST" chain run --body "$WORK/too-many.json" --plugin-dir "$WORK/cpp
 echo "$OUT"
 FLAT=$(echo "$OUT" | squash)
 case "$FLAT" in
-  *'"immediateResponse":{"status":400'*) ;;
+  *'"immediateResponse":{"phase":"request","status":400'*) ;;
   *) fail "no 400 immediate response for max_tokens 5000 > 1024" ;;
+esac
+case "$FLAT" in
+  *'"stoppedBy":{"kind":"rejected","phase":"request","plugin":"guard","status":400'*) ;;
+  *) fail "stoppedBy does not name the guard" ;;
 esac
 case "$FLAT" in
   *max_tokens_exceeded*invalid_request_error*|*invalid_request_error*max_tokens_exceeded*) ;;
@@ -124,8 +193,7 @@ case "$FLAT" in
 esac
 
 echo "== bbr-host chain run: the C++ guard lets max_tokens within the limit through"
-printf '%s' '{"model":"m","max_tokens":100}' > "$WORK/fine.json"
-OUT=$("$BBR_HOST" chain run --body "$WORK/fine.json" --plugin-dir "$WORK/cpp-plugin" \
+OUT=$("$BBR_HOST" chain run --body '{"model":"m","max_tokens":100}' --plugin-dir "$WORK/cpp-plugin" \
   --plugin 'max-tokens-guard:guard:{"limit":1024}') || fail "chain run failed"
 FLAT=$(echo "$OUT" | squash)
 case "$FLAT" in
