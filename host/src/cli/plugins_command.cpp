@@ -69,10 +69,7 @@ constexpr const char* kSampleResponse = R"({
 })";
 
 std::string capability_list(uint32_t caps, const char* separator) {
-  std::vector<std::string> names;
-  if (caps & BBR_CAP_REQUEST) names.emplace_back("request");
-  if (caps & BBR_CAP_RESPONSE) names.emplace_back("response");
-  if (caps & BBR_CAP_THREAD_SAFE) names.emplace_back("thread-safe");
+  std::vector<std::string> names = capability_names(caps);
   if (names.empty()) return "-";
   return fmt::format("{}", fmt::join(names, separator));
 }
@@ -102,11 +99,7 @@ int run_list(const ListOptions& opts) {
       entry["version"] = or_empty(ref.type->version);
       entry["description"] = or_empty(ref.type->description);
       entry["abi"] = {{"major", ref.library->abi_major()}, {"minor", ref.library->abi_minor()}};
-      nlohmann::ordered_json caps = nlohmann::ordered_json::array();
-      if (ref.type->capabilities & BBR_CAP_REQUEST) caps.push_back("request");
-      if (ref.type->capabilities & BBR_CAP_RESPONSE) caps.push_back("response");
-      if (ref.type->capabilities & BBR_CAP_THREAD_SAFE) caps.push_back("thread-safe");
-      entry["capabilities"] = caps;
+      entry["capabilities"] = capability_names(ref.type->capabilities);
       if (ref.type->parameters_schema == nullptr) {
         entry["parameters"] = nullptr;
       } else {

@@ -32,8 +32,9 @@ std::string join(const std::vector<std::string>& names) {
 
 std::string capability_words(uint32_t capabilities) {
   std::vector<std::string> words;
-  if (capabilities & BBR_CAP_REQUEST) words.push_back("request");
-  if (capabilities & BBR_CAP_RESPONSE) words.push_back("response");
+  for (auto& word : capability_names(capabilities)) {
+    if (word != "thread-safe") words.push_back(std::move(word));
+  }
   return words.empty() ? "neither" : join(words);
 }
 

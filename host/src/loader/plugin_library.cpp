@@ -348,4 +348,14 @@ PluginRegistry scan_plugin_dirs(const std::vector<std::filesystem::path>& extra_
   return registry;
 }
 
+std::vector<std::string> capability_names(uint32_t capabilities) {
+  std::vector<std::string> names;
+  if (capabilities & BBR_CAP_REQUEST) names.emplace_back("request");
+  if (capabilities & BBR_CAP_RESPONSE) names.emplace_back("response");
+  if (capabilities & BBR_CAP_THREAD_SAFE) names.emplace_back("thread-safe");
+  if (capabilities & BBR_CAP_RESPONSE_CHUNK) names.emplace_back("response-chunk");
+  if (capabilities & BBR_CAP_RESPONSE_EVENT) names.emplace_back("response-event");
+  return names;
+}
+
 }  // namespace bbr

@@ -82,6 +82,10 @@ class PluginRegistry {
 // The directory shipped with the binary: <exe dir>/../lib/bbr-host/plugins.
 std::filesystem::path default_plugin_dir();
 
+// The BBR_CAP_* bits as the words the CLI and config errors show, in bit
+// order: request, response, thread-safe, response-chunk, response-event.
+std::vector<std::string> capability_names(uint32_t capabilities);
+
 // The registry every command uses: default_plugin_dir() (skipped silently when
 // it does not exist), then each of `extra_dirs` in order. A directory reached
 // twice is scanned once.

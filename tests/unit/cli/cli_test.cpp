@@ -140,6 +140,22 @@ TEST_CASE("plugins list shows the in-tree plugins with version, ABI and capabili
   CHECK_THAT(r.out, Contains(kInTreePlugins + "/body-field-to-header.so"));
 }
 
+TEST_CASE("plugins list names the streamed-response capabilities (ABI 1.1)", "[cli][plugins]") {
+  // guardrail declares the SSE event hook; a list that hid it would tell an
+  // operator the plugin needs the whole response buffered.
+  auto r = run({"plugins", "list", "--json"});
+  REQUIRE(r.exit_code == 0);
+  bool found = false;
+  for (const auto& entry : nlohmann::json::parse(r.out)) {
+    if (entry["type"] != "guardrail") continue;
+    found = true;
+    auto caps = entry["capabilities"].get<std::vector<std::string>>();
+    CHECK(std::find(caps.begin(), caps.end(), "response-event") != caps.end());
+    CHECK(std::find(caps.begin(), caps.end(), "request") != caps.end());
+  }
+  CHECK(found);
+}
+
 TEST_CASE("plugins list --json is an array with schemas and descriptions", "[cli][plugins]") {
   auto r = run({"plugins", "list", "--json"});
   REQUIRE(r.exit_code == 0);
