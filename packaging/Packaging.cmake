@@ -53,15 +53,17 @@ chain of dynamically loaded plugins. It is a drop-in for the Gateway API
 Inference Extension's body-based router.")
 set(CPACK_DEBIAN_UNSPECIFIED_PACKAGE_RECOMMENDS "ca-certificates")
 set(CPACK_DEBIAN_SDK_PACKAGE_NAME bbr-host-sdk)
-set(CPACK_DEBIAN_SDK_PACKAGE_ARCHITECTURE all)
+# Architecture-specific since the SDK carries the test kit (libbbr-testkit.so):
+# CPack's default, the build machine's dpkg architecture.
 set(CPACK_DEBIAN_SDK_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_SDK_DESCRIPTION
   "plugin SDK for bbr-host
 C ABI header (bbr/plugin.h), C++ helpers (bbr/plugin.hpp), the CMake package
-bbr-sdk with bbr_add_plugin(), and the pkg-config file bbr-sdk.pc.")
+bbr-sdk with bbr_add_plugin(), the pkg-config files bbr-sdk.pc and bbr-testkit.pc,
+the plugin test kit (libbbr-testkit.so, bbr/testkit.hpp) and examples.")
 set(CPACK_DEBIAN_SDK_PACKAGE_SUGGESTS "bbr-host")
-# The SDK is headers only: nothing for dpkg-shlibdeps to look at.
-set(CPACK_DEBIAN_SDK_PACKAGE_SHLIBDEPS OFF)
+# The test kit links the host's runtime libraries: dpkg-shlibdeps lists them.
+set(CPACK_DEBIAN_SDK_PACKAGE_SHLIBDEPS ON)
 
 include(CPack)
 cpack_add_component(Unspecified DISPLAY_NAME "bbr-host server and in-tree plugins")

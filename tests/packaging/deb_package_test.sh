@@ -71,7 +71,10 @@ echo "bbr-host Depends: $depends"
 for lib in 'libc6' 'libstdc\+\+6' 'libgrpc\+\+' 'libprotobuf' 'libyaml-cpp' 'libssl'; do
   echo "$depends" | grep -q -E "(^|, )$lib" || fail "Depends lacks $lib (dpkg-shlibdeps did not run?): $depends"
 done
-[ "$(dpkg-deb -f "$sdk_deb" Architecture)" = all ] || fail "bbr-host-sdk should be Architecture: all"
+# The SDK carries the test kit, a shared library: the package is per architecture.
+[ "$(dpkg-deb -f "$sdk_deb" Architecture)" = "$(dpkg --print-architecture)" ] \
+  || fail "bbr-host-sdk should be Architecture: $(dpkg --print-architecture) (it ships libbbr-testkit.so)"
+dpkg-deb -c "$sdk_deb" | grep -q 'libbbr-testkit.so' || fail "bbr-host-sdk lacks libbbr-testkit.so"
 [ "$(dpkg-deb -f "$server_deb" Package)" = bbr-host ] || fail "server package is not named bbr-host"
 
 # Unpacked, the binary finds the plugins next to it (<exe>/../lib/bbr-host/plugins).
