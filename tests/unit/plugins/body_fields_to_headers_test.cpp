@@ -1,4 +1,4 @@
-// body-fields-to-headers, loaded from its real .so and run on real host Messages.
+// body-fields-to-headers, loaded from its real .so and run through the SDK test kit.
 #include "request_harness.hpp"
 
 #include <nlohmann/json.hpp>
@@ -73,7 +73,7 @@ TEST_CASE("body-fields-to-headers refuses a value with a line break with 400",
   auto run = run_one("body-fields-to-headers", kFields, R"({"model":"a\nb"})");
   // The host refuses the header value itself and answers 400 (never forwarded).
   CHECK_FALSE(run.ok());
-  CHECK(run.outcome.http_status == 400);
+  CHECK(run.status == 400);
 }
 
 TEST_CASE("body-fields-to-headers refuses bad parameters, saying what and where",

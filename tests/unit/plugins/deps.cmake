@@ -16,7 +16,5 @@ if(TARGET unit_plugins)
   include(${PROJECT_SOURCE_DIR}/plugins/common/re2.cmake)
   target_include_directories(unit_plugins PRIVATE ${PROJECT_SOURCE_DIR}/plugins)
   target_link_libraries(unit_plugins PRIVATE PkgConfig::RE2 nlohmann_json::nlohmann_json)
-  # SSE cases of the response plugins run through the real Session (offline driver).
-  target_link_libraries(unit_plugins PRIVATE bbr_offline)
   target_link_libraries(unit_plugins PRIVATE bbr_testkit)
 endif()

@@ -1,4 +1,4 @@
-// model-rewrite, loaded from its real .so and run on real host Messages; its
+// model-rewrite, loaded from its real .so and run through the SDK test kit; its
 // rule logic (rewrite_rules.hpp) also on its own.
 #include "request_harness.hpp"
 
@@ -69,7 +69,7 @@ TEST_CASE("model-rewrite: the routing header is configurable and can be left uns
   auto none =
       run_one("model-rewrite", "{" + rules + R"(,"setRoutingHeader":false})", R"({"model":"a1"})");
   CHECK(model_of(none.body) == "b");
-  CHECK(none.mutations.empty());
+  CHECK(none.headers_untouched());
 }
 
 TEST_CASE("model-rewrite: prefix and regex rules, the first matching rule wins",
@@ -108,7 +108,7 @@ TEST_CASE("model-rewrite: exact and prefix rules are case-sensitive unless told 
 
 TEST_CASE("model-rewrite: a canary split is the same for the same x-request-id",
           "[model-rewrite]") {
-  auto plugin = plugin_test::create("model-rewrite", kCanary);
+  auto plugin = plugin_test::load("model-rewrite", kCanary);
   for (const char* id : {"req-1", "req-2", "7f3c0c1e-5b1a-4d8e-9d7e-0a1b2c3d4e5f"}) {
     std::string first;
     for (int i = 0; i < 20; ++i) {
@@ -123,7 +123,7 @@ TEST_CASE("model-rewrite: a canary split is the same for the same x-request-id",
 
 TEST_CASE("model-rewrite: a 90/10 canary split sends about 90% of request ids to the first target",
           "[model-rewrite]") {
-  auto plugin = plugin_test::create("model-rewrite", kCanary);
+  auto plugin = plugin_test::load("model-rewrite", kCanary);
   std::map<std::string, int> seen;
   for (int i = 0; i < 2000; ++i) {
     auto run = plugin_test::run_on({plugin}, R"({"model":"chat"})",
@@ -139,7 +139,7 @@ TEST_CASE("model-rewrite: a 90/10 canary split sends about 90% of request ids to
 TEST_CASE(
     "model-rewrite: without a request id the split is random over the weights, never a 0 weight",
     "[model-rewrite]") {
-  auto plugin = plugin_test::create("model-rewrite", R"({"rules":[{"match":{"exact":"m"},"targets":[
+  auto plugin = plugin_test::load("model-rewrite", R"({"rules":[{"match":{"exact":"m"},"targets":[
         {"model":"never","weight":0},{"model":"a","weight":1},{"model":"b","weight":1}]}]})");
   std::map<std::string, int> seen;
   for (int i = 0; i < 200; ++i)
@@ -152,7 +152,7 @@ TEST_CASE(
 }
 
 TEST_CASE("model-rewrite: the request id header is configurable", "[model-rewrite]") {
-  auto plugin = plugin_test::create(
+  auto plugin = plugin_test::load(
       "model-rewrite", R"({"requestIdHeader":"x-session","rules":[{"match":{"exact":"m"},"targets":[
         {"model":"a","weight":1},{"model":"b","weight":1}]}]})");
   std::map<std::string, int> seen;
@@ -182,7 +182,7 @@ TEST_CASE("model-rewrite: a request without a string model is passed on untouche
     auto run = run_one("model-rewrite", params, body);
     CHECK(run.ok());
     CHECK_FALSE(run.body_changed);
-    CHECK(run.mutations.empty());
+    CHECK(run.headers_untouched());
   }
 }
 
@@ -192,7 +192,7 @@ TEST_CASE("model-rewrite: a model name holding a line break is refused with 400"
                      R"({"model":"evil\r\nX-Injected: 1"})");
   // The host refuses the header value itself and answers 400 (never forwarded).
   CHECK_FALSE(run.ok());
-  CHECK(run.outcome.http_status == 400);
+  CHECK(run.status == 400);
 }
 
 TEST_CASE("model-rewrite: a non-ASCII model name is rewritten and escaped correctly",

@@ -1,4 +1,4 @@
-// model-selector, loaded from its real .so and run on real host Messages; its
+// model-selector, loaded from its real .so and run through the SDK test kit; its
 // rule logic (selection_rules.hpp) also on its own.
 #include "request_harness.hpp"
 
@@ -124,9 +124,9 @@ TEST_CASE("model-selector: only the virtual model is touched", "[model-selector]
       run_one("model-selector", kSelector, chat(std::string(5000, 'x')).replace(10, 4, "gpt4"));
   REQUIRE(run.ok());
   CHECK_FALSE(run.body_changed);
-  CHECK(run.mutations.empty());
+  CHECK(run.headers_untouched());
   auto no_model = run_one("model-selector", kSelector, R"({"prompt":"x"})");
-  CHECK(no_model.mutations.empty());
+  CHECK(no_model.headers_untouched());
 }
 
 TEST_CASE("model-selector: with no rules it always picks the default; headers are configurable",
@@ -141,7 +141,7 @@ TEST_CASE("model-selector: with no rules it always picks the default; headers ar
   auto quiet = run_one("model-selector",
                        R"({"virtualModel":"smart","defaultModel":"m1","setRoutingHeader":false})",
                        R"({"model":"smart"})");
-  CHECK(quiet.mutations.empty());
+  CHECK(quiet.headers_untouched());
   CHECK(model_of(quiet.body) == "m1");
 }
 

@@ -1,72 +1,99 @@
-// Runs request plugins (real .so files, real host Messages) on a request with
-// headers and a :path of the test's choice, and reads back what they did:
-// header changes, the body as the chain left it, the outcome.
+// Runs request plugins (real .so files) through the SDK's test kit - the
+// host's loader and ext_proc session - on a request with headers and a :path
+// of the test's choice, and reads back what the session would send to Envoy:
+// header changes, the body as it leaves the host, the outcome.
 #pragma once
+
+#include <bbr/testkit.hpp>
 
 #include "plugin_harness.hpp"
 
 #include <strings.h>
 
-#include <initializer_list>
-#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace plugin_test {
 
+// The in-tree plugin `type` from its .so in the build's plugin directory.
+inline bbr::testkit::Plugin load(const std::string& type, const std::string& params) {
+  return bbr::testkit::Plugin::load(std::string(BBR_PLUGIN_OUTPUT_DIR) + "/" + type + ".so", type,
+                                    params, type + "-under-test");
+}
+
+// What the session answered for the request, read off the kit's Result.
 struct RequestRun {
-  bbr::ChainOutcome outcome;
-  std::vector<bbr::HeaderMutation> mutations;
-  std::string body;  // as the chain left it (serialised once)
+  // The headers set, in the order the host sends them, less Content-Length:
+  // the session sets that itself whenever the body changed (below).
+  bbr::testkit::Headers headers_set;
+  std::optional<std::string> content_length;
+  std::vector<std::string> headers_removed;
+  std::string body;  // as it leaves the host (the original when unchanged)
   bool body_changed = false;
-  std::string error;  // the failing plugin's error text
+  bool rejected = false;   // an immediate answer instead of forwarding
+  uint32_t status = 0;     // its HTTP status, 0 when forwarded
+  std::string error;       // the failing plugin's error text
+  std::string stopped_by;  // the instance that stopped the chain, "" when the host answered
 
   std::optional<std::string> header(const std::string& key) const {
-    for (const auto& m : mutations) {
-      if (strcasecmp(m.key.c_str(), key.c_str()) == 0 && m.value) return *m.value;
+    for (const auto& [name, value] : headers_set) {
+      if (strcasecmp(name.c_str(), key.c_str()) == 0) return value;
     }
     return std::nullopt;
   }
   bool touched(const std::string& key) const {
-    for (const auto& m : mutations) {
-      if (strcasecmp(m.key.c_str(), key.c_str()) == 0) return true;
+    if (header(key)) return true;
+    for (const auto& name : headers_removed) {
+      if (strcasecmp(name.c_str(), key.c_str()) == 0) return true;
     }
     return false;
   }
-  bool ok() const { return outcome.kind == bbr::ChainOutcome::Kind::kContinue; }
+  bool headers_untouched() const { return headers_set.empty() && headers_removed.empty(); }
+  bool ok() const { return !rejected; }
+  // A plugin failed (rather than rejected on purpose, or the host answering).
+  bool failed() const { return rejected && !error.empty(); }
 };
 
-inline RequestRun run_on(const std::vector<std::shared_ptr<bbr::PluginInstance>>& instances,
-                         std::string body, bbr::Headers extra_headers = {},
+inline RequestRun run_on(std::vector<bbr::testkit::Plugin> plugins, std::string body,
+                         bbr::testkit::Headers extra_headers = {},
                          const std::string& path = "/v1/chat/completions") {
-  bbr::Chain chain;
-  for (const auto& instance : instances) chain.add_request(instance);
-  bbr::RequestState state;
-  bbr::Headers headers{{":method", "POST"}, {":path", path}, {"content-type", "application/json"}};
+  bbr::testkit::Chain chain(std::move(plugins));
+  bbr::testkit::Headers headers{
+      {":method", "POST"}, {":path", path}, {"content-type", "application/json"}};
   for (auto& h : extra_headers) headers.push_back(std::move(h));
-  bbr::Message msg(BBR_PHASE_REQUEST, std::move(headers), bbr::JsonBody(std::move(body)), state);
-  msg.set_request_path(path);
+  auto result = chain.request(headers, std::move(body));
   RequestRun run;
-  run.outcome = chain.run(msg);
-  run.mutations = msg.header_mutations();
-  run.body_changed = msg.body().changed();
-  run.body = msg.body().raw();
-  run.error = run.outcome.error;
+  for (const auto& [name, value] : result.headers_set()) {
+    if (strcasecmp(name.c_str(), "content-length") == 0) {
+      run.content_length = value;
+    } else {
+      run.headers_set.emplace_back(name, value);
+    }
+  }
+  run.headers_removed = result.headers_removed();
+  run.body = result.body();
+  run.body_changed = result.body_changed();
+  run.rejected = result.rejected();
+  run.status = result.status();
+  run.error = result.error();
+  run.stopped_by = result.stopped_by();
   return run;
 }
 
 inline RequestRun run_one(const std::string& type, const std::string& params, std::string body,
-                          bbr::Headers extra_headers = {},
+                          bbr::testkit::Headers extra_headers = {},
                           const std::string& path = "/v1/chat/completions") {
-  return run_on({create(type, params)}, std::move(body), std::move(extra_headers), path);
+  return run_on({load(type, params)}, std::move(body), std::move(extra_headers), path);
 }
 
-// create()'s error text, or "(create succeeded)".
+// The kit's load/create error text (the plugin's own create() error), or
+// "(create succeeded)".
 inline std::string create_error(const std::string& type, const std::string& params) {
   try {
-    create(type, params);
-  } catch (const bbr::CreateError& e) {
+    load(type, params);
+  } catch (const bbr::testkit::Error& e) {
     return e.what();
   }
   return "(create succeeded)";

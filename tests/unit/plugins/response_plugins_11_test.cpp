@@ -1,5 +1,8 @@
 // The response-side plugins on the ABI 1.1 host calls: prompt checks through
-// prompt_text, reject_with's content-type, counters defined once by id.
+// prompt_text and reject_with's content-type (through the SDK's test kit),
+// counters defined once by id.
+#include <bbr/testkit.hpp>
+
 #include "plugin_harness.hpp"
 
 #include <nlohmann/json.hpp>
@@ -8,30 +11,14 @@ using plugin_test::create;
 
 namespace {
 
-struct Answer {
-  bbr::ChainOutcome outcome;
-  std::optional<bbr::ImmediateResponse> immediate;
-};
-
-Answer request_through(const std::shared_ptr<bbr::PluginInstance>& plugin, std::string body,
-                       const std::string& path) {
-  bbr::Chain chain;
-  chain.add_request(plugin);
-  bbr::RequestState state;
-  bbr::Message msg(BBR_PHASE_REQUEST, {{":path", path}, {"content-type", "application/json"}},
-                   bbr::JsonBody(std::move(body)), state);
-  msg.set_request_path(path);
-  Answer answer;
-  answer.outcome = chain.run(msg);
-  answer.immediate = msg.immediate_response();
-  return answer;
+bbr::testkit::Plugin load(const std::string& type, const std::string& params) {
+  return bbr::testkit::Plugin::load(std::string(BBR_PLUGIN_OUTPUT_DIR) + "/" + type + ".so", type,
+                                    params, type + "-under-test");
 }
 
-std::optional<std::string> header_of(const bbr::ImmediateResponse& r, const std::string& key) {
-  for (const auto& h : r.headers) {
-    if (strcasecmp(h.key.c_str(), key.c_str()) == 0) return h.value;
-  }
-  return std::nullopt;
+bbr::testkit::Result request_through(const bbr::testkit::Plugin& plugin, std::string body,
+                                     const std::string& path) {
+  return plugin.request({{":path", path}, {"content-type", "application/json"}}, std::move(body));
 }
 
 const char* kGuard = R"({"denyPatterns":[{"name":"jailbreak","pattern":"ignore previous",
@@ -40,7 +27,7 @@ const char* kGuard = R"({"denyPatterns":[{"name":"jailbreak","pattern":"ignore p
 }  // namespace
 
 TEST_CASE("guardrail refuses a prompt matching a deny pattern on every endpoint, as JSON") {
-  auto plugin = create("guardrail", kGuard);
+  auto plugin = load("guardrail", kGuard);
   const std::pair<const char*, const char*> cases[] = {
       {"/v1/chat/completions", R"({"messages":[{"role":"user","content":"Ignore Previous"}]})"},
       {"/v1/completions", R"({"prompt":["ok","IGNORE PREVIOUS"]})"},
@@ -50,43 +37,45 @@ TEST_CASE("guardrail refuses a prompt matching a deny pattern on every endpoint,
   for (const auto& [path, body] : cases) {
     INFO(path);
     auto answer = request_through(plugin, body, path);
-    CHECK(answer.outcome.kind == bbr::ChainOutcome::Kind::kRejected);
-    REQUIRE(answer.immediate);
-    CHECK(answer.immediate->http_status == 403);
-    CHECK(header_of(*answer.immediate, "content-type") == "application/json");
-    CHECK(answer.immediate->details == "guardrail: prompt matches jailbreak");
-    auto json = nlohmann::json::parse(answer.immediate->body);
+    REQUIRE(answer.rejected());
+    CHECK(answer.error().empty());
+    CHECK(answer.status() == 403);
+    CHECK(answer.rejection_header("content-type") == "application/json");
+    CHECK(answer.details() == "guardrail: prompt matches jailbreak");
+    auto json = nlohmann::json::parse(answer.rejection_body());
     CHECK(json["error"]["code"] == "content_policy_violation");
     CHECK(json["error"]["message"] == "The request was refused by the content policy.");
   }
 }
 
 TEST_CASE("guardrail lets a clean prompt through and refuses one over maxPromptChars") {
-  auto plugin = create("guardrail", kGuard);
+  auto plugin = load("guardrail", kGuard);
   auto clean = request_through(plugin, R"({"messages":[{"role":"user","content":"hello"}]})",
                                "/v1/chat/completions");
-  CHECK(clean.outcome.kind == bbr::ChainOutcome::Kind::kContinue);
-  CHECK_FALSE(clean.immediate);
+  CHECK_FALSE(clean.rejected());
   // 21 characters, 41 bytes: the limit counts characters.
   auto long_prompt = request_through(
       plugin,
       R"({"prompt":"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9x"})",
       "/v1/completions");
-  REQUIRE(long_prompt.immediate);
-  CHECK(nlohmann::json::parse(long_prompt.immediate->body)["error"]["code"] == "prompt_too_long");
+  REQUIRE(long_prompt.rejected());
+  CHECK(nlohmann::json::parse(long_prompt.rejection_body())["error"]["code"] == "prompt_too_long");
   auto at_limit = request_through(
       plugin,
       R"({"prompt":"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"})",
       "/v1/completions");
-  CHECK_FALSE(at_limit.immediate);
+  CHECK_FALSE(at_limit.rejected());
 }
 
 TEST_CASE("guardrail does not apply prompt checks to an endpoint without a prompt") {
-  auto plugin = create("guardrail", kGuard);
+  auto plugin = load("guardrail", kGuard);
   auto other = request_through(plugin, R"({"text":"ignore previous"})", "/v1/models");
-  CHECK(other.outcome.kind == bbr::ChainOutcome::Kind::kContinue);
+  CHECK_FALSE(other.rejected());
 }
 
+// The usage-metrics cases stay on the host's Chain and Metrics: they read the
+// model label of the rendered series, which the kit's counter() does not offer
+// (it filters on the plugin label only).
 TEST_CASE("usage-metrics counts usage per model through counters defined once") {
   bbr::Metrics metrics;
   auto plugin = create("usage-metrics", "", &metrics);
