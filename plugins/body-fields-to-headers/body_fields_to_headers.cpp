@@ -7,8 +7,8 @@
 
 #include "common/go_value_format.hpp"
 #include "common/header_name.hpp"
+#include "common/json_text.hpp"
 #include "common/parameter_tree.hpp"
-#include "common/request_text.hpp"
 
 #include <optional>
 #include <string>

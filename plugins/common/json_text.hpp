@@ -1,60 +1,16 @@
-// Text helpers with no host in them: JSON string quoting, JSON Pointer
-// checks, UTF-8 length and the token estimate. request_text.hpp builds on them;
-// rule logic that is tested without a host includes only this.
+// Text helpers with no host in them: JSON Pointer checks, UTF-8 length and
+// the token estimate (JSON text is built with plugin.hpp's bbr::Json and
+// bbr::json_quote). request_text.hpp builds on them; rule logic that is
+// tested without a host includes only this.
 #pragma once
 
 #include "common/parameters.hpp"
 
-#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace bbr_plugins {
-
-// ---- JSON text -------------------------------------------------------------
-
-// `text` as a JSON string literal (RFC 8259 escaping; UTF-8 passes through).
-inline std::string json_quote(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
-  out += '"';
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof(escaped), "\\u%04x", static_cast<unsigned>(c));
-          out += escaped;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
 
 // ---- JSON Pointers -----------------------------------------------------------
 

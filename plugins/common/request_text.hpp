@@ -1,7 +1,7 @@
-// What request plugins read and write beyond a single header: the request's
-// :path, its prompt text whatever the endpoint, JSON string edits. Each call uses the ABI 1.1 host
-// function when the host has it (BBR_HAS_FIELD) and falls back to 1.0 calls otherwise, so the
-// plugins also run on a 1.0 host.
+// What request plugins read beyond a single header: the request's :path and
+// its prompt text whatever the endpoint. Each uses plugin.hpp's 1.1 wrapper
+// when the host has the call and falls back to 1.0 calls (the :path header,
+// json_get) otherwise, so the plugins also run on a 1.0 host.
 #pragma once
 
 #include "common/json_text.hpp"
@@ -9,39 +9,19 @@
 #include <bbr/plugin.hpp>
 
 #include <cstdint>
-#include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace bbr_plugins {
 
-// ---- body edits ------------------------------------------------------------
-
-// Sets the string at `pointer`: json_set_string on a 1.1 host, json_set with
-// the quoted text on a 1.0 host.
-inline bbr_status_t set_json_string(bbr::Message& msg, std::string_view pointer,
-                                    std::string_view value) {
-  const bbr_host_api_t* api = msg.api();
-  if (BBR_HAS_FIELD(api, bbr_host_api_t, json_set_string) && api->json_set_string != nullptr) {
-    return api->json_set_string(msg.raw(), pointer.data(), pointer.size(), value.data(),
-                                value.size());
-  }
-  return msg.json_set(pointer, json_quote(value));
-}
-
 // ---- the request's endpoint and prompt ------------------------------------------
 
 // The request's :path without its query string ("" when there is none).
 inline std::string request_path(const bbr::Message& msg) {
   std::string_view path;
-  const bbr_host_api_t* api = msg.api();
-  bbr_message_info_t info{};
-  info.struct_size = sizeof(info);
-  if (BBR_HAS_FIELD(api, bbr_host_api_t, message_info) && api->message_info != nullptr &&
-      api->message_info(msg.raw(), &info) == BBR_OK) {
-    path = bbr::view(info.request_path);
-  }
+  if (auto info = msg.message_info()) path = info->request_path;
   if (path.empty()) {
     // A 1.0 host: the request phase still has the :path header Envoy sent.
     if (auto header = msg.header(":path")) path = *header;
@@ -72,11 +52,11 @@ inline bool append_text_or_parts(const bbr::Message& msg, const std::string& poi
   bool any = false;
   const std::size_t count = value.raw.size;
   for (std::size_t i = 0; i < count; ++i) {
-    std::string item = pointer + "/" + std::to_string(i);
+    std::string item = bbr::pointer_join(pointer, i);
     if (auto text = msg.json_string(item)) {
       append_piece(out, first, *text);
       any = true;
-    } else if (auto part = msg.json_string(item + "/text")) {
+    } else if (auto part = msg.json_string(bbr::pointer_join(item, "text"))) {
       append_piece(out, first, *part);
       any = true;
     }
@@ -97,8 +77,7 @@ inline bool append_contents(const bbr::Message& msg, const std::string& pointer,
   bool any = false;
   const std::size_t count = list.raw.size;
   for (std::size_t i = 0; i < count; ++i) {
-    any = append_text_or_parts(msg, pointer + "/" + std::to_string(i) + "/content", out, first) ||
-          any;
+    any = append_text_or_parts(msg, bbr::pointer_join(pointer, i, "content"), out, first) || any;
   }
   return any;
 }
@@ -126,24 +105,15 @@ inline bbr_status_t prompt_text_from_body(const bbr::Message& msg, std::string& 
 
 }  // namespace detail
 
-// The prompt text of a request, by endpoint (plugin.h, prompt_text), in `out`:
-// on a 1.1 host a view of the host's own extraction (no copy; valid until the
-// callback returns), on a 1.0 host the same rules through json_get, kept in
-// `storage`. BBR_NOT_FOUND for another endpoint or when there is no prompt.
-inline bbr_status_t prompt_text(const bbr::Message& msg, std::string& storage,
-                                std::string_view& out) {
+// The prompt text of a request, by endpoint (plugin.h, prompt_text): on a 1.1
+// host a view of the host's own extraction (no copy; valid until the callback
+// returns), on a 1.0 host the same rules through json_get, kept in `storage`.
+// nullopt for another endpoint or when there is no prompt.
+inline std::optional<std::string_view> prompt_text(const bbr::Message& msg, std::string& storage) {
   storage.clear();
-  out = {};
-  const bbr_host_api_t* api = msg.api();
-  if (BBR_HAS_FIELD(api, bbr_host_api_t, prompt_text) && api->prompt_text != nullptr) {
-    bbr_buffer_t text{};
-    bbr_status_t status = api->prompt_text(msg.raw(), &text);
-    if (status == BBR_OK) out = bbr::view(text);
-    return status;
-  }
-  bbr_status_t status = detail::prompt_text_from_body(msg, storage);
-  out = storage;
-  return status;
+  if (BBR_HAS_FIELD(msg.api(), bbr_host_api_t, prompt_text)) return msg.prompt_text();
+  if (detail::prompt_text_from_body(msg, storage) != BBR_OK) return std::nullopt;
+  return std::string_view(storage);
 }
 
 }  // namespace bbr_plugins

@@ -5,9 +5,7 @@
 // headers only (+ RE2, nlohmann for the parameters).
 #include <bbr/plugin.hpp>
 
-#include "common/go_value_format.hpp"
 #include "common/openai_text.hpp"
-#include "common/sdk11.hpp"
 #include "guardrail/guardrail_rules.hpp"
 
 #include <string>
@@ -50,26 +48,25 @@ constexpr std::string_view kPolicyCode = "content_policy_violation";
 
 class Guardrail {
  public:
-  Guardrail(const bbr::CreateContext& ctx, bbr_plugins::RawContext raw)
+  explicit Guardrail(const bbr::CreateContext& ctx)
       : plugin_(ctx.plugin), config_(guardrail::parse_config(ctx.parameters_json)) {
     state_key_ = "guardrail/";
     state_key_ += ctx.instance_name;
     const bool prompt_checks =
         (config_.check_prompt && !config_.patterns.empty()) || config_.max_prompt_chars;
-    if (prompt_checks && !BBR_PLUGINS_HAS(raw.api, prompt_text)) {
+    if (prompt_checks && !BBR_HAS_FIELD(ctx.plugin.api(), bbr_host_api_t, prompt_text)) {
       throw guardrail::ParameterError(
           "guardrail: prompt checks need a host with ABI 1.1 (prompt_text); this host has 1." +
-          std::to_string(raw.api->abi_minor));
+          std::to_string(ctx.plugin.host_abi_minor()));
     }
-    matches_ = bbr_plugins::Metric(raw.api, raw.context, BBR_METRIC_COUNTER, kMatchesMetric,
-                                   "Requests refused and responses redacted or stopped, by check",
-                                   "check");
+    matches_ = ctx.counter(kMatchesMetric,
+                           "Requests refused and responses redacted or stopped, by check", "check");
   }
 
   bbr_result_t on_request(bbr::Message& msg) {
     for (const auto& name : config_.disallowed_parameters) {
       bbr::JsonValue value;
-      if (msg.json(bbr_plugins::top_level_pointer(name), value) == BBR_OK) {
+      if (msg.json(bbr::pointer(name), value) == BBR_OK) {
         return refuse(msg, "parameter", "parameter_not_allowed",
                       "The parameter '" + name + "' is not allowed.", name);
       }
@@ -77,7 +74,7 @@ class Guardrail {
     if (config_.max_tokens) {
       for (const char* field : {"max_tokens", "max_completion_tokens", "max_output_tokens"}) {
         bbr::JsonValue value;
-        if (msg.json(bbr_plugins::top_level_pointer(field), value) != BBR_OK) continue;
+        if (msg.json(bbr::pointer(field), value) != BBR_OK) continue;
         // A number with a fraction or beyond int64 compares as a double.
         const bool over =
             (value.type() == BBR_JSON_INTEGER && value.raw.integer > *config_.max_tokens) ||
@@ -92,13 +89,11 @@ class Guardrail {
     }
     const bool patterns = config_.check_prompt && !config_.patterns.empty();
     if (!patterns && !config_.max_prompt_chars) return BBR_CONTINUE;
-    std::string_view prompt;
-    bbr_status_t status = bbr_plugins::prompt_text(msg, prompt);
-    if (status == BBR_NOT_FOUND || status == BBR_NOT_JSON) return BBR_CONTINUE;
-    if (status != BBR_OK) {
-      return msg.fail(BBR_FAIL_INTERNAL,
-                      "prompt_text failed (status " + std::to_string(status) + ")");
-    }
+    // nullopt: no prompt field, or a body that is not JSON (the constructor
+    // refused a 1.0 host, and this is the request phase).
+    const std::optional<std::string_view> prompt_text = msg.prompt_text();
+    if (!prompt_text) return BBR_CONTINUE;
+    const std::string_view prompt = *prompt_text;
     if (config_.max_prompt_chars) {
       const std::size_t chars = guardrail::utf8_length(prompt);
       if (chars > static_cast<std::size_t>(*config_.max_prompt_chars)) {
@@ -129,18 +124,18 @@ class Guardrail {
                       "response text matches a deny pattern");
       }
       set_text(msg, piece.pointer, guardrail::redact(piece.text, 0, spans, config_.redaction));
-      matches_.add("response_redacted", 1);
+      matches_.add_labelled("response_redacted");
     }
     return BBR_CONTINUE;
   }
 
   // One SSE event of a streamed response.
   bbr_result_t on_response_event(bbr::Message& msg) {
-    auto info = bbr_plugins::message_info(msg);
+    auto info = msg.message_info();
     if (!info || info->unit != BBR_BODY_SSE_EVENT || !scans_responses()) return BBR_CONTINUE;
     auto* state = msg.state<guardrail::StreamState>(state_key_);
     if (state != nullptr && state->ended) {
-      bbr_plugins::event_drop(msg);  // the stream was ended with an error event
+      msg.event_drop();  // the stream was ended with an error event
       return BBR_CONTINUE;
     }
     if (info->sse_done) return BBR_CONTINUE;
@@ -168,14 +163,14 @@ class Guardrail {
         // after a [DONE] so clients end cleanly.
         msg.replace_body(
             guardrail::error_body(config_.response_message, config_.error_type, kPolicyCode));
-        bbr_plugins::event_add(msg, "", "[DONE]");
+        msg.event_add("", "[DONE]");
         state->ended = true;
-        matches_.add("response_stopped", 1);
+        matches_.add_labelled("response_stopped");
         log_match("response stream stopped: generated text matches a deny pattern");
         return BBR_CONTINUE;
       }
       set_text(msg, piece.pointer, result.redacted);
-      matches_.add("response_redacted", 1);
+      matches_.add_labelled("response_redacted");
     }
     return BBR_CONTINUE;
   }
@@ -202,11 +197,20 @@ class Guardrail {
   }
 
   void set_text(bbr::Message& msg, const std::string& pointer, const std::string& text) {
-    bbr_status_t status = bbr_plugins::json_set_string(msg, pointer, text);
+    bbr_status_t status = set_string(msg, pointer, text);
     if (status != BBR_OK) {
       // Not valid UTF-8 after all: blank the text rather than let it through.
-      bbr_plugins::json_set_string(msg, pointer, config_.redaction);
+      set_string(msg, pointer, config_.redaction);
     }
+  }
+
+  // The host escapes the text on 1.1; a 1.0 host (on_response only) is given
+  // the JSON text.
+  static bbr_status_t set_string(bbr::Message& msg, const std::string& pointer,
+                                 std::string_view text) {
+    bbr_status_t status = msg.json_set_string(pointer, text);
+    if (status == BBR_UNSUPPORTED) status = msg.json_set_value(pointer, bbr::Json(text));
+    return status;
   }
 
   bbr_result_t refuse(bbr::Message& msg, std::string_view check, std::string_view code,
@@ -218,11 +222,15 @@ class Guardrail {
     std::string body = guardrail::error_body(message, config_.error_type, code, param_view);
     std::string log_details = "guardrail: ";
     log_details += details;
-    bbr_status_t status = bbr_plugins::reject_json(msg, config_.status, body, log_details);
+    // The content-type is said, not guessed; a 1.0 host guesses
+    // application/json from the body's '{'.
+    bbr_status_t status =
+        msg.reject_with(config_.status, body, {{"content-type", "application/json"}}, log_details);
+    if (status == BBR_UNSUPPORTED) status = msg.reject(config_.status, body);
     if (status != BBR_OK) {
       return msg.fail(BBR_FAIL_FORBIDDEN, "refused (" + details + "); reject failed");
     }
-    matches_.add(check, 1);
+    matches_.add_labelled(check);
     log_match("refused: " + details);
     return BBR_CONTINUE;
   }
@@ -234,12 +242,12 @@ class Guardrail {
   bbr::PluginContext plugin_;
   guardrail::Config config_;
   std::string state_key_;
-  bbr_plugins::Metric matches_;
+  bbr::Counter matches_;
 };
 
 }  // namespace
 
-BBR_EXPORT_PLUGINS(bbr_plugins::plugin_type_with_events<Guardrail>(
+BBR_EXPORT_PLUGINS(bbr::plugin_type<Guardrail>(
     "guardrail", "1.0.0",
     "Refuses prompts matching deny patterns or over limits; redacts or stops matching generated "
     "text",

@@ -4,8 +4,8 @@
 #include <bbr/plugin.hpp>
 
 #include "common/header_name.hpp"
+#include "common/json_text.hpp"
 #include "common/parameter_tree.hpp"
-#include "common/request_text.hpp"
 
 #include <optional>
 #include <string>
@@ -77,8 +77,10 @@ class HeaderToBody {
                                                   pointer_ + ": " + parent +
                                                   " is not an object the field can go into");
     }
-    bbr_status_t set = as_json_ ? msg.json_set(pointer_, value)
-                                : bbr_plugins::set_json_string(msg, pointer_, value);
+    bbr_status_t set =
+        as_json_ ? msg.json_set(pointer_, value) : msg.json_set_string(pointer_, value);
+    if (!as_json_ && set == BBR_UNSUPPORTED)  // a 1.0 host: the quoted text
+      set = msg.json_set(pointer_, bbr::json_quote(value));
     if (set == BBR_OK) return BBR_CONTINUE;
     if (set == BBR_NOT_JSON) return BBR_CONTINUE;
     if (set == BBR_INVALID_ARGUMENT && as_json_)

@@ -7,7 +7,6 @@
 
 #include "common/header_name.hpp"
 #include "common/parameter_tree.hpp"
-#include "common/request_text.hpp"
 #include "model-rewrite/rewrite_rules.hpp"
 
 #include <string>
@@ -115,7 +114,9 @@ class ModelRewrite {
                                                original + "' to an empty name");
       }
       if (decision.model != original) {
-        bbr_status_t set = bbr_plugins::set_json_string(msg, "/model", decision.model);
+        bbr_status_t set = msg.json_set_string("/model", decision.model);
+        if (set == BBR_UNSUPPORTED)  // a 1.0 host: the quoted text
+          set = msg.json_set("/model", bbr::json_quote(decision.model));
         if (set != BBR_OK)
           return msg.fail(BBR_FAIL_INTERNAL,
                           "rewriting model failed (status " + std::to_string(set) + ")");

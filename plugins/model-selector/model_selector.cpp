@@ -102,8 +102,8 @@ class ModelSelector {
     model_selector::RequestFacts facts;
     if (reads_prompt_) {
       // No prompt (another endpoint, or none given) counts as an empty one.
-      std::string_view prompt;
-      if (bbr_plugins::prompt_text(msg, storage, prompt) != BBR_OK) prompt = {};
+      const std::string_view prompt =
+          bbr_plugins::prompt_text(msg, storage).value_or(std::string_view{});
       facts.prompt = prompt;
       facts.prompt_chars = bbr_plugins::utf8_length(prompt);
       facts.prompt_tokens = bbr_plugins::estimated_tokens(facts.prompt_chars);
@@ -117,7 +117,8 @@ class ModelSelector {
 
     const model_selector::Rule* rule = model_selector::select(rules_, facts);
     const std::string& model = rule != nullptr ? rule->model : default_model_;
-    bbr_status_t set = bbr_plugins::set_json_string(msg, "/model", model);
+    bbr_status_t set = msg.json_set_string("/model", model);
+    if (set == BBR_UNSUPPORTED) set = msg.json_set("/model", bbr::json_quote(model));  // 1.0 host
     if (set != BBR_OK)
       return msg.fail(BBR_FAIL_INTERNAL,
                       "rewriting model failed (status " + std::to_string(set) + ")");

@@ -9,7 +9,6 @@
 
 #include "common/header_name.hpp"
 #include "common/parameters.hpp"
-#include "common/sdk11.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -32,7 +31,7 @@ constexpr const char* kParametersSchema = R"json({
 
 class ResponseModelRewrite {
  public:
-  ResponseModelRewrite(const bbr::CreateContext& ctx, bbr_plugins::RawContext /*raw*/) {
+  explicit ResponseModelRewrite(const bbr::CreateContext& ctx) {
     // Parameters reports malformed text with the parser's own words first.
     bbr_plugins::Parameters parameters(ctx.parameters_json);
     nlohmann::json params = ctx.parameters_json.empty()
@@ -80,7 +79,7 @@ class ResponseModelRewrite {
   bbr_result_t on_response(bbr::Message& msg) { return rewrite(msg); }
 
   bbr_result_t on_response_event(bbr::Message& msg) {
-    auto info = bbr_plugins::message_info(msg);
+    auto info = msg.message_info();
     if (!info || info->unit != BBR_BODY_SSE_EVENT || info->sse_done) return BBR_CONTINUE;
     return rewrite(msg);
   }
@@ -93,7 +92,9 @@ class ResponseModelRewrite {
       auto current = msg.json_string(pointer);
       // Only a model the response names is replaced; nothing is added.
       if (!current || *current == *model) continue;
-      bbr_status_t status = bbr_plugins::json_set_string(msg, pointer, *model);
+      // The host escapes the text on 1.1; a 1.0 host is given the JSON text.
+      bbr_status_t status = msg.json_set_string(pointer, *model);
+      if (status == BBR_UNSUPPORTED) status = msg.json_set_value(pointer, bbr::Json(*model));
       if (status != BBR_OK)
         return msg.fail(BBR_FAIL_INTERNAL,
                         "setting " + pointer + " failed (status " + std::to_string(status) + ")");
@@ -108,7 +109,7 @@ class ResponseModelRewrite {
 
 }  // namespace
 
-BBR_EXPORT_PLUGINS(bbr_plugins::plugin_type_with_events<ResponseModelRewrite>(
+BBR_EXPORT_PLUGINS(bbr::plugin_type<ResponseModelRewrite>(
     "response-model-rewrite", "1.0.0",
     "Writes the model the client asked for back into the response's model (JSON and every SSE "
     "event)",

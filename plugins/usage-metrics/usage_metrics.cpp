@@ -6,7 +6,6 @@
 // seen) and counted once, at [DONE] or when the stream ends.
 #include <bbr/plugin.hpp>
 
-#include "common/sdk11.hpp"
 #include "usage-metrics/usage.hpp"
 
 #include <chrono>
@@ -44,12 +43,12 @@ struct StreamState {
 
 class UsageMetrics {
  public:
-  UsageMetrics(const bbr::CreateContext& ctx, bbr_plugins::RawContext raw)
+  explicit UsageMetrics(const bbr::CreateContext& ctx)
       : plugin_(ctx.plugin), config_(usage_metrics::parse_config(ctx.parameters_json)) {
     state_key_ = "usage-metrics/";
     state_key_ += ctx.instance_name;
     auto counter = [&](std::string_view name, std::string_view help) {
-      return bbr_plugins::Metric(raw.api, raw.context, BBR_METRIC_COUNTER, name, help, "model");
+      return ctx.counter(name, help, "model");
     };
     prompt_ =
         counter("bbr_usage_prompt_tokens_total", "Prompt (input) tokens reported by responses");
@@ -61,26 +60,9 @@ class UsageMetrics {
     reasoning_ =
         counter("bbr_usage_reasoning_tokens_total", "Reasoning tokens reported by responses");
     responses_ = counter("bbr_usage_responses_total", "Responses whose token usage was counted");
-    if (BBR_PLUGINS_HAS(raw.api, metric_define)) {
-      static constexpr std::string_view kName = "bbr_usage_time_to_first_event_seconds";
-      static constexpr std::string_view kHelp =
-          "Time from the request to the first SSE event of a streamed response";
-      bbr_metric_def_t def{};
-      def.struct_size = sizeof(def);
-      def.kind = BBR_METRIC_HISTOGRAM;
-      def.name = {kName.data(), kName.size()};
-      def.help = {kHelp.data(), kHelp.size()};
-      static constexpr std::string_view kLabel = "model";
-      def.label_name = {kLabel.data(), kLabel.size()};
-      def.buckets = config_.buckets.empty() ? nullptr : config_.buckets.data();
-      def.bucket_count = config_.buckets.size();
-      uint32_t id = 0;
-      if (raw.api->metric_define(raw.context, &def, &id) == BBR_OK) {
-        api_ = raw.api;
-        context_ = raw.context;
-        ttfe_id_ = id;
-      }
-    }
+    ttfe_ = ctx.histogram("bbr_usage_time_to_first_event_seconds",
+                          "Time from the request to the first SSE event of a streamed response",
+                          "model", config_.buckets);
   }
 
   bbr_result_t on_request(bbr::Message& msg) {
@@ -115,7 +97,7 @@ class UsageMetrics {
 
   // One SSE event, or the end of the stream.
   bbr_result_t on_response_event(bbr::Message& msg) {
-    auto info = bbr_plugins::message_info(msg);
+    auto info = msg.message_info();
     if (!info) return BBR_CONTINUE;
     auto* state = msg.state<StreamState>(state_key_);
     if (state == nullptr) {
@@ -132,10 +114,10 @@ class UsageMetrics {
     if (info->unit != BBR_BODY_SSE_EVENT) return BBR_CONTINUE;
     if (!state->first_event_seen) {
       state->first_event_seen = true;
-      if (state->has_start && ttfe_id_) {
+      if (state->has_start && ttfe_.ok()) {
         std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - state->start;
         std::string model = model_label(state, msg.json_string("/model"));
-        api_->metric_observe(context_, *ttfe_id_, model.data(), model.size(), elapsed.count());
+        ttfe_.observe_labelled(model, elapsed.count());
       }
     }
     if (info->sse_done) {
@@ -183,29 +165,28 @@ class UsageMetrics {
   }
 
   void count(const std::string& model, const usage_metrics::Usage& usage) const {
-    auto add = [&](const bbr_plugins::Metric& metric, const std::optional<int64_t>& value) {
-      if (value) metric.add(model, static_cast<uint64_t>(*value));
+    // A zero is not passed to the host (as before the switch to plugin.hpp).
+    auto add = [&](const bbr::Counter& metric, const std::optional<int64_t>& value) {
+      if (value && *value != 0) metric.add_labelled(model, static_cast<uint64_t>(*value));
     };
     add(prompt_, usage.prompt);
     add(completion_, usage.completion);
     add(total_, usage.total);
     add(cached_, usage.cached);
     add(reasoning_, usage.reasoning);
-    responses_.add(model, 1);
+    responses_.add_labelled(model);
   }
 
   bbr::PluginContext plugin_;
   usage_metrics::Config config_;
   std::string state_key_;
-  bbr_plugins::Metric prompt_, completion_, total_, cached_, reasoning_, responses_;
-  const bbr_host_api_t* api_ = nullptr;
-  const bbr_plugin_context_t* context_ = nullptr;
-  std::optional<uint32_t> ttfe_id_;
+  bbr::Counter prompt_, completion_, total_, cached_, reasoning_, responses_;
+  bbr::Histogram ttfe_;
 };
 
 }  // namespace
 
-BBR_EXPORT_PLUGINS(bbr_plugins::plugin_type_with_events<UsageMetrics>(
+BBR_EXPORT_PLUGINS(bbr::plugin_type<UsageMetrics>(
     "usage-metrics", "1.0.0",
     "Counts token usage per model from JSON and SSE responses; time to first SSE event",
     BBR_CAP_THREAD_SAFE, kParametersSchema))
