@@ -60,22 +60,30 @@ class HeaderSetter {
   std::string name_, value_, remove_;
 };
 
-// Answers immediately with `status` and `body`.
+// Answers immediately with `status` and `body`; with `headerName`, through
+// reject_with with that header (value `headerValue`).
 class Rejecter {
  public:
   explicit Rejecter(const bbr::CreateContext& ctx) {
     status_ = static_cast<uint32_t>(ctx.plugin.parameter_integer("/status").value_or(403));
     body_ = ctx.plugin.parameter_string("/body").value_or(
         R"({"error":{"message":"refused by test-rejecter"}})");
+    header_name_ = ctx.plugin.parameter_string("/headerName").value_or("");
+    header_value_ = ctx.plugin.parameter_string("/headerValue").value_or("");
   }
   bbr_result_t on_request(bbr::Message& msg) {
-    msg.reject(status_, body_);
+    if (header_name_.empty()) {
+      msg.reject(status_, body_);
+    } else {
+      msg.reject_with(status_, body_, {{header_name_, header_value_}});
+    }
     return BBR_CONTINUE;
   }
 
  private:
   uint32_t status_;
   std::string body_;
+  std::string header_name_, header_value_;
 };
 
 // Returns `result` with `message` (or throws it when `throw` is true). With

@@ -122,6 +122,17 @@ bbr_status_t api_header_at(bbr_message_t* msg, size_t index, bbr_buffer_t* name_
   });
 }
 
+// A header a plugin hands the host to send (set_header, reject_with): one
+// rule for both. A value that could split the request (CR, LF, NUL) is never
+// forwarded: the request is answered 400 instead.
+bbr_status_t check_plugin_header(Message& m, std::string_view name, std::string_view value) {
+  if (!is_safe_header_value(value)) {
+    m.reject(400, fmt::format("header {} refused: its value contains CR, LF or NUL", name));
+    return BBR_INVALID_ARGUMENT;
+  }
+  return is_sendable_header(name, value) ? BBR_OK : BBR_INVALID_ARGUMENT;
+}
+
 bbr_status_t api_set_header(bbr_message_t* msg, const char* name, size_t name_length,
                             const char* value, size_t value_length) noexcept {
   static std::atomic<bool> logged{false};
@@ -130,15 +141,11 @@ bbr_status_t api_set_header(bbr_message_t* msg, const char* name, size_t name_le
     Message& m = *from_handle(msg);
     // Chunk and event hooks run once the headers are answered: a change would
     // go nowhere, so it is refused rather than dropped silently (plugin.h).
-    if (m.position().unit != BBR_BODY_WHOLE) return BBR_UNSUPPORTED;
+    if (m.response_started()) return BBR_UNSUPPORTED;
+    std::string_view n = sv(name, name_length);
     std::string_view v = sv(value, value_length);
-    if (!is_safe_header_value(v)) {
-      // Never forward a header that could split the request: answer 400 instead.
-      m.reject(400, fmt::format("header {} refused: its value contains CR, LF or NUL",
-                                sv(name, name_length)));
-      return BBR_INVALID_ARGUMENT;
-    }
-    return m.set_header(sv(name, name_length), v);
+    if (bbr_status_t status = check_plugin_header(m, n, v); status != BBR_OK) return status;
+    return m.set_header(n, v);
   });
 }
 
@@ -146,7 +153,7 @@ bbr_status_t api_remove_header(bbr_message_t* msg, const char* name, size_t name
   static std::atomic<bool> logged{false};
   return guarded(logged, "remove_header", [&]() -> bbr_status_t {
     if (msg == nullptr || name == nullptr) return BBR_INVALID_ARGUMENT;
-    if (from_handle(msg)->position().unit != BBR_BODY_WHOLE) return BBR_UNSUPPORTED;
+    if (from_handle(msg)->response_started()) return BBR_UNSUPPORTED;
     return from_handle(msg)->remove_header(sv(name, name_length));
   });
 }
@@ -614,20 +621,6 @@ bbr_status_t api_prompt_text(bbr_message_t* msg, bbr_buffer_t* text_out) noexcep
   });
 }
 
-// A header a plugin may send: checked as set_header checks it.
-bbr_status_t check_header(std::string_view name, std::string_view value) {
-  if (!is_valid_header_name(name) || is_envoy_protected_header(name, /*removal=*/false) ||
-      !is_safe_header_value(value)) {
-    return BBR_INVALID_ARGUMENT;
-  }
-  return BBR_OK;
-}
-
-bool response_started(const Message& m) {
-  bbr_body_unit_t unit = m.position().unit;
-  return unit == BBR_BODY_CHUNK || unit == BBR_BODY_SSE_EVENT || unit == BBR_BODY_STREAM_END;
-}
-
 bbr_status_t api_reject_with(bbr_message_t* msg, const bbr_reject_t* reject) noexcept {
   static std::atomic<bool> logged{false};
   return guarded(logged, "reject_with", [&]() -> bbr_status_t {
@@ -636,7 +629,7 @@ bbr_status_t api_reject_with(bbr_message_t* msg, const bbr_reject_t* reject) noe
       return BBR_INVALID_ARGUMENT;
     }
     Message& m = *from_handle(msg);
-    if (response_started(m)) return BBR_UNSUPPORTED;
+    if (m.response_started()) return BBR_UNSUPPORTED;
     if (reject->http_status < 200 || reject->http_status > 599) return BBR_INVALID_ARGUMENT;
     if ((reject->body.data == nullptr && reject->body.length != 0) ||
         (reject->details.data == nullptr && reject->details.length != 0) ||
@@ -655,7 +648,9 @@ bbr_status_t api_reject_with(bbr_message_t* msg, const bbr_reject_t* reject) noe
       }
       std::string_view name = sv(h.name.data, h.name.length);
       std::string_view value = sv(h.value.data, h.value.length);
-      if (check_header(name, value) != BBR_OK) return BBR_INVALID_ARGUMENT;
+      if (bbr_status_t status = check_plugin_header(m, name, value); status != BBR_OK) {
+        return status;
+      }
       response.headers.push_back(Header{std::string(name), std::string(value)});
     }
     m.reject(std::move(response));
@@ -674,7 +669,7 @@ bbr_status_t api_set_dynamic_metadata(bbr_message_t* msg, const char* ns, size_t
     }
     // A chunk or event hook runs after the response headers were answered:
     // what it set would go nowhere, so it is refused (plugin.h).
-    if (from_handle(msg)->position().unit != BBR_BODY_WHOLE) return BBR_UNSUPPORTED;
+    if (from_handle(msg)->response_started()) return BBR_UNSUPPORTED;
     std::string_view text = sv(json_value, json_value_length);
     if (!is_json_text(text)) return BBR_INVALID_ARGUMENT;
     auto& entries = from_handle(msg)->dynamic_metadata();
@@ -700,7 +695,7 @@ bbr_status_t api_set_route_cache(bbr_message_t* msg, bbr_route_cache_t choice) n
         choice != BBR_ROUTE_CACHE_KEEP) {
       return BBR_INVALID_ARGUMENT;
     }
-    if (from_handle(msg)->position().unit != BBR_BODY_WHOLE) return BBR_UNSUPPORTED;
+    if (from_handle(msg)->response_started()) return BBR_UNSUPPORTED;
     from_handle(msg)->choose_route_cache(choice);
     return BBR_OK;
   });

@@ -96,11 +96,13 @@ const Header* Message::header_at(std::size_t index) const {
   return index < view.size() ? &view[index] : nullptr;
 }
 
+bool is_sendable_header(std::string_view name, std::string_view value) {
+  return is_valid_header_name(name) && is_safe_header_value(value) &&
+         !is_envoy_protected_header(name, /*removal=*/false);
+}
+
 bbr_status_t Message::set_header(std::string_view name, std::string_view value) {
-  if (!is_valid_header_name(name) || !is_safe_header_value(value) ||
-      is_envoy_protected_header(name, /*removal=*/false)) {
-    return BBR_INVALID_ARGUMENT;
-  }
+  if (!is_sendable_header(name, value)) return BBR_INVALID_ARGUMENT;
   auto m = std::find_if(mutations_.begin(), mutations_.end(),
                         [&](const HeaderMutation& hm) { return header_name_equals(hm.key, name); });
   if (m != mutations_.end()) {

@@ -140,16 +140,15 @@ class Message {
   // The unit of body the current call is given (the session sets it).
   void set_position(BodyPosition position) { position_ = std::move(position); }
   const BodyPosition& position() const { return position_; }
+  // True in a chunk, event or stream-end call: the response headers were
+  // answered before the body's pieces, so header changes, rejections,
+  // dynamic metadata and route-cache choices would go nowhere.
+  bool response_started() const { return position_.unit != BBR_BODY_WHOLE; }
   // SSE edits made through event_drop / event_add during an SSE_EVENT call.
   void drop_event() { event_dropped_ = true; }
   bool event_dropped() const { return event_dropped_; }
   void add_event(AddedEvent event) { added_events_.push_back(std::move(event)); }
   std::vector<AddedEvent>& added_events() { return added_events_; }
-  // Resets the per-event edit state before the next event call.
-  void reset_event_edits() {
-    event_dropped_ = false;
-    added_events_.clear();
-  }
   // The chain's merged route-cache choice (any CLEAR wins, then any KEEP).
   void choose_route_cache(bbr_route_cache_t choice) {
     if (choice == BBR_ROUTE_CACHE_CLEAR || route_cache_ == BBR_ROUTE_CACHE_DEFAULT) {
@@ -208,5 +207,8 @@ bool is_safe_header_value(std::string_view value);
 bool is_envoy_protected_header(std::string_view name, bool removal);
 // True for an RFC 9110 token (plus a leading ':' for pseudo-headers).
 bool is_valid_header_name(std::string_view name);
+// The one check of a header a plugin asks the host to send (set_header,
+// reject_with): a valid name, not one Envoy protects, a safe value.
+bool is_sendable_header(std::string_view name, std::string_view value);
 
 }  // namespace bbr

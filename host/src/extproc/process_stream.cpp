@@ -1,5 +1,7 @@
 #include "extproc/process_stream.hpp"
 
+#include "extproc/chunk_envelope.hpp"
+
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
 
@@ -26,7 +28,7 @@ void log_malformed(const std::string& what) {
 // (through a copy of its shared_ptr) until the bytes are on the wire.
 void encode_chunk(const Session::Step::Chunk& chunk, std::string& before, std::string& after,
                   grpc::ByteBuffer& out) {
-  Session::chunk_envelope(chunk, before, after);
+  encode_chunk_envelope(chunk, before, after);
   grpc::Slice slices[3];
   std::size_t count = 0;
   slices[count++] = grpc::Slice(before);

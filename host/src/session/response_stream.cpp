@@ -48,25 +48,34 @@ std::string ResponseStream::feed(std::string_view chunk, bool end_of_stream) {
   } else {
     completed_.clear();
     splitter_.feed(chunk, completed_);
-    for (auto& event : completed_) {
-      if (!event.has_data) {
-        // A comment or a lone retry: nothing to dispatch, forwarded as it came.
-        out.append(event.raw);
-        continue;
-      }
-      Item item;
-      item.event = std::move(event);
-      item.sequence = event_sequence_++;
-      run_event(std::move(item), 0, out);
-    }
+    for (auto& event : completed_) dispatch(std::move(event), out);
     completed_.clear();
     if (end_of_stream) {
-      out.append(splitter_.take_tail());  // an unfinished event: as it came
+      // An unfinished last event is completed and goes through the plugins
+      // as the final event, so nothing added at the end can glue onto it.
+      sse::Event last;
+      if (splitter_.finish(last)) {
+        dispatch(std::move(last), out);
+      } else {
+        out.append(splitter_.take_tail());  // a lone line end
+      }
       stream_end(out);
     }
   }
   if (end_of_stream) ended_ = true;
   return out;
+}
+
+void ResponseStream::dispatch(sse::Event event, std::string& out) {
+  if (!event.has_data) {
+    // A comment or a lone retry: nothing to dispatch, forwarded as it came.
+    out.append(event.raw);
+    return;
+  }
+  Item item;
+  item.event = std::move(event);
+  item.sequence = sequence_++;
+  run_event(std::move(item), 0, out);
 }
 
 void ResponseStream::run_event(Item item, std::size_t from, std::string& out) {
@@ -98,14 +107,14 @@ void ResponseStream::run_event(Item item, std::size_t from, std::string& out) {
         next.event.data = std::move(add.data);
         next.event.has_data = true;
         next.edited = true;
-        next.sequence = event_sequence_++;
+        next.sequence = sequence_++;
         added.emplace_back(std::move(next), i + 1);
       }
       dropped = msg.event_dropped();
     } else if (unit == ResponseUnit::kChunk) {
       BodyPosition position;
       position.unit = BBR_BODY_CHUNK;
-      position.sequence = chunk_sequence_++;
+      position.sequence = item.sequence;  // the event's number, as its event hooks see
       Message msg = make_message(item.bytes(), std::move(position));
       chain_.run_stream_hook(plugin, msg, unit);
       if (msg.body().changed()) {
@@ -124,13 +133,13 @@ std::string ResponseStream::run_chunk(std::string bytes, bool end_of_stream) {
     if (plugin->response_unit(event_stream_) != ResponseUnit::kChunk) continue;
     BodyPosition position;
     position.unit = BBR_BODY_CHUNK;
-    position.sequence = chunk_sequence_;
+    position.sequence = sequence_;
     position.end_of_stream = end_of_stream;
     Message msg = make_message(std::move(bytes), std::move(position));
     chain_.run_stream_hook(*plugin, msg, ResponseUnit::kChunk);
     bytes = msg.body().release();
   }
-  ++chunk_sequence_;
+  ++sequence_;
   return bytes;
 }
 
@@ -142,7 +151,7 @@ void ResponseStream::stream_end(std::string& out) {
     if (unit != ResponseUnit::kEvent && unit != ResponseUnit::kChunk) continue;
     BodyPosition position;
     position.unit = BBR_BODY_STREAM_END;
-    position.sequence = unit == ResponseUnit::kEvent ? event_sequence_ : chunk_sequence_;
+    position.sequence = sequence_;
     position.end_of_stream = true;
     Message msg = make_message(std::string(), std::move(position));
     chain_.run_stream_hook(plugin, msg, unit);
@@ -157,7 +166,7 @@ void ResponseStream::stream_end(std::string& out) {
       next.event.data = std::move(add.data);
       next.event.has_data = true;
       next.edited = true;
-      next.sequence = event_sequence_++;
+      next.sequence = sequence_++;
       run_event(std::move(next), i + 1, out);
     }
   }

@@ -6,8 +6,9 @@
 // body is split into Server-Sent Events; each complete event runs through the
 // response plugins in chain order (event hooks see the event, chunk hooks the
 // event's bytes) and is forwarded at once: only the incomplete tail is held.
-// Any other body runs chunk by chunk through the chunk hooks. The stream ends
-// with one BBR_BODY_STREAM_END call per streamed-hook plugin.
+// Any other body runs chunk by chunk through the chunk hooks. At the end an
+// unfinished last event is completed and runs as the final event; then the
+// stream ends with one BBR_BODY_STREAM_END call per streamed-hook plugin.
 #pragma once
 
 #include "chain/chain.hpp"
@@ -27,10 +28,6 @@ class ResponseStream {
   // says the response is text/event-stream.
   ResponseStream(const Chain& chain, RequestState& state, Headers headers, std::string request_path,
                  bool event_stream);
-
-  // True when this stream splits events (an event stream and some plugin
-  // has the event hook); false when it goes chunk by chunk.
-  bool splits_events() const { return split_events_; }
 
   // Runs one body piece through the plugins and returns the bytes to forward
   // now (possibly none: the piece completed no event). At end_of_stream the
@@ -62,6 +59,9 @@ class ResponseStream {
 
   const EnvoyContext* envoy_context_ = nullptr;
 
+  // One block from the splitter: an event goes through the plugins, a block
+  // without data goes on as it came.
+  void dispatch(sse::Event event, std::string& out);
   void run_event(Item item, std::size_t from, std::string& out);
   std::string run_chunk(std::string bytes, bool end_of_stream);
   void stream_end(std::string& out);
@@ -75,8 +75,10 @@ class ResponseStream {
   bool split_events_;
   sse::Splitter splitter_;
   std::vector<sse::Event> completed_;  // scratch for the splitter's output
-  uint64_t event_sequence_ = 0;
-  uint64_t chunk_sequence_ = 0;
+  // The next unit's number (bbr_message_info_t.sequence): a unit (an event,
+  // or a chunk in chunk mode) is numbered once, as it enters the chain, and
+  // every plugin sees that number for it; STREAM_END sees the count.
+  uint64_t sequence_ = 0;
   bool ended_ = false;
 };
 

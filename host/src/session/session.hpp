@@ -99,12 +99,6 @@ class Session {
     std::size_t next_item_ = 0;
   };
 
-  // The wire form of a Chunk, as ProcessingResponse{request_body|response_body
-  // {response{body_mutation{streamed_response{body, end_of_stream}}}}}: the
-  // bytes before the body and after it (the body itself goes in between, by
-  // reference). Equal to protobuf's serialisation of the same message.
-  static void chunk_envelope(const Step::Chunk& chunk, std::string& before, std::string& after);
-
   Session(const Chain& chain, const SessionOptions& options);
   ~Session();
   Session(const Session&) = delete;

@@ -17,6 +17,7 @@ void Splitter::feed(std::string_view chunk, std::vector<Event>& out) {
       skip_lf_ = false;
       if (c == '\n') {
         // The second half of a "\r\n" whose "\r" ended the previous chunk.
+        eol_ = "\r\n";
         line_start_ = ++i;
         continue;
       }
@@ -38,6 +39,9 @@ void Splitter::feed(std::string_view chunk, std::vector<Event>& out) {
         skip_lf_ = true;  // a "\n" may open the next chunk
       }
     }
+    eol_ = std::string_view(pending_.data() + i, next - i) == "\r\n" ? "\r\n"
+           : c == '\r'                                                ? "\r"
+                                                                      : "\n";
     if (text.empty()) {
       // An empty line ends the block: hand it out with its raw bytes.
       Event& ev = out.emplace_back(std::move(current_));
@@ -93,6 +97,28 @@ std::string Splitter::take_tail() {
   line_start_ = 0;
   current_ = Event{};
   return tail;
+}
+
+bool Splitter::finish(Event& out) {
+  if (pending_.find_first_not_of("\r\n") == std::string::npos) return false;
+  const std::string_view unterminated(pending_.data() + line_start_, pending_.size() - line_start_);
+  if (!unterminated.empty()) line(unterminated);
+  // The line end the stream uses: the block's last one, else the stream's.
+  std::string_view eol = eol_;
+  if (const std::size_t last = pending_.find_last_of("\r\n"); last != std::string::npos) {
+    if (pending_[last] == '\r') {
+      eol = "\r";
+    } else if (last > 0 && pending_[last - 1] == '\r') {
+      eol = "\r\n";
+    }
+  }
+  out = std::move(current_);
+  out.raw = std::move(pending_);
+  if (!unterminated.empty()) out.raw.append(eol);  // ends the last line
+  out.raw.append(eol);                             // the empty line ends the block
+  if (out.has_data && !out.data.empty() && out.data.back() == '\n') out.data.pop_back();
+  take_tail();
+  return true;
 }
 
 void encode_to(std::string& out, std::string_view name, std::string_view id,

@@ -42,9 +42,17 @@ class Splitter {
   void feed(std::string_view chunk, std::vector<Event>& out);
   // The bytes of the incomplete event held so far.
   const std::string& tail() const { return pending_; }
-  // Hands the incomplete event's bytes out (e.g. at the end of the stream)
-  // and starts over.
+  // Hands the incomplete event's bytes out (e.g. past a size limit) and
+  // starts over.
   std::string take_tail();
+  // The end of the stream. An unfinished block held (anything but a lone
+  // line end) is completed: the line ends that close it are appended to its
+  // raw bytes, in the stream's line-end style, and it is handed out in `out`
+  // as a complete block (true). Without this, bytes sent after it (an event
+  // added at the end) would glue onto it, and a spec-following client drops
+  // an unterminated block at the end of the stream. False when nothing is
+  // held but a line end: take_tail() still has it. The splitter starts over.
+  bool finish(Event& out);
   // True before any byte was fed.
   bool at_start() const { return at_start_; }
 
@@ -56,6 +64,7 @@ class Splitter {
   std::size_t line_start_ = 0;
   bool skip_lf_ = false;  // the last byte seen was a CR ending a line
   bool at_start_ = true;  // a leading BOM is skipped (spec)
+  std::string_view eol_ = "\n";  // the last line end seen (finish() writes it)
   Event current_;
 };
 

@@ -29,16 +29,20 @@
  * cannot be expressed by appending bumps BBR_ABI_MAJOR and renames the entry
  * symbol, so an old host and a new plugin refuse each other by name.
  *
- * Threads: process_request / process_response of one instance may be called
- * from several threads at once when the type declares BBR_CAP_THREAD_SAFE;
- * otherwise the host serialises calls into that instance. A bbr_message_t is
+ * Threads: the process_* hooks of one instance (process_request,
+ * process_response, and since 1.1 process_response_chunk and
+ * process_response_event) may be called from several threads at once when
+ * the type declares BBR_CAP_THREAD_SAFE; otherwise the host serialises all
+ * calls into that instance, whatever the hook. The chunk and event calls of
+ * one response come one after another, in stream order. A bbr_message_t is
  * only ever touched by one thread at a time. Each host function below says
  * under THREADS whether a thread the plugin started itself may call it:
  *   - calls taking a bbr_plugin_context_t (log_enabled, log, counter_add,
- *     parameter_get) are safe from any thread, at any time from create() until
- *     destroy() returns;
+ *     parameter_get, and since 1.1 metric_define, metric_add, metric_observe,
+ *     parameter_for_each) are safe from any thread, at any time from create()
+ *     until destroy() returns;
  *   - calls taking a bbr_message_t are only for the thread the host called
- *     process_request / process_response on, during that call.
+ *     the process_* hook on, during that call.
  *
  * Versions: ABI 1.0 is the layout up to each struct's 1.0 members; ABI 1.1
  * appends (every member and type it adds says "since 1.1"). A plugin that
@@ -204,7 +208,13 @@ enum {
 typedef struct bbr_message_info {
   uint32_t struct_size;
   bbr_body_unit_t unit;
-  uint64_t sequence;          /* CHUNK / SSE_EVENT: index in the stream, from 0 */
+  uint64_t sequence;          /* CHUNK / SSE_EVENT: the unit's index in the
+                                 stream, from 0. A unit is numbered once, as
+                                 it enters the chain: every plugin sees the
+                                 same number for it (a chunk hook in an SSE
+                                 stream sees the event's number; an added
+                                 event takes the next number when added).
+                                 STREAM_END: the number of units. */
   int32_t end_of_stream;      /* 1 when no body follows this one */
   int32_t sse_done;           /* SSE_EVENT: 1 when the event's data is "[DONE]" */
   bbr_buffer_t request_path;  /* the request's :path, in both phases ("" if none) */
@@ -246,7 +256,9 @@ typedef struct bbr_reject {
 /* since 1.1. Whether Envoy re-picks the route after this message's answer. */
 typedef int32_t bbr_route_cache_t;
 enum {
-  BBR_ROUTE_CACHE_DEFAULT = 0, /* the host decides: cleared when headers changed */
+  BBR_ROUTE_CACHE_DEFAULT = 0, /* the host's rule: an answer that carries the
+                                  chain's result clears it, whether or not a
+                                  header changed (as the reference BBR does) */
   BBR_ROUTE_CACHE_CLEAR = 1,   /* clear it, even with no header change */
   BBR_ROUTE_CACHE_KEEP = 2     /* keep it: the changes do not affect routing */
 };
@@ -456,8 +468,10 @@ typedef struct bbr_host_api {
   /* Like reject, with headers of the plugin's choice (a content-type among
    * them replaces the guess from the body's first byte; e.g. Retry-After on a
    * 429) and details for Envoy's log. Header names and values are checked as
-   * for set_header. BBR_UNSUPPORTED in process_response_chunk/_event (the
-   * response has started: edit or add events instead).
+   * for set_header, with the same result: BBR_INVALID_ARGUMENT, and a value
+   * holding CR, LF or NUL makes the host answer 400 instead of this answer.
+   * BBR_UNSUPPORTED in process_response_chunk/_event (the response has
+   * started: edit or add events instead).
    * OWNERSHIP: everything is copied. THREADS: message thread. */
   bbr_status_t (*reject_with)(bbr_message_t *msg, const bbr_reject_t *reject);
 
@@ -494,6 +508,15 @@ typedef struct bbr_host_api {
    * current one and passes through the plugins after this one.
    * In an SSE_EVENT call get_body and the json_* calls read the event's data
    * (JSON when it parses), and replace_body and the json edits change it.
+   * Events are blocks with at least one data: line, as the SSE spec
+   * dispatches them. A block without data (a comment such as ": ping", or
+   * `event: ping` alone) is no event for a client either: it goes on as it
+   * came and is not offered to this hook (bbr_message_info_t has no field
+   * that could tell it from an event with empty data, and its layout is
+   * frozen). A stream whose last event lacks the closing blank line has that
+   * event completed (the blank line added) and offered as the final
+   * SSE_EVENT call (sse_done set on [DONE]) before STREAM_END, so events
+   * added at the end never run into it.
    * OWNERSHIP: copied. THREADS: message thread. */
   bbr_status_t (*event_drop)(bbr_message_t *msg);
   bbr_status_t (*event_add)(bbr_message_t *msg, const char *event_name,

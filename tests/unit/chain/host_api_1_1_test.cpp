@@ -240,11 +240,21 @@ TEST_CASE("reject_with keeps status, body, headers and details; headers checked 
   CHECK(answer->headers[0].key == "retry-after");
   CHECK(answer->headers[1].value == "text/plain");
 
-  Fixture g("{}");
+  // A value that could split the request: as with set_header, refused and
+  // the answer becomes a 400 naming the header.
+  Fixture split_reject("{}");
   bbr_header_pair_t split[] = {{{"x-a", 3}, {"a\r\nb", 4}}};
   r.headers = split;
   r.header_count = 1;
-  CHECK(api().reject_with(g.handle(), &r) == BBR_INVALID_ARGUMENT);
+  CHECK(api().reject_with(split_reject.handle(), &r) == BBR_INVALID_ARGUMENT);
+  Fixture split_set("{}");
+  CHECK(api().set_header(split_set.handle(), "x-a", 3, "a\r\nb", 4) == BBR_INVALID_ARGUMENT);
+  REQUIRE(split_reject.msg.immediate_response().has_value());
+  REQUIRE(split_set.msg.immediate_response().has_value());
+  CHECK(split_reject.msg.immediate_response()->http_status == 400);
+  CHECK(split_reject.msg.immediate_response()->body == split_set.msg.immediate_response()->body);
+
+  Fixture g("{}");
   bbr_header_pair_t protected_name[] = {{{"host", 4}, {"x", 1}}};
   r.headers = protected_name;
   CHECK(api().reject_with(g.handle(), &r) == BBR_INVALID_ARGUMENT);

@@ -2,6 +2,8 @@
 // answers follow docs/reference-behaviour.md (the reference's own tests, §8).
 #include "session_fixture.hpp"
 
+#include "extproc/chunk_envelope.hpp"
+
 using namespace session_test;
 
 namespace {
@@ -309,6 +311,38 @@ TEST_CASE("a header value with CR or LF is refused with 400, never forwarded", "
   CHECK(run.responses[0].immediate_response().body().find("X-Gateway-Model-Name") != std::string::npos);
 }
 
+TEST_CASE("reject_with refuses a header value with CR or LF as set_header does: 400, never forwarded",
+          "[session][errors]") {
+  // The same value through set_header and through reject_with: one answer.
+  auto setter = make_chain({{"test-header-setter", "s", R"({"name":"x-a","value":"a\r\nx-evil: 1"})"}});
+  auto rejecter = make_chain({{"test-rejecter", "r",
+                               R"({"status":429,"headerName":"x-a","headerValue":"a\r\nx-evil: 1"})"}});
+  bbr::Session by_set(*setter, buffered());
+  bbr::Session by_reject(*rejecter, buffered());
+  auto set_run = feed(by_set, {body_message(true, "{}", true)});
+  auto reject_run = feed(by_reject, {body_message(true, "{}", true)});
+  REQUIRE(set_run.responses.size() == 1);
+  CHECK(set_run.responses[0].immediate_response().status().code() == 400);
+  CHECK(text_of(reject_run.responses) == text_of(set_run.responses));
+  CHECK(reject_run.finished);
+}
+
+TEST_CASE("route cache DEFAULT: every answer carrying the chain's result clears it, changed or not",
+          "[session][headers]") {
+  // The set is the client's own header and value: nothing changes, the
+  // route cache is still cleared (plugin.h, BBR_ROUTE_CACHE_DEFAULT).
+  auto chain = make_chain({{"test-header-setter", "same", R"({"name":"hi","value":"mom"})"}});
+  for (bool streamed_mode : {false, true}) {
+    bbr::Session session(*chain, streamed_mode ? streamed() : buffered());
+    auto run = feed(session, {request_headers(false), body_message(true, "{}", true)});
+    REQUIRE(run.responses.size() >= 2);
+    const auto& answer = streamed_mode ? run.responses[0].request_headers().response()
+                                       : run.responses[1].request_body().response();
+    CHECK(answer.header_mutation().set_headers_size() == (streamed_mode ? 1 : 0));  // Content-Length
+    CHECK(answer.clear_route_cache());
+  }
+}
+
 TEST_CASE("the body limit answers 413 as soon as it is crossed", "[session][limits]") {
   AdaptersDir dir;
   auto chain = reference_chain(dir);
@@ -553,7 +587,7 @@ TEST_CASE("a chunk's hand-made wire form is byte for byte protobuf's serialisati
         chunk.length = length;
         chunk.end_of_stream = eos;
         std::string before, after;
-        bbr::Session::chunk_envelope(chunk, before, after);
+        bbr::encode_chunk_envelope(chunk, before, after);
         const std::string handmade = before + chunk.body->substr(10, length) + after;
 
         ProcessingResponse expected;

@@ -189,3 +189,49 @@ TEST_CASE("every split of the fixture stream into 1..3 cut points gives the same
     }
   }
 }
+
+TEST_CASE("finish completes an unfinished last block in the stream's line-end style",
+          "[sse]") {
+  struct Case {
+    std::string stream;
+    std::string raw;  // the completed block's bytes
+    bool has_data;
+    std::string data;
+  };
+  const std::vector<Case> cases = {
+      {"data: 1\n\ndata: [DONE]\n", "data: [DONE]\n\n", true, "[DONE]"},
+      {"data: 1\n\ndata: [DONE]", "data: [DONE]\n\n", true, "[DONE]"},
+      {"data: 1\r\n\r\ndata: [DONE]\r\n", "data: [DONE]\r\n\r\n", true, "[DONE]"},
+      {"data: 1\r\n\r\ndata: [DONE]", "data: [DONE]\r\n\r\n", true, "[DONE]"},
+      {"data: 1\r\rdata: x\r", "data: x\r\r", true, "x"},
+      {"data: a\ndata: b", "data: a\ndata: b\n\n", true, "a\nb"},
+      {"event: ping\n", "event: ping\n\n", false, ""},
+      {": keep-alive", ": keep-alive\n\n", false, ""},
+  };
+  for (const auto& c : cases) {
+    INFO(c.stream);
+    Splitter splitter;
+    std::vector<Event> events;
+    splitter.feed(c.stream, events);
+    Event last;
+    REQUIRE(splitter.finish(last));
+    CHECK(last.raw == c.raw);
+    CHECK(last.has_data == c.has_data);
+    CHECK(last.data == c.data);
+    CHECK(last.done() == (c.data == "[DONE]"));
+    CHECK(splitter.tail().empty());
+  }
+}
+
+TEST_CASE("finish leaves a lone line end (the rest of a split CRLF) to take_tail", "[sse]") {
+  Splitter splitter;
+  std::vector<Event> events;
+  splitter.feed("data: 1\r\n\r", events);
+  splitter.feed("\n", events);
+  REQUIRE(events.size() == 1);
+  Event last;
+  CHECK_FALSE(splitter.finish(last));
+  CHECK(splitter.take_tail() == "\n");
+  Splitter empty;
+  CHECK_FALSE(empty.finish(last));
+}

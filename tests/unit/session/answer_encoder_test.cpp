@@ -1,8 +1,8 @@
-// What the ABI 1.1 outcomes of a chain become on the ext_proc wire, and what
-// Envoy's attributes and metadata become for the plugins
-// (session/outcome_encoding.hpp). Kept with the host-call tests that produce
-// these Message fields.
-#include "session/outcome_encoding.hpp"
+// What a chain's outcomes become on the ext_proc wire (session/answer_encoder.hpp),
+// and what Envoy's attributes and metadata become for the plugins
+// (session/envoy_context.hpp).
+#include "session/answer_encoder.hpp"
+#include "session/envoy_context.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -22,7 +22,7 @@ struct Fixture {
 TEST_CASE(
     "Envoy's attributes are flattened by name and metadata kept by namespace and key, as "
     "JSON text",
-    "[outcome_encoding]") {
+    "[answer_encoder]") {
   ext_proc::ProcessingRequest request;
   auto& attributes = (*request.mutable_attributes())["envoy.filters.http.ext_proc"];
   (*attributes.mutable_fields())["request.id"].set_string_value("r1");
@@ -39,7 +39,7 @@ TEST_CASE(
   CHECK_FALSE(bbr::absorb_envoy_context(ext_proc::ProcessingRequest(), context));
 }
 
-TEST_CASE("dynamic metadata becomes Struct{namespace: Struct{key: Value}}", "[outcome_encoding]") {
+TEST_CASE("dynamic metadata becomes Struct{namespace: Struct{key: Value}}", "[answer_encoder]") {
   Fixture f;
   ext_proc::ProcessingResponse none;
   bbr::encode_dynamic_metadata(f.msg, none);
@@ -57,30 +57,21 @@ TEST_CASE("dynamic metadata becomes Struct{namespace: Struct{key: Value}}", "[ou
   CHECK(spaces.at("other").struct_value().fields().at("on").bool_value());
 }
 
-TEST_CASE("route cache: DEFAULT keeps the host's choice, CLEAR clears, KEEP keeps",
-          "[outcome_encoding]") {
-  for (bool host_default : {true, false}) {
+TEST_CASE("route cache: DEFAULT and CLEAR clear it, KEEP keeps it", "[answer_encoder]") {
+  for (bbr_route_cache_t choice :
+       {BBR_ROUTE_CACHE_DEFAULT, BBR_ROUTE_CACHE_CLEAR, BBR_ROUTE_CACHE_KEEP}) {
     Fixture f;
+    f.msg.choose_route_cache(choice);
     ext_proc::CommonResponse common;
-    bbr::encode_route_cache(f.msg, host_default, &common);
-    CHECK(common.clear_route_cache() == host_default);
+    bbr::encode_route_cache(f.msg, &common);
+    CHECK(common.clear_route_cache() == (choice != BBR_ROUTE_CACHE_KEEP));
   }
-  Fixture keep;
-  keep.msg.choose_route_cache(BBR_ROUTE_CACHE_KEEP);
-  ext_proc::CommonResponse kept;
-  bbr::encode_route_cache(keep.msg, true, &kept);
-  CHECK_FALSE(kept.clear_route_cache());
-  Fixture clear;
-  clear.msg.choose_route_cache(BBR_ROUTE_CACHE_CLEAR);
-  ext_proc::CommonResponse cleared;
-  bbr::encode_route_cache(clear.msg, false, &cleared);
-  CHECK(cleared.clear_route_cache());
 }
 
 TEST_CASE(
     "an immediate answer carries the plugin's headers and details; its content-type "
     "replaces the guess",
-    "[outcome_encoding]") {
+    "[answer_encoder]") {
   bbr::ImmediateResponse plain{429, "{\"e\":1}", "why", {{"retry-after", "30"}}};
   ext_proc::ImmediateResponse guessed;
   bbr::encode_immediate_extras(plain, /*json_guess=*/true, &guessed);
