@@ -39,10 +39,9 @@ void Splitter::feed(std::string_view chunk, std::vector<Event>& out) {
         skip_lf_ = true;  // a "\n" may open the next chunk
       }
     }
-    eol_ = std::string_view(pending_.data() + i, next - i) == "\r\n" ? "\r\n"
-           : c == '\r'                                                ? "\r"
-                                                                      : "\n";
     if (text.empty()) {
+      // The stream's line-end style, for finish(): kept at block ends only.
+      eol_ = next - i == 2 ? "\r\n" : c == '\r' ? "\r" : "\n";
       // An empty line ends the block: hand it out with its raw bytes.
       Event& ev = out.emplace_back(std::move(current_));
       ev.raw.assign(pending_, consumed, next - consumed);
@@ -103,9 +102,10 @@ bool Splitter::finish(Event& out) {
   if (pending_.find_first_not_of("\r\n") == std::string::npos) return false;
   const std::string_view unterminated(pending_.data() + line_start_, pending_.size() - line_start_);
   if (!unterminated.empty()) line(unterminated);
-  // The line end the stream uses: the block's last one, else the stream's.
+  // The line end the stream uses: the block's last one, else the one that
+  // ended the block before (a lone "\n" first is the rest of that one).
   std::string_view eol = eol_;
-  if (const std::size_t last = pending_.find_last_of("\r\n"); last != std::string::npos) {
+  if (const std::size_t last = pending_.find_last_of("\r\n"); last != std::string::npos && last > 0) {
     if (pending_[last] == '\r') {
       eol = "\r";
     } else if (last > 0 && pending_[last - 1] == '\r') {

@@ -64,7 +64,7 @@ class Splitter {
   std::size_t line_start_ = 0;
   bool skip_lf_ = false;  // the last byte seen was a CR ending a line
   bool at_start_ = true;  // a leading BOM is skipped (spec)
-  std::string_view eol_ = "\n";  // the last line end seen (finish() writes it)
+  std::string_view eol_ = "\n";  // the line end of the last block end (finish() writes it)
   Event current_;
 };
 

@@ -234,4 +234,11 @@ TEST_CASE("finish leaves a lone line end (the rest of a split CRLF) to take_tail
   CHECK(splitter.take_tail() == "\n");
   Splitter empty;
   CHECK_FALSE(empty.finish(last));
+  // The rest of a split CRLF, then an unterminated line: completed in CRLF.
+  Splitter split;
+  split.feed("data: 1\r\n\r", events);
+  split.feed("\ndata: x", events);
+  REQUIRE(split.finish(last));
+  CHECK(last.raw == "\ndata: x\r\n\r\n");
+  CHECK(last.data == "x");
 }
