@@ -98,7 +98,7 @@ class BaseModelToHeader {
     if (!std::filesystem::exists(dir, ec) && ctx.plugin.log_enabled(BBR_LOG_WARN))
       ctx.plugin.log(BBR_LOG_WARN, "adaptersDir '" + dir.string() +
                                        "' does not exist (yet): every model maps to \"\" until it does");
-    pointer_ = bbr_plugins::top_level_pointer(field_name);
+    pointer_ = bbr::pointer(field_name);
     state_ = std::make_unique<BaseModelState>(ctx.plugin, dir);
     BaseModelState* state = state_.get();
     watcher_ = std::make_unique<bbr_plugins::AdaptersDirWatcher>(

@@ -35,7 +35,7 @@ class BodyFieldToHeader {
     header_name_ = parameters.required_string("headerName");
     bbr_plugins::require_settable_header_name("headerName", header_name_);
     // The field is one top-level key, never a path: "a/b" is the key "a/b".
-    pointer_ = bbr_plugins::top_level_pointer(field_name_);
+    pointer_ = bbr::pointer(field_name_);
   }
 
   bbr_result_t on_request(bbr::Message& msg) {

@@ -20,31 +20,6 @@
 
 namespace bbr_plugins {
 
-// RFC 6901 escaping of one reference token: "~" -> "~0", "/" -> "~1".
-inline std::string json_pointer_token(std::string_view token) {
-  std::string out;
-  out.reserve(token.size() + 1);
-  for (char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-// The JSON Pointer of one top-level member: "/" + its escaped key. Built by
-// appending: GCC 12 at -O3 reports a false -Wrestrict (GCC bug 105329) on
-// `"/" + std::string&&`, which -Werror would turn into a failed Release build.
-inline std::string top_level_pointer(std::string_view key) {
-  std::string out = "/";
-  out += json_pointer_token(key);
-  return out;
-}
-
 // Go's %v of a float64: strconv 'g' with the shortest round-trip digits, and
 // exponent form when the decimal exponent is < -4 or >= 6 (Go fixes the
 // precision at 6 for that decision when printing shortest).
@@ -128,7 +103,7 @@ inline bool go_format_at(const bbr::Message& msg, const std::string& pointer, in
     if (i > 0) out += ' ';
     out += keys[i];
     out += ':';
-    if (!go_format_at(msg, pointer + "/" + json_pointer_token(keys[i]), depth + 1, out))
+    if (!go_format_at(msg, bbr::pointer_join(pointer, keys[i]), depth + 1, out))
       return false;
   }
   out += ']';

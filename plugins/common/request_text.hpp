@@ -18,7 +18,8 @@ namespace bbr_plugins {
 
 // ---- the request's endpoint and prompt ------------------------------------------
 
-// The request's :path without its query string ("" when there is none).
+// The request's :path cut at its query string or fragment ("" when there is
+// none), as prompt_text reads it (docs/prompt-text.md).
 inline std::string request_path(const bbr::Message& msg) {
   std::string_view path;
   if (auto info = msg.message_info()) path = info->request_path;
@@ -39,68 +40,85 @@ inline void append_piece(std::string& out, bool& first, std::string_view piece) 
   first = false;
 }
 
-// A string, or the "text" members of a list of parts (or of strings).
-inline bool append_text_or_parts(const bbr::Message& msg, const std::string& pointer,
-                                 std::string& out, bool& first) {
+// Whether the field at `pointer` is there, as prompt_text's status says it.
+inline bbr_status_t field(const bbr::Message& msg, const std::string& pointer,
+                          bbr::JsonValue& value) {
+  bbr_status_t status = msg.json(pointer, value);
+  return status == BBR_OK || status == BBR_NOT_JSON ? status : BBR_NOT_FOUND;
+}
+
+// prompt / input: a string, or each string of a list (other elements skipped).
+inline bbr_status_t append_strings(const bbr::Message& msg, const std::string& pointer,
+                                   std::string& out, bool& first) {
   bbr::JsonValue value;
-  if (msg.json(pointer, value) != BBR_OK) return false;
+  if (bbr_status_t status = field(msg, pointer, value); status != BBR_OK) return status;
   if (value.is_string()) {
     append_piece(out, first, value.string());
-    return true;
-  }
-  if (value.type() != BBR_JSON_ARRAY) return false;
-  bool any = false;
-  const std::size_t count = value.raw.size;
-  for (std::size_t i = 0; i < count; ++i) {
-    std::string item = bbr::pointer_join(pointer, i);
-    if (auto text = msg.json_string(item)) {
-      append_piece(out, first, *text);
-      any = true;
-    } else if (auto part = msg.json_string(bbr::pointer_join(item, "text"))) {
-      append_piece(out, first, *part);
-      any = true;
+  } else if (value.type() == BBR_JSON_ARRAY) {
+    const std::size_t count = value.raw.size;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (auto text = msg.json_string(bbr::pointer_join(pointer, i)))
+        append_piece(out, first, *text);
     }
   }
-  return any;
+  return BBR_OK;
 }
 
-// Every message's (or item's) content, for chat messages and responses input.
-inline bool append_contents(const bbr::Message& msg, const std::string& pointer, std::string& out,
-                            bool& first) {
-  bbr::JsonValue list;
-  if (msg.json(pointer, list) != BBR_OK) return false;
-  if (list.is_string()) {
-    append_piece(out, first, list.string());
-    return true;
+// One content: a string, or the "text" strings of its parts joined with "\n"
+// (one piece; none when no part has text).
+inline void append_content(const bbr::Message& msg, const std::string& pointer, std::string& out,
+                           bool& first) {
+  bbr::JsonValue value;
+  if (msg.json(pointer, value) != BBR_OK) return;
+  if (value.is_string()) {
+    append_piece(out, first, value.string());
+    return;
   }
-  if (list.type() != BBR_JSON_ARRAY) return false;
-  bool any = false;
-  const std::size_t count = list.raw.size;
+  if (value.type() != BBR_JSON_ARRAY) return;
+  std::string piece;
+  bool first_part = true;
+  const std::size_t count = value.raw.size;
   for (std::size_t i = 0; i < count; ++i) {
-    any = append_text_or_parts(msg, bbr::pointer_join(pointer, i, "content"), out, first) || any;
+    if (auto text = msg.json_string(bbr::pointer_join(pointer, i, "text")))
+      append_piece(piece, first_part, *text);
   }
-  return any;
+  if (!first_part) append_piece(out, first, piece);
 }
 
-// prompt_text's rules through 1.0 calls (json_get), for a host without it.
+// messages (chat) or input items (responses): each one's "content".
+inline bbr_status_t append_contents(const bbr::Message& msg, const std::string& pointer,
+                                    std::string& out, bool& first) {
+  bbr::JsonValue list;
+  if (bbr_status_t status = field(msg, pointer, list); status != BBR_OK) return status;
+  if (list.type() != BBR_JSON_ARRAY) return BBR_OK;
+  const std::size_t count = list.raw.size;
+  for (std::size_t i = 0; i < count; ++i)
+    append_content(msg, bbr::pointer_join(pointer, i, "content"), out, first);
+  return BBR_OK;
+}
+
+// prompt_text's rules (docs/prompt-text.md) through 1.0 calls (json_get), for
+// a host without it.
 inline bbr_status_t prompt_text_from_body(const bbr::Message& msg, std::string& out) {
   const std::string path = request_path(msg);
   bool first = true;
-  bool found = false;
-  if (ends_with(path, "/v1/chat/completions")) {
-    found = detail::append_contents(msg, "/messages", out, first);
-  } else if (ends_with(path, "/v1/completions")) {
-    found = detail::append_text_or_parts(msg, "/prompt", out, first);
-  } else if (ends_with(path, "/v1/embeddings")) {
-    found = detail::append_text_or_parts(msg, "/input", out, first);
-  } else if (ends_with(path, "/v1/responses")) {
-    if (auto instructions = msg.json_string("/instructions")) {
-      detail::append_piece(out, first, *instructions);
-      found = true;
-    }
-    found = detail::append_contents(msg, "/input", out, first) || found;
+  if (ends_with(path, "/v1/chat/completions")) return append_contents(msg, "/messages", out, first);
+  if (ends_with(path, "/v1/completions")) return append_strings(msg, "/prompt", out, first);
+  if (ends_with(path, "/v1/embeddings")) return append_strings(msg, "/input", out, first);
+  if (!ends_with(path, "/v1/responses")) return BBR_NOT_FOUND;
+  bbr::JsonValue instructions;
+  bbr_status_t status = field(msg, "/instructions", instructions);
+  if (status == BBR_NOT_JSON) return status;
+  if (status == BBR_OK && instructions.is_string())
+    append_piece(out, first, instructions.string());
+  bbr::JsonValue input;
+  bbr_status_t input_status = field(msg, "/input", input);
+  if (input_status == BBR_OK && input.is_string()) {
+    append_piece(out, first, input.string());
+  } else if (input_status == BBR_OK) {
+    append_contents(msg, "/input", out, first);
   }
-  return found ? BBR_OK : BBR_NOT_FOUND;
+  return status == BBR_OK || input_status == BBR_OK ? BBR_OK : input_status;
 }
 
 }  // namespace detail

@@ -7,6 +7,7 @@
 
 #include "common/header_name.hpp"
 #include "common/parameter_tree.hpp"
+#include "common/routing_header.hpp"
 #include "model-rewrite/rewrite_rules.hpp"
 
 #include <string>
@@ -63,16 +64,11 @@ constexpr const char* kParametersSchema = R"schema({
                             "description": "Header recording the requested model when a rule matched"},
     "retiredHeader": {"type": "string", "minLength": 1,
                       "description": "Header set on a retired-model redirect: '<old> -> <new>'"},
-    "routingHeader": {"type": "string", "minLength": 1,
-                      "description": "Header set to the final model (default X-Gateway-Model-Name)"
-}
-, "setRoutingHeader" : {"type" : "boolean", "description" : "Default true"}, "requestIdHeader" : {
-  "type" : "string",
-           "minLength" : 1,
-           "description" : "Header whose value picks the canary bucket (default x-request-id)"
-}
-}
-, "required" : ["rules"]
+    "requestIdHeader": {"type": "string", "minLength": 1,
+                        "description": "Header whose value picks the canary bucket (default x-request-id)"},
+    )schema" BBR_ROUTING_HEADER_SCHEMA_PROPERTIES R"schema(
+  },
+  "required": ["rules"]
 })schema";
 
 constexpr std::string_view kRewriteMetric = "bbr_model_rewrite_total";
@@ -88,14 +84,12 @@ class ModelRewrite {
     rules_.parse(parameters);
     original_header_ = parameters.string("originalModelHeader").value_or("");
     retired_header_ = parameters.string("retiredHeader").value_or("");
-    routing_header_ = parameters.string("routingHeader").value_or("X-Gateway-Model-Name");
-    set_routing_header_ = parameters.boolean("setRoutingHeader", true);
+    routing_ = bbr_plugins::RoutingHeader::from(parameters);
     request_id_header_ = parameters.string("requestIdHeader").value_or("x-request-id");
     if (!original_header_.empty())
       bbr_plugins::require_settable_header_name("originalModelHeader", original_header_);
     if (!retired_header_.empty())
       bbr_plugins::require_settable_header_name("retiredHeader", retired_header_);
-    bbr_plugins::require_settable_header_name("routingHeader", routing_header_);
   }
 
   bbr_result_t on_request(bbr::Message& msg) {
@@ -114,9 +108,7 @@ class ModelRewrite {
                                                original + "' to an empty name");
       }
       if (decision.model != original) {
-        bbr_status_t set = msg.json_set_string("/model", decision.model);
-        if (set == BBR_UNSUPPORTED)  // a 1.0 host: the quoted text
-          set = msg.json_set("/model", bbr::json_quote(decision.model));
+        bbr_status_t set = bbr_plugins::set_body_model(msg, decision.model);
         if (set != BBR_OK)
           return msg.fail(BBR_FAIL_INTERNAL,
                           "rewriting model failed (status " + std::to_string(set) + ")");
@@ -133,8 +125,8 @@ class ModelRewrite {
         plugin_.log(BBR_LOG_DEBUG,
                     decision.rule->name + ": model '" + original + "' -> '" + decision.model + "'");
     }
-    if (set_routing_header_) {
-      if (auto failed = set_header(msg, routing_header_, decision.model)) return *failed;
+    if (routing_.enabled) {
+      if (auto failed = set_header(msg, routing_.name, decision.model)) return *failed;
     }
     return BBR_CONTINUE;
   }
@@ -156,8 +148,7 @@ class ModelRewrite {
   model_rewrite::Rules rules_;
   std::string original_header_;
   std::string retired_header_;
-  std::string routing_header_;
-  bool set_routing_header_ = true;
+  bbr_plugins::RoutingHeader routing_;
   std::string request_id_header_;
 };
 

@@ -9,6 +9,7 @@
 #include "common/header_name.hpp"
 #include "common/parameter_tree.hpp"
 #include "common/request_text.hpp"
+#include "common/routing_header.hpp"
 #include "model-selector/selection_rules.hpp"
 
 #include <string>
@@ -59,16 +60,11 @@ constexpr const char* kParametersSchema = R"schema({
         "required": ["model"]
       }
     },
-    "routingHeader": {"type": "string", "minLength": 1,
-                      "description": "Header set to the chosen model (default X-Gateway-Model-Name)"
-}
-, "setRoutingHeader" : {"type" : "boolean", "description" : "Default true"}, "explainHeader" : {
-  "type" : "string",
-           "minLength" : 1,
-           "description" : "Header explaining the choice, e.g. X-Model-Selection"
-}
-}
-, "required" : [ "virtualModel", "defaultModel" ]
+    "explainHeader": {"type": "string", "minLength": 1,
+                      "description": "Header explaining the choice, e.g. X-Model-Selection"},
+    )schema" BBR_ROUTING_HEADER_SCHEMA_PROPERTIES R"schema(
+  },
+  "required": ["virtualModel", "defaultModel"]
 })schema";
 
 constexpr std::string_view kSelectionMetric = "bbr_model_selection_total";
@@ -84,10 +80,8 @@ class ModelSelector {
     virtual_model_ = parameters.required_string("virtualModel");
     default_model_ = parameters.required_string("defaultModel");
     rules_ = model_selector::parse_rules(parameters);
-    routing_header_ = parameters.string("routingHeader").value_or("X-Gateway-Model-Name");
-    set_routing_header_ = parameters.boolean("setRoutingHeader", true);
+    routing_ = bbr_plugins::RoutingHeader::from(parameters);
     explain_header_ = parameters.string("explainHeader").value_or("");
-    bbr_plugins::require_settable_header_name("routingHeader", routing_header_);
     if (!explain_header_.empty())
       bbr_plugins::require_settable_header_name("explainHeader", explain_header_);
     reads_prompt_ = !explain_header_.empty();
@@ -117,13 +111,12 @@ class ModelSelector {
 
     const model_selector::Rule* rule = model_selector::select(rules_, facts);
     const std::string& model = rule != nullptr ? rule->model : default_model_;
-    bbr_status_t set = msg.json_set_string("/model", model);
-    if (set == BBR_UNSUPPORTED) set = msg.json_set("/model", bbr::json_quote(model));  // 1.0 host
+    bbr_status_t set = bbr_plugins::set_body_model(msg, model);
     if (set != BBR_OK)
       return msg.fail(BBR_FAIL_INTERNAL,
                       "rewriting model failed (status " + std::to_string(set) + ")");
-    if (set_routing_header_) {
-      if (auto failed = set_header(msg, routing_header_, model)) return *failed;
+    if (routing_.enabled) {
+      if (auto failed = set_header(msg, routing_.name, model)) return *failed;
     }
     if (!explain_header_.empty()) {
       if (auto failed = set_header(msg, explain_header_, model_selector::explain(rule, facts)))
@@ -157,8 +150,7 @@ class ModelSelector {
   std::string virtual_model_;
   std::string default_model_;
   std::vector<model_selector::Rule> rules_;
-  std::string routing_header_;
-  bool set_routing_header_ = true;
+  bbr_plugins::RoutingHeader routing_;
   std::string explain_header_;
   bool reads_prompt_ = false;
 };

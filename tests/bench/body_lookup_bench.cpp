@@ -8,6 +8,7 @@
 //   bbr_bench --benchmark_filter=ChatBody --benchmark_repetitions=5
 //             --benchmark_report_aggregates_only=true
 #include "body/json_body.hpp"
+#include "body/string_scan.hpp"
 
 #include <benchmark/benchmark.h>
 #include <simdjson.h>

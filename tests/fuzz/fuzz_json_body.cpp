@@ -9,6 +9,7 @@
 
 #include "body/go_json.hpp"
 #include "body/json_body.hpp"
+#include "body/string_scan.hpp"
 
 #include <string>
 #include <string_view>

@@ -2,6 +2,8 @@
 // SDK (plus nlohmann_json to read parameters), like any third-party plugin.
 #include <bbr/plugin.hpp>
 
+#include "common/request_text.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -207,6 +209,37 @@ class StateCarrier {
   }
 };
 
+// Reports the request's prompt text in headers x-prompt-status ("ok",
+// "not_found", "not_json" or the status number) and x-prompt-text (as a JSON
+// string: a header value holds no newline): through the host's prompt_text, or with
+// parameter {"fallback": true} through the SDK-side rules a plugin uses on a
+// host without it. The shared prompt-text corpus runs through both.
+class PromptReader {
+ public:
+  explicit PromptReader(const bbr::CreateContext& ctx)
+      : fallback_(ctx.plugin.parameter_bool("/fallback").value_or(false)) {}
+  bbr_result_t on_request(bbr::Message& msg) {
+    std::string text;
+    bbr_status_t status = BBR_OK;
+    if (fallback_) {
+      status = bbr_plugins::detail::prompt_text_from_body(msg, text);
+    } else {
+      bbr_buffer_t out{};
+      status = msg.api()->prompt_text(msg.raw(), &out);
+      if (status == BBR_OK) text = std::string(bbr::view(out));
+    }
+    msg.set_header("x-prompt-status", status == BBR_OK          ? "ok"
+                                      : status == BBR_NOT_FOUND ? "not_found"
+                                      : status == BBR_NOT_JSON  ? "not_json"
+                                                                : std::to_string(status));
+    if (status == BBR_OK) msg.set_header("x-prompt-text", bbr::json_quote(text));
+    return BBR_CONTINUE;
+  }
+
+ private:
+  bool fallback_;
+};
+
 }  // namespace
 
 BBR_EXPORT_PLUGINS(bbr::plugin_type<BodyMutator>("test-body-mutator", "1.0.0", "sets a body field",
@@ -224,4 +257,7 @@ BBR_EXPORT_PLUGINS(bbr::plugin_type<BodyMutator>("test-body-mutator", "1.0.0", "
                                              BBR_CAP_THREAD_SAFE),
                    raw_result_type(),
                    bbr::plugin_type<StateCarrier>("test-state-carrier", "1.0.0",
-                                                  "carries the model from request to response"))
+                                                  "carries the model from request to response"),
+                   bbr::plugin_type<PromptReader>("test-prompt-reader", "1.0.0",
+                                                  "reports the prompt text in headers",
+                                                  BBR_CAP_REQUEST | BBR_CAP_THREAD_SAFE))

@@ -1,5 +1,10 @@
 #include "body/go_json.hpp"
 
+#include <simdjson.h>
+
+#include <algorithm>
+#include <utility>
+
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -131,43 +136,125 @@ void append_go_float(std::string& out, double f) {
   out.append(text);
 }
 
-void append_go_json(std::string& out, const nlohmann::json& value) {
+namespace {
+
+// One encoder for both document types the body has (the mutable nlohmann
+// document and simdjson's read-only DOM): each type says what a value is and
+// walks its children; the encoder writes Go's bytes. Objects reach it with
+// their members sorted by name, a duplicate name holding its last value, as
+// Go writes a decoded map.
+enum class GoKind { kNull, kTrue, kFalse, kInt64, kUint64, kDouble, kString, kArray, kObject };
+
+GoKind kind_of(const nlohmann::json& v) {
   using T = nlohmann::json::value_t;
-  switch (value.type()) {
+  switch (v.type()) {
+    case T::boolean: return v.get<bool>() ? GoKind::kTrue : GoKind::kFalse;
+    case T::number_integer: return GoKind::kInt64;
+    case T::number_unsigned: return GoKind::kUint64;
+    case T::number_float: return GoKind::kDouble;
+    case T::string: return GoKind::kString;
+    case T::array: return GoKind::kArray;
+    case T::object: return GoKind::kObject;
     case T::null:
-    case T::discarded: out += "null"; break;
-    case T::boolean: out += value.get<bool>() ? "true" : "false"; break;
-    case T::number_integer: out += std::to_string(value.get<int64_t>()); break;
-    case T::number_unsigned: out += std::to_string(value.get<uint64_t>()); break;
-    case T::number_float: append_go_float(out, value.get<double>()); break;
-    case T::string: append_go_string(out, value.get_ref<const std::string&>()); break;
-    case T::binary: out += "null"; break;
-    case T::array: {
+    case T::discarded:
+    case T::binary: break;
+  }
+  return GoKind::kNull;
+}
+int64_t int64_of(const nlohmann::json& v) { return v.get<int64_t>(); }
+uint64_t uint64_of(const nlohmann::json& v) { return v.get<uint64_t>(); }
+double double_of(const nlohmann::json& v) { return v.get<double>(); }
+std::string_view string_of(const nlohmann::json& v) { return v.get_ref<const std::string&>(); }
+template <class F>
+void for_each_element(const nlohmann::json& v, F&& f) {
+  for (const auto& element : v) f(element);
+}
+template <class F>
+void for_each_member_sorted(const nlohmann::json& v, F&& f) {
+  for (const auto& [key, member] : v.items()) f(std::string_view(key), member);  // std::map
+}
+
+namespace dom = simdjson::dom;
+
+GoKind kind_of(dom::element v) {
+  switch (v.type()) {
+    case dom::element_type::BOOL:
+      return v.get_bool().value_unsafe() ? GoKind::kTrue : GoKind::kFalse;
+    case dom::element_type::INT64: return GoKind::kInt64;
+    case dom::element_type::UINT64: return GoKind::kUint64;
+    case dom::element_type::DOUBLE: return GoKind::kDouble;
+    case dom::element_type::STRING: return GoKind::kString;
+    case dom::element_type::ARRAY: return GoKind::kArray;
+    case dom::element_type::OBJECT: return GoKind::kObject;
+    case dom::element_type::NULL_VALUE: break;
+  }
+  return GoKind::kNull;
+}
+int64_t int64_of(dom::element v) { return v.get_int64().value_unsafe(); }
+uint64_t uint64_of(dom::element v) { return v.get_uint64().value_unsafe(); }
+double double_of(dom::element v) { return v.get_double().value_unsafe(); }
+std::string_view string_of(dom::element v) { return v.get_string().value_unsafe(); }
+template <class F>
+void for_each_element(dom::element v, F&& f) {
+  dom::array array;
+  if (v.get_array().get(array) != simdjson::SUCCESS) return;
+  for (dom::element element : array) f(element);
+}
+template <class F>
+void for_each_member_sorted(dom::element v, F&& f) {
+  dom::object object;
+  if (v.get_object().get(object) != simdjson::SUCCESS) return;
+  std::vector<std::pair<std::string_view, dom::element>> members;
+  for (dom::key_value_pair member : object) members.emplace_back(member.key, member.value);
+  std::stable_sort(members.begin(), members.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    if (i + 1 < members.size() && members[i + 1].first == members[i].first) continue;
+    f(members[i].first, members[i].second);
+  }
+}
+
+template <class Value>
+void encode(std::string& out, const Value& value) {
+  switch (kind_of(value)) {
+    case GoKind::kNull: out += "null"; break;
+    case GoKind::kTrue: out += "true"; break;
+    case GoKind::kFalse: out += "false"; break;
+    case GoKind::kInt64: out += std::to_string(int64_of(value)); break;
+    case GoKind::kUint64: out += std::to_string(uint64_of(value)); break;
+    case GoKind::kDouble: append_go_float(out, double_of(value)); break;
+    case GoKind::kString: append_go_string(out, string_of(value)); break;
+    case GoKind::kArray: {
       out.push_back('[');
       bool first = true;
-      for (const auto& element : value) {
+      for_each_element(value, [&](const auto& element) {
         if (!first) out.push_back(',');
         first = false;
-        append_go_json(out, element);
-      }
+        encode(out, element);
+      });
       out.push_back(']');
       break;
     }
-    case T::object: {
+    case GoKind::kObject: {
       out.push_back('{');
       bool first = true;
-      for (const auto& [key, member] : value.items()) {  // std::map: byte-sorted keys
+      for_each_member_sorted(value, [&](std::string_view key, const auto& member) {
         if (!first) out.push_back(',');
         first = false;
         append_go_string(out, key);
         out.push_back(':');
-        append_go_json(out, member);
-      }
+        encode(out, member);
+      });
       out.push_back('}');
       break;
     }
   }
 }
+
+}  // namespace
+
+void append_go_json(std::string& out, const nlohmann::json& value) { encode(out, value); }
+void append_go_json(std::string& out, simdjson::dom::element value) { encode(out, value); }
 
 bool is_valid_utf8(std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
@@ -246,8 +333,6 @@ class GoScanner {
   }
 
  private:
-  static constexpr int kMaxDepth = 10000;  // Go's limit
-
   static std::string type_error(const char* kind) {
     return std::string("json: cannot unmarshal ") + kind +
            " into Go value of type map[string]interface {}";
@@ -301,7 +386,7 @@ class GoScanner {
       if (at_end()) return "unexpected end of JSON input";
       char c = s_[pos_];
       if (c == '{' || c == '[') {
-        if (static_cast<int>(stack.size()) + 1 > kMaxDepth) return "exceeded max depth";
+        if (static_cast<int>(stack.size()) + 1 > kGoMaxDepth) return "exceeded max depth";
         ++pos_;
         skip_space();
         if (at_end()) return "unexpected end of JSON input";

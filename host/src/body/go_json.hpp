@@ -11,10 +11,20 @@
 #include <string>
 #include <string_view>
 
+namespace simdjson::dom {
+class element;
+}
+
 namespace bbr {
 
+// Go's encoding/json nesting limit: deeper input is refused, so we refuse it.
+constexpr int kGoMaxDepth = 10000;
+
+// Go's encoding of a value of the mutable document, or of the simdjson DOM
+// (the same bytes for the same value; one encoder writes both).
 void append_go_json(std::string& out, const nlohmann::json& value);
-// The pieces, for writers over other document types (the simdjson view).
+void append_go_json(std::string& out, simdjson::dom::element value);
+// The pieces: a string with Go's escapes, a float64 in Go's shortest form.
 void append_go_string(std::string& out, std::string_view s);
 void append_go_float(std::string& out, double f);
 std::string to_go_json(const nlohmann::json& value);

@@ -17,7 +17,7 @@
 //     the old, slower, Go-compatible path decides, and serves the lookups.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include "body/json_value.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -27,26 +27,6 @@
 #include <vector>
 
 namespace bbr {
-
-// nlohmann::json keeps object members in a std::map: sorted by byte order, the
-// order Go's encoding/json writes map keys in, which the reference's re-encoded
-// bodies use (see go_json.hpp).
-using Json = nlohmann::json;
-
-enum class JsonError { kNone, kNotFound, kWrongType, kInvalidPointer, kInvalidValue, kNotJson };
-
-enum class JsonType { kNull, kBool, kInteger, kNumber, kString, kArray, kObject };
-
-// One value read out of the body. `string` borrows from the body's parse: it
-// stays valid until the body is edited, replaced, released or destroyed.
-struct JsonRead {
-  JsonType type = JsonType::kNull;
-  bool boolean = false;
-  int64_t integer = 0;      // kInteger: a number without fraction or exponent that fits int64
-  double number = 0;        // kInteger and kNumber
-  std::string_view string;  // kString: unescaped UTF-8
-  std::size_t size = 0;     // kArray: elements; kObject: distinct member names
-};
 
 class JsonBody {
  public:
@@ -65,13 +45,10 @@ class JsonBody {
   // Current bytes: the original, the replaced body, or the edited document
   // serialised (serialisation happens here, once, then cached).
   const std::string& raw();
-  std::size_t size() const { return raw_.size(); }
   // Moves the current bytes out and drops both documents, for the encoder
   // once nothing reads the body any more: the parse's memory goes before the
   // bytes are copied into chunks. changed() keeps its answer.
   std::string release();
-
-  void append(std::string_view chunk);
 
   // Validates (and parses) if not yet done. False (with parse_error()) when the
   // body is not a JSON document Go would decode. The reference additionally
@@ -105,7 +82,8 @@ class JsonBody {
   JsonError for_each(std::string_view pointer, const Visit& visit);
 
   // --- the mutable document (built on first use) ---
-  // The whole document; only meaningful after parse() returned true.
+  // The whole document; only meaningful after parse() returned true. For
+  // tests and the fuzz target, which hold the fast paths to it.
   const Json& document();
   // Lookup in the mutable document; nullptr with `err` set when absent.
   const Json* find(std::string_view pointer, JsonError& err);
@@ -119,7 +97,8 @@ class JsonBody {
   bool changed() const { return changed_; }
 
  private:
-  struct Dom;  // the simdjson side (kept out of this header: simdjson.h is large)
+  struct Dom;      // the simdjson side (kept out of this header: simdjson.h is large)
+  struct Located;  // where a pointer led: a DOM element or a mutable node
   struct MemberCache {
     std::string pointer;
     uint64_t generation = 0;
@@ -128,7 +107,8 @@ class JsonBody {
   enum class ParseState { kNotParsed, kParsed, kFailed };
 
   bool parse_slow();
-  bool dom_ready();
+  bool build_dom();
+  JsonError locate(std::string_view pointer, Located& out);
   bool read_from_scan(std::string_view pointer, JsonRead& out, JsonError& err);
   bool ensure_mutable();
   void drop_documents();
@@ -145,11 +125,5 @@ class JsonBody {
   std::string parse_error_;
   MemberCache members_;
 };
-
-// Test hooks: the validating scan's string check comes in builds for several
-// instruction sets (portable, AVX2, AVX-512), the best the CPU has picked at
-// run time. Levels: 0 portable, 1 AVX2, 2 AVX-512; -1 restores the default.
-int string_scan_levels();  // how many builds this CPU can run
-void set_string_scan_level_for_testing(int level);
 
 }  // namespace bbr

@@ -87,7 +87,7 @@ JsonError read_field(JsonBody& body, std::string_view pointer, dom::parser& pars
 }  // namespace
 
 PromptEndpoint prompt_endpoint(std::string_view request_path) {
-  std::string_view path = request_path.substr(0, request_path.find('?'));
+  std::string_view path = request_path.substr(0, request_path.find_first_of("?#"));
   if (ends_with(path, "/v1/chat/completions")) return PromptEndpoint::kChatCompletions;
   if (ends_with(path, "/v1/completions")) return PromptEndpoint::kCompletions;
   if (ends_with(path, "/v1/embeddings")) return PromptEndpoint::kEmbeddings;

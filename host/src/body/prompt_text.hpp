@@ -9,12 +9,13 @@
 
 namespace bbr {
 
-// The API a request path names (the query string is ignored; a gateway prefix
-// before /v1/... is allowed).
+// The API a request path names (cut at '?' or '#'; a gateway prefix before
+// /v1/... is allowed).
 enum class PromptEndpoint { kNone, kChatCompletions, kCompletions, kEmbeddings, kResponses };
 PromptEndpoint prompt_endpoint(std::string_view request_path);
 
-// Writes the prompt text into `out` (pieces joined with "\n"):
+// Writes the prompt text into `out` (pieces joined with "\n"), by the rules in
+// docs/prompt-text.md (plugins/common/request_text.hpp follows them too):
 //   chat completions  messages[].content: a string, or the "text" of its parts
 //                     (one piece per message that has text)
 //   completions       prompt: a string, or a list of strings

@@ -10,6 +10,8 @@
 #include "chain/host_api.hpp"
 
 #include "body/go_json.hpp"
+#include "body/json_pointer.hpp"
+#include "body/json_text.hpp"
 #include "body/prompt_text.hpp"
 #include "chain/message.hpp"
 #include "log/log.hpp"
@@ -213,53 +215,9 @@ bbr_status_t fill_json_value(const JsonRead& v, bbr_json_value_t* value_out) {
 
 // A parameter value (nlohmann) for the plugin: the same mapping as the body's.
 bbr_status_t fill_json_value(const Json& v, bbr_json_value_t* value_out) {
-  bbr_json_value_t out{};
-  out.struct_size = sizeof(out);
-  using T = Json::value_t;
-  switch (v.type()) {
-    case T::null:
-    case T::discarded:
-    case T::binary:
-      out.type = BBR_JSON_NULL;
-      break;
-    case T::boolean:
-      out.type = BBR_JSON_BOOL;
-      out.boolean = v.get<bool>() ? 1 : 0;
-      break;
-    case T::number_integer:
-      out.type = BBR_JSON_INTEGER;
-      out.integer = v.get<int64_t>();
-      out.number = static_cast<double>(out.integer);
-      break;
-    case T::number_unsigned:
-      if (v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX)) {
-        out.type = BBR_JSON_INTEGER;
-        out.integer = static_cast<int64_t>(v.get<uint64_t>());
-      } else {
-        out.type = BBR_JSON_NUMBER;
-      }
-      out.number = static_cast<double>(v.get<uint64_t>());
-      break;
-    case T::number_float:
-      out.type = BBR_JSON_NUMBER;
-      out.number = v.get<double>();
-      break;
-    case T::string: {
-      out.type = BBR_JSON_STRING;
-      const auto& s = v.get_ref<const std::string&>();
-      out.string = bbr_buffer_t{s.data(), s.size()};
-      break;
-    }
-    case T::array:
-      out.type = BBR_JSON_ARRAY;
-      out.size = v.size();
-      break;
-    case T::object:
-      out.type = BBR_JSON_OBJECT;
-      out.size = v.size();
-      break;
-  }
-  return copy_json_value(out, value_out);
+  JsonRead read;
+  read_value(v, read);
+  return fill_json_value(read, value_out);
 }
 
 bbr_status_t api_json_get(bbr_message_t* msg, const char* pointer, size_t pointer_length,
@@ -458,17 +416,11 @@ bbr_status_t copy_sized(const T& out, T* out_ptr) {
 bbr_buffer_t buffer(std::string_view s) { return bbr_buffer_t{s.data(), s.size()}; }
 
 // A JSON value the plugin handed over as text (dynamic metadata): parsed once
-// to check it, nesting bounded as for json_set.
+// to check it, nesting bounded first as for json_set, at 1000 levels here (the
+// text is parsed again, recursively, into a protobuf Value when it is sent).
 bool is_json_text(std::string_view text) {
-  int depth = 0;
-  for (char c : text) {
-    if (c == '[' || c == '{') {
-      if (++depth > 1000) return false;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return !Json::parse(text, nullptr, /*allow_exceptions=*/false).is_discarded();
+  Json ignored;
+  return parse_json_text(text, 1000, ignored);
 }
 
 bbr_status_t api_message_info(bbr_message_t* msg, bbr_message_info_t* info_out) noexcept {
@@ -490,24 +442,6 @@ bbr_status_t api_message_info(bbr_message_t* msg, bbr_message_info_t* info_out) 
     out.event_id = buffer(p.event_id);
     return copy_sized(out, info_out);
   });
-}
-
-// Appends one reference token, escaped as RFC 6901 says (~ as ~0, / as ~1).
-void append_pointer_token(std::string& out, std::string_view token) {
-  out.push_back('/');
-  for (char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out.push_back(c);
-    }
-  }
-}
-
-void append_pointer_index(std::string& out, std::size_t index) {
-  fmt::format_to(std::back_inserter(out), "/{}", index);
 }
 
 // One entry for a visit: the value written as json_get writes it.

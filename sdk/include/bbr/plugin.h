@@ -357,7 +357,9 @@ typedef struct bbr_host_api {
   /* The value at `pointer` as compact JSON text (a string comes back quoted). */
   bbr_status_t (*json_get_text)(bbr_message_t *msg, const char *pointer,
                                 size_t pointer_length, bbr_buffer_t *text_out);
-  /* Name of the index-th member of the object at `pointer`, in document order. */
+  /* Name of the index-th member of the object at `pointer`, in document order
+   * (a name given twice counts once, at its first place). Once the body was
+   * edited, in the order it will be sent: sorted by name, as Go encodes it. */
   bbr_status_t (*json_member_name)(bbr_message_t *msg, const char *pointer,
                                    size_t pointer_length, size_t index,
                                    bbr_buffer_t *name_out);
@@ -434,9 +436,11 @@ typedef struct bbr_host_api {
   bbr_status_t (*message_info)(bbr_message_t *msg, bbr_message_info_t *info_out);
 
   /* Walks the array or object at `pointer` once, calling `visit` for each
-   * element or member in document order: O(1) per step. BBR_WRONG_TYPE when
-   * the value is neither. While the walk runs, the body edits (json_set*,
-   * json_remove, replace_body) answer BBR_UNSUPPORTED: edit after the walk.
+   * element or member in document order (the members of an edited body: in
+   * the order it will be sent, as for json_member_name): O(1) per step.
+   * BBR_WRONG_TYPE when the value is neither. While the walk runs, the body
+   * edits (json_set*, json_remove, replace_body) answer BBR_UNSUPPORTED: edit
+   * after the walk.
    * OWNERSHIP: see bbr_json_entry_t. THREADS: message thread. */
   bbr_status_t (*json_for_each)(bbr_message_t *msg, const char *pointer, size_t pointer_length,
                                 bbr_json_visit_fn visit, void *user);

@@ -1,5 +1,6 @@
 #include "body/json_body.hpp"
 #include "body/go_json.hpp"
+#include "body/string_scan.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -20,12 +21,11 @@ TEST_CASE("an untouched body keeps the client's exact bytes", "[json_body]") {
   CHECK(body.raw() == original);
 }
 
-TEST_CASE("chunks append and are parsed as one document", "[json_body]") {
-  JsonBody body;
-  body.append("{\"model\":\"sql-lo");
+TEST_CASE("a failed parse is forgotten when the bytes are replaced", "[json_body]") {
+  JsonBody body("{\"model\":\"sql-lo");
   CHECK_FALSE(body.parse());
   CHECK(body.parse_error() == "unexpected end of JSON input");
-  body.append("ra\"}");
+  body.replace("{\"model\":\"sql-lora\"}");
   REQUIRE(body.parse());
   JsonError err;
   CHECK(body.find("/model", err)->get<std::string>() == "sql-lora");

@@ -198,6 +198,25 @@ TEST_CASE("json_member_name walks members in document order, each name once", "[
   CHECK(str(model.string) == "last");
 }
 
+TEST_CASE("json_member_name after an edit: the order the body will be sent in", "[host_api]") {
+  // plugin.h: document order until the body is edited; then sorted by name, as
+  // the edited body is Go-encoded (docs/session.md), so a later plugin reads
+  // the members in the order the upstream will.
+  Fixture f(R"({"stream":true,"model":"m","b":{"y":1,"x":2}})");
+  REQUIRE(api().json_set(f.handle(), "/a", 2, "0", 1) == BBR_OK);
+  std::vector<std::string> names;
+  bbr_buffer_t name{};
+  for (std::size_t i = 0; api().json_member_name(f.handle(), "", 0, i, &name) == BBR_OK; ++i) {
+    names.push_back(str(name));
+  }
+  CHECK(names == std::vector<std::string>{"a", "b", "model", "stream"});
+  REQUIRE(api().json_member_name(f.handle(), "/b", 2, 0, &name) == BBR_OK);
+  CHECK(str(name) == "x");
+  bbr_buffer_t text{};
+  REQUIRE(api().json_get_text(f.handle(), "", 0, &text) == BBR_OK);
+  CHECK(str(text) == R"({"a":0,"b":{"x":2,"y":1},"model":"m","stream":true})");
+}
+
 TEST_CASE("an exception inside a host callback answers BBR_INTERNAL and never escapes",
           "[host_api]") {
   Fixture f(R"({"model":"m"})");

@@ -1,6 +1,7 @@
 // The prompt text bbr_host_api.prompt_text hands a plugin, per endpoint, on the
 // shared request fixtures.
 #include "body/prompt_text.hpp"
+#include "support/prompt_text_corpus.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -77,4 +78,19 @@ TEST_CASE("prompt_text reads an edited body as it now stands", "[prompt_text]") 
   JsonBody body(R"({"prompt":"before"})");
   REQUIRE(body.set("/prompt", R"(["after","more"])") == JsonError::kNone);
   CHECK(prompt(std::move(body), "/v1/completions") == "after\nmore");
+}
+
+TEST_CASE("prompt_text passes the shared corpus (docs/prompt-text.md)", "[prompt_text]") {
+  for (const bbr_test::PromptCase& c : bbr_test::prompt_text_corpus()) {
+    INFO(c.name);
+    JsonBody body(c.body);
+    std::string out;
+    const JsonError err = bbr::prompt_text(body, c.path, out);
+    const std::string status = err == JsonError::kNone       ? "ok"
+                               : err == JsonError::kNotFound ? "not_found"
+                               : err == JsonError::kNotJson  ? "not_json"
+                                                             : "other";
+    CHECK(status == c.status);
+    if (c.status == "ok") CHECK(out == c.text);
+  }
 }
