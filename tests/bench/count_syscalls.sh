@@ -8,6 +8,7 @@
 #          [--modes streaming,buffered] [--bbr-host PATH] [--workers N]
 #          [--page-faults]
 #   --workers N    bbr-host --workers N, and the floor with N polling threads
+#                  (default 1: the floor's own default)
 #   --page-faults  also report minor page faults per stream (/proc/PID/stat
 #                  minflt delta over the same run, without strace attached)
 # Needs strace, h2load (nghttp2-client) and the yardstick in ../shared or
@@ -22,7 +23,7 @@ repo="$(cd "$here/../.." && pwd)"
 yardstick="${YARDSTICK:-$repo/../shared/yardstick}"
 [[ -d "$yardstick" ]] || yardstick=/work/shared/yardstick
 export YARDSTICK_OUT="${YARDSTICK_OUT:-${TMPDIR:-/tmp}/bbr-yardstick}"
-size=1k streams=5000 modes=streaming,buffered bbr_host="$repo/build/bin/bbr-host" workers=""
+size=1k streams=5000 modes=streaming,buffered bbr_host="$repo/build/bin/bbr-host" workers=1
 page_faults=0
 while (($#)); do
   case "$1" in
@@ -32,7 +33,7 @@ while (($#)); do
     --bbr-host) bbr_host="$2"; shift 2 ;;
     --workers) workers="$2"; shift 2 ;;
     --page-faults) page_faults=1; shift ;;
-    -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "count_syscalls.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -102,7 +103,7 @@ count() {
 IFS=, read -r -a mode_list <<<"$modes"
 for mode in "${mode_list[@]}"; do
   bbr=("$bbr_host" serve --grpc-port "{port}" --grpc-health-port "$(free_port)"
-       --metrics-port "$(free_port)" --secure-serving=false ${workers:+--workers "$workers"})
+       --metrics-port "$(free_port)" --secure-serving=false --workers "$workers")
   count bbr-host "$mode" "${bbr[@]}"
-  count floor "$mode" "$floor" --port "{port}" ${workers:+--threads "$workers"}
+  count floor "$mode" "$floor" --port "{port}" --threads "$workers"
 done
