@@ -6,11 +6,14 @@
 #
 # usage: tests/bench/count_syscalls.sh [--size 1k|148k|1m] [--streams N]
 #          [--modes streaming,buffered] [--bbr-host PATH] [--workers N]
-#          [--page-faults]
+#          [--page-faults] [--mallocs]
 #   --workers N    bbr-host --workers N, and the floor with N polling threads
 #                  (default 1: the floor's own default)
 #   --page-faults  also report minor page faults per stream (/proc/PID/stat
 #                  minflt delta over the same run, without strace attached)
+#   --mallocs      also report malloc calls per stream in the whole server
+#                  (perf stat on a uprobe on libc's malloc; needs root and
+#                  linux-perf; the probe is added once and left in place)
 # Needs strace, h2load (nghttp2-client) and the yardstick in ../shared or
 # $YARDSTICK (the floor is built into $YARDSTICK_OUT when missing).
 # Prints one line per server and mode:
@@ -24,7 +27,7 @@ yardstick="${YARDSTICK:-$repo/../shared/yardstick}"
 [[ -d "$yardstick" ]] || yardstick=/work/shared/yardstick
 export YARDSTICK_OUT="${YARDSTICK_OUT:-${TMPDIR:-/tmp}/bbr-yardstick}"
 size=1k streams=5000 modes=streaming,buffered bbr_host="$repo/build/bin/bbr-host" workers=1
-page_faults=0
+page_faults=0 mallocs=0
 while (($#)); do
   case "$1" in
     --size) size="$2"; shift 2 ;;
@@ -33,7 +36,8 @@ while (($#)); do
     --bbr-host) bbr_host="$2"; shift 2 ;;
     --workers) workers="$2"; shift 2 ;;
     --page-faults) page_faults=1; shift ;;
-    -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --mallocs) mallocs=1; shift ;;
+    -h|--help) sed -n '2,23p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "count_syscalls.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -86,6 +90,20 @@ count() {
     "${load[@]}" --requests "$streams" --check none >/dev/null 2>&1 || true
     after=$(awk '{print $10}' "/proc/$pid/stat")
     faults=$(awk -v a="$after" -v b="$before" -v n="$streams" 'BEGIN { printf " minflt=%.2f", (a - b) / n }')
+  fi
+  if ((mallocs)); then
+    local libc stat_out
+    libc=$(ldd "$bbr_host" | awk '/libc\.so/ {print $3}')
+    perf probe -l 2>/dev/null | grep -q 'probe_libc:malloc ' ||
+      perf probe -q -x "$libc" malloc >/dev/null 2>&1 || true
+    stat_out="$(mktemp)"
+    perf stat -e probe_libc:malloc -x, -o "$stat_out" -p "$pid" &
+    tracer=$!
+    sleep 0.5
+    "${load[@]}" --requests "$streams" --check none >/dev/null 2>&1 || true
+    kill -INT "$tracer"; wait "$tracer" 2>/dev/null || true; tracer=""
+    faults+=$(awk -F, -v n="$streams" '/probe_libc:malloc/ { printf " mallocs=%.2f", $1 / n }' "$stat_out")
+    rm -f "$stat_out"
   fi
   kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=""
   awk -v name="$name" -v mode="$mode" -v size="$size" -v n="$streams" -v faults="$faults" '
