@@ -11,6 +11,7 @@
 #include "body/parser_pool.hpp"
 #include "body/slow_path_decode.hpp"
 #include "body/validating_scan.hpp"
+#include "body/work_counters.hpp"
 
 #include <simdjson.h>
 
@@ -108,6 +109,7 @@ bool JsonBody::parse() {
       // refuses invalid UTF-8, lone surrogate escapes, integers beyond 64
       // bits and nesting past Go's limit): what it accepts, Go decodes to the
       // same values. The rest goes to the slow path, which decides as Go does.
+      work_counters::count_dom_build();
       auto root = dom->parser->parse(raw_.data(), raw_.size(), /*realloc_if_needed=*/false);
       if (root.error() == simdjson::SUCCESS) {
         dom->root = root.value_unsafe();
@@ -145,6 +147,7 @@ bool JsonBody::parse_slow() {
 bool JsonBody::build_dom() {
   if (!dom_) return false;
   if (dom_->dom_built) return true;
+  work_counters::count_dom_build();
   auto root = dom_->parser->parse(raw_.data(), raw_.size(), /*realloc_if_needed=*/false);
   if (root.error() == simdjson::SUCCESS) {
     dom_->root = root.value_unsafe();

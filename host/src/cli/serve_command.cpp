@@ -7,6 +7,7 @@
 #include "config/chain_builder.hpp"
 #include "config/config.hpp"
 #include "extproc/extproc_server.hpp"
+#include "extproc/worker_count.hpp"
 #include "loader/plugin_library.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
@@ -35,6 +36,8 @@ namespace bbr::cli {
 
 namespace {
 
+constexpr unsigned kMostWorkers = 256;
+
 struct ServeFlags {
   // The reference's flags, names and defaults.
   int grpc_port = 9004;
@@ -58,7 +61,7 @@ struct ServeFlags {
   double grace_period_seconds = 30;
   std::string cert_path;
   std::string key_path;
-  unsigned workers = 1;
+  std::optional<unsigned> workers;  // unset: one per CPU this process may use
   std::uint64_t max_inflight_body_bytes = 0;  // 0: derived from the memory limit
   std::uint64_t max_concurrent_streams = 10000;
   std::uint64_t max_message_bytes = 0;  // 0: derived from --max-body-bytes
@@ -141,41 +144,34 @@ int wait_for_stop_signal(const sigset_t& stop_signals, const ExtProcServer& serv
   }
 }
 
-int run_serve(const ServeFlags& flags) {
-  log::set_verbosity(flags.verbosity < 0 ? 2 : flags.verbosity);
-
-  if (auto problem = validate_ports(flags)) {
-    log::error("Failed to validate flags: {}", *problem);
-    return 1;
-  }
+// Every flag check, in the reference's order where it has them; the message
+// to log when one fails.
+std::optional<std::string> flag_problem(const ServeFlags& flags) {
+  if (auto problem = validate_ports(flags)) return "Failed to validate flags: " + *problem;
   if (!flags.config_file.empty() && !flags.plugins.empty()) {
-    log::error("--config and --plugin cannot be used together: put the plugins in {}",
-               flags.config_file);
-    return 1;
+    return fmt::format("--config and --plugin cannot be used together: put the plugins in {}",
+                       flags.config_file);
   }
   if (flags.grace_period_seconds < 0) {
-    log::error("invalid value {} for flag \"grace-period\": must be 0 or more seconds",
-               flags.grace_period_seconds);
-    return 1;
+    return fmt::format("invalid value {} for flag \"grace-period\": must be 0 or more seconds",
+                       flags.grace_period_seconds);
   }
   if (flags.max_body_bytes == 0) {
-    log::error("invalid value 0 for flag \"max-body-bytes\": must be at least 1");
-    return 1;
+    return std::string("invalid value 0 for flag \"max-body-bytes\": must be at least 1");
   }
-  if (flags.workers == 0 || flags.workers > 256) {
-    log::error("invalid value {} for flag \"workers\": must be between 1 and 256", flags.workers);
-    return 1;
+  if (flags.workers && (*flags.workers == 0 || *flags.workers > kMostWorkers)) {
+    return fmt::format("invalid value {} for flag \"workers\": must be between 1 and {}",
+                       *flags.workers, kMostWorkers);
   }
   if (flags.cert_path.empty() != flags.key_path.empty()) {
-    log::error("--cert-path and --key-path must be given together");
-    return 1;
+    return std::string("--cert-path and --key-path must be given together");
   }
-  if (flags.metrics_endpoint_auth) {
-    log::debug("--metrics-endpoint-auth: /metrics is served without Kubernetes authentication");
-  }
+  return std::nullopt;
+}
 
-  // Block the stop signals before any thread starts, so every thread inherits
-  // the mask and only sigwait below receives them.
+// Blocks SIGTERM and SIGINT before any thread starts, so every thread
+// inherits the mask and only wait_for_stop_signal receives them.
+sigset_t block_stop_signals() {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
@@ -185,18 +181,120 @@ int run_serve(const ServeFlags& flags) {
   // never reaches sigwait; like the reference (Go's signal.Notify) take it anyway.
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
+  return stop_signals;
+}
+
+// Where the chain comes from: --config, else --plugin flags, else the
+// reference's default chain.
+ChainConfig chain_config_from_flags(const ServeFlags& flags) {
+  if (!flags.config_file.empty()) return load_config_file(flags.config_file);
+  if (!flags.plugins.empty()) return config_from_plugin_flags(flags.plugins);
+  log::info("No BBR plugins are specified. Running BBR with the default behavior.");
+  return default_config();
+}
+
+// The metrics endpoint (plain HTTP, as the reference's without its
+// Kubernetes auth filter). Throws ServerStartError when the port is taken.
+std::unique_ptr<prometheus::Exposer> serve_metrics(int port, Metrics& metrics) {
+  const std::string address = fmt::format("0.0.0.0:{}", port);
+  std::unique_ptr<prometheus::Exposer> exposer;
+  try {
+    exposer = std::make_unique<prometheus::Exposer>(address, 1);
+    exposer->RegisterCollectable(metrics.registry(), "/metrics");
+  } catch (const std::exception& e) {
+    throw ServerStartError(fmt::format("cannot serve metrics on {}: {}", address, e.what()));
+  }
+  log::info("metrics on http://{}/metrics", address);
+  return exposer;
+}
+
+// The sum of body bytes all streams may hold: a quarter of the memory the
+// process may use, since each held byte can come with a copy in gRPC's
+// receive buffers and one in an answer being sent (docs/operations.md).
+std::uint64_t inflight_limit_bytes(const ServeFlags& flags) {
+  if (flags.max_inflight_body_bytes != 0) return flags.max_inflight_body_bytes;
+  const MemoryLimit memory = process_memory_limit();
+  const std::uint64_t limit = memory.bytes != 0 ? memory.bytes / 4 : 1024ull * 1024 * 1024;
+  log::info("in-flight body budget {} MiB (a quarter of {} {} MiB)", limit >> 20,
+            memory.bytes != 0 ? memory.source : std::string("an assumed"),
+            (memory.bytes != 0 ? memory.bytes : limit * 4) >> 20);
+  return limit;
+}
+
+SessionOptions session_options_from(const ServeFlags& flags, InflightBudget& inflight_budget,
+                                    Metrics& metrics) {
+  SessionOptions options;
+  options.streaming = flags.streaming;
+  options.max_body_bytes = static_cast<std::size_t>(flags.max_body_bytes);
+  options.inflight_budget = &inflight_budget;
+  options.retry_after_seconds = flags.retry_after_seconds;
+  options.routing_headers =
+      std::make_shared<const std::vector<std::string>>(split_header_list(flags.routing_headers));
+  options.metrics = &metrics;
+  return options;
+}
+
+// --workers as given, else one per CPU this process may use.
+unsigned worker_count(const ServeFlags& flags) {
+  if (flags.workers) return *flags.workers;
+  const WorkerCount count = default_worker_count(kMostWorkers);
+  log::info("{} ext_proc worker(s): {}", count.workers, count.reason);
+  return count.workers;
+}
+
+ServerOptions server_options_from(const ServeFlags& flags, std::uint64_t inflight_limit,
+                                  Metrics& metrics) {
+  ServerOptions options;
+  options.grpc_port = flags.grpc_port;
+  options.health_port = flags.grpc_health_port;
+  options.secure_serving = flags.secure_serving;
+  options.cert_path = flags.cert_path;
+  options.key_path = flags.key_path;
+  options.workers = worker_count(flags);
+  options.max_concurrent_streams = static_cast<std::size_t>(flags.max_concurrent_streams);
+  // gRPC's own buffers get the same budget, never less than 64 MiB: a tiny
+  // quota stalls reads on every connection instead of shedding streams.
+  options.transport_memory_bytes =
+      static_cast<std::size_t>(std::max<std::uint64_t>(inflight_limit, 64ull << 20));
+  options.metrics = &metrics;
+  // The hard transport cap on one message: well above the body limit, so
+  // a buffered body over the limit still arrives and is answered 413.
+  constexpr std::uint64_t kEnvelopeBytes = 1024 * 1024;
+  constexpr std::uint64_t kMinimumCap = 16 * 1024 * 1024;
+  options.max_receive_message_bytes = static_cast<std::size_t>(
+      flags.max_message_bytes != 0 ? flags.max_message_bytes
+                                   : std::max(flags.max_body_bytes + kEnvelopeBytes, kMinimumCap));
+  return options;
+}
+
+// Serves until SIGTERM or SIGINT, then drains for the grace period.
+void serve_until_stopped(const ServeFlags& flags, const sigset_t& stop_signals, const Chain& chain,
+                         const SessionOptions& session_options,
+                         const ServerOptions& server_options) {
+  ExtProcServer server(chain, session_options, server_options);
+  log::info("serving ({} mode)", flags.streaming ? "streaming (FULL_DUPLEX_STREAMED)" : "buffered");
+
+  const int signal_number = wait_for_stop_signal(stop_signals, server);
+  log::info("{} received: draining {} in-flight stream(s) for up to {} s", strsignal(signal_number),
+            server.active_streams(), flags.grace_period_seconds);
+  server.shutdown(std::chrono::milliseconds(
+      static_cast<std::int64_t>(flags.grace_period_seconds * 1000)));
+  log::info("stopped");
+}
+
+int run_serve(const ServeFlags& flags) {
+  log::set_verbosity(flags.verbosity < 0 ? 2 : flags.verbosity);
+  if (auto problem = flag_problem(flags)) {
+    log::error("{}", *problem);
+    return 1;
+  }
+  if (flags.metrics_endpoint_auth) {
+    log::debug("--metrics-endpoint-auth: /metrics is served without Kubernetes authentication");
+  }
+  const sigset_t stop_signals = block_stop_signals();
 
   try {
-    ChainConfig config;
-    if (!flags.config_file.empty()) {
-      config = load_config_file(flags.config_file);
-    } else if (!flags.plugins.empty()) {
-      config = config_from_plugin_flags(flags.plugins);
-    } else {
-      log::info("No BBR plugins are specified. Running BBR with the default behavior.");
-      config = default_config();
-    }
-
+    const ChainConfig config = chain_config_from_flags(flags);
     PluginRegistry registry = flags.plugin_source.scan(config.plugin_dirs);
     for (const auto& problem : registry.errors()) log::warn("plugin loading: {}", problem);
 
@@ -204,74 +302,13 @@ int run_serve(const ServeFlags& flags) {
     metrics.set_build_info(BBR_GIT_COMMIT, "v" BBR_HOST_VERSION);
     Chain chain = build_chain(config, registry, &metrics);
     log::info("chain from {}: {}", config.source, describe_chain(chain));
+    const auto exposer = serve_metrics(flags.metrics_port, metrics);
 
-    // The metrics endpoint (plain HTTP, as the reference's without its
-    // Kubernetes auth filter).
-    std::unique_ptr<prometheus::Exposer> exposer;
-    const std::string metrics_address = fmt::format("0.0.0.0:{}", flags.metrics_port);
-    try {
-      exposer = std::make_unique<prometheus::Exposer>(metrics_address, 1);
-      exposer->RegisterCollectable(metrics.registry(), "/metrics");
-    } catch (const std::exception& e) {
-      log::error("cannot serve metrics on {}: {}", metrics_address, e.what());
-      return 1;
-    }
-    log::info("metrics on http://{}/metrics", metrics_address);
-
-    // The sum of body bytes all streams may hold: a quarter of the memory the
-    // process may use, since each held byte can come with a copy in gRPC's
-    // receive buffers and one in an answer being sent (docs/operations.md).
-    std::uint64_t inflight_limit = flags.max_inflight_body_bytes;
-    if (inflight_limit == 0) {
-      const MemoryLimit memory = process_memory_limit();
-      inflight_limit = memory.bytes != 0 ? memory.bytes / 4 : 1024ull * 1024 * 1024;
-      log::info("in-flight body budget {} MiB (a quarter of {} {} MiB)", inflight_limit >> 20,
-                memory.bytes != 0 ? memory.source : std::string("an assumed"),
-                (memory.bytes != 0 ? memory.bytes : inflight_limit * 4) >> 20);
-    }
+    const std::uint64_t inflight_limit = inflight_limit_bytes(flags);
     InflightBudget inflight_budget(static_cast<std::size_t>(inflight_limit));
-
-    SessionOptions session_options;
-    session_options.streaming = flags.streaming;
-    session_options.max_body_bytes = static_cast<std::size_t>(flags.max_body_bytes);
-    session_options.inflight_budget = &inflight_budget;
-    session_options.retry_after_seconds = flags.retry_after_seconds;
-    session_options.routing_headers =
-        std::make_shared<const std::vector<std::string>>(split_header_list(flags.routing_headers));
-    session_options.metrics = &metrics;
-
-    ServerOptions server_options;
-    server_options.grpc_port = flags.grpc_port;
-    server_options.health_port = flags.grpc_health_port;
-    server_options.secure_serving = flags.secure_serving;
-    server_options.cert_path = flags.cert_path;
-    server_options.key_path = flags.key_path;
-    server_options.workers = flags.workers;
-    server_options.max_concurrent_streams = static_cast<std::size_t>(flags.max_concurrent_streams);
-    // gRPC's own buffers get the same budget, never less than 64 MiB: a tiny
-    // quota stalls reads on every connection instead of shedding streams.
-    server_options.transport_memory_bytes =
-        static_cast<std::size_t>(std::max<std::uint64_t>(inflight_limit, 64ull << 20));
-    server_options.metrics = &metrics;
-    // The hard transport cap on one message: well above the body limit, so
-    // a buffered body over the limit still arrives and is answered 413.
-    constexpr std::uint64_t kEnvelopeBytes = 1024 * 1024;
-    constexpr std::uint64_t kMinimumCap = 16 * 1024 * 1024;
-    server_options.max_receive_message_bytes = static_cast<std::size_t>(
-        flags.max_message_bytes != 0
-            ? flags.max_message_bytes
-            : std::max(flags.max_body_bytes + kEnvelopeBytes, kMinimumCap));
-
-    ExtProcServer server(chain, session_options, server_options);
-    log::info("serving ({} mode)", flags.streaming ? "streaming (FULL_DUPLEX_STREAMED)"
-                                                   : "buffered");
-
-    const int signal_number = wait_for_stop_signal(stop_signals, server);
-    log::info("{} received: draining {} in-flight stream(s) for up to {} s", strsignal(signal_number),
-              server.active_streams(), flags.grace_period_seconds);
-    server.shutdown(std::chrono::milliseconds(
-        static_cast<std::int64_t>(flags.grace_period_seconds * 1000)));
-    log::info("stopped");
+    serve_until_stopped(flags, stop_signals, chain,
+                        session_options_from(flags, inflight_budget, metrics),
+                        server_options_from(flags, inflight_limit, metrics));
     return 0;
   } catch (const ConfigError& e) {
     log::error("{}", e.what());
@@ -339,8 +376,8 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                     "Seconds in-flight streams may take to finish after SIGTERM/SIGINT")
       ->capture_default_str();
   serve->add_option("--workers", flags->workers,
-                    "Completion queues serving ext_proc, one thread each (docs/operations.md)")
-      ->capture_default_str();
+                    "Completion queues serving ext_proc, one thread each (default: the CPUs "
+                    "this process may use, affinity and cgroup quota; docs/operations.md)");
   serve->add_option("--max-inflight-body-bytes", flags->max_inflight_body_bytes,
                     "Body bytes all streams may hold together; past it a request answers 503 "
                     "(0: a quarter of the cgroup memory limit, else of the machine's memory)")

@@ -1,6 +1,7 @@
 #include "extproc/extproc_server.hpp"
 
 #include "extproc/self_signed_certificate.hpp"
+#include "extproc/shared_completion_queue.hpp"
 #include "log/log.hpp"
 
 #include <grpcpp/resource_quota.h>
@@ -98,6 +99,7 @@ ExtProcServer::ExtProcServer(const Chain& chain, const SessionOptions& session_o
   env_.max_concurrent_streams = options.max_concurrent_streams;
   const std::string address = fmt::format("{}:{}", options.host, options.grpc_port);
   const std::string health_address = fmt::format("{}:{}", options.host, options.health_port);
+  prepare_completion_queue_sharing();
 
   {
     grpc::ServerBuilder builder;
@@ -124,8 +126,14 @@ ExtProcServer::ExtProcServer(const Chain& chain, const SessionOptions& session_o
     builder.AddListeningPort(health_address, grpc::InsecureServerCredentials(), &bound_port);
     health_.register_with(builder);
     refuse_shared_port(builder);
-    health_server_ = builder.BuildAndStart();
+    // Health on the first ext_proc queue: one thread polls gRPC's engine.
+    ServerOnSharedQueue health = build_on_queue(builder, queues_.front().get());
+    health_server_ = std::move(health.server);
+    health_unused_queue_ = std::move(health.unused_queue);
     if (!health_server_ || bound_port == 0) {
+      if (health_server_) health_server_->Shutdown();
+      health_unused_queue_->Shutdown();
+      drain(health_unused_queue_.get());
       server_->Shutdown();
       for (auto& queue : queues_) {
         queue->Shutdown();
@@ -140,7 +148,7 @@ ExtProcServer::ExtProcServer(const Chain& chain, const SessionOptions& session_o
     ProcessStream::await_next(env_, queue.get());
     workers_.emplace_back([q = queue.get()] { drain(q); });
   }
-  health_.start();
+  health_.start(queues_.front().get());
   health_.set_serving(true);
   log::info("ext_proc gRPC server listening on {} ({})", address,
             options.secure_serving ? "TLS" : "plaintext");
@@ -161,13 +169,17 @@ void ExtProcServer::shutdown(std::chrono::milliseconds grace) {
   // A queue may only shut down once no call can start another operation on
   // it: wait until every stream object is gone (cancelled ones end promptly).
   while (env_.live_objects.load() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // Health shares the first queue: its calls end (requested ones come back
+  // with ok false) before that queue may shut down.
+  health_.begin_shutdown();
+  health_server_->Shutdown(std::chrono::system_clock::now());
+  while (health_.live_calls() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   for (auto& queue : queues_) queue->Shutdown();
   for (auto& worker : workers_) worker.join();
   server_->Wait();
-  health_.begin_shutdown();
-  health_server_->Shutdown(std::chrono::system_clock::now());
-  health_.stop();
   health_server_->Wait();
+  health_unused_queue_->Shutdown();
+  drain(health_unused_queue_.get());
 }
 
 }  // namespace bbr

@@ -2,7 +2,8 @@
 // when secure serving), and grpc.health.v1 on --grpc-health-port (always
 // plaintext, as the reference's). Both on gRPC's asynchronous completion-queue
 // API: `workers` queues for ext_proc, each drained by one thread that runs the
-// session inline on the event it polled (docs/architecture.md, "Threads").
+// session inline on the event it polled (docs/architecture.md, "Threads");
+// health is served on the first of them, so no other thread polls.
 #pragma once
 
 #include "chain/chain.hpp"
@@ -72,6 +73,7 @@ class ExtProcServer {
   ExternalProcessorAsyncService service_;
   StreamEnvironment env_;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
+  std::unique_ptr<grpc::ServerCompletionQueue> health_unused_queue_;  // see build_on_queue
   std::vector<std::thread> workers_;
   HealthService health_;
   std::unique_ptr<grpc::Server> server_;

@@ -11,11 +11,10 @@ using grpc::health::v1::HealthCheckResponse;
 using grpc::health::v1::HealthListRequest;
 using grpc::health::v1::HealthListResponse;
 
-// One health call: requested, answered at once, then gone. `Answer` fills
-// the reply (unary) or returns the status (Watch).
+// One health call: requested, answered at once, then gone.
 class HealthCall final : public CompletionQueueEvent {
  public:
-  enum class Method { kCheck, kList, kWatch };
+  enum class Method { kCheck, kList, kWatch, kUnknown };
 
   static void await_next(HealthService& health, grpc::ServerCompletionQueue* queue, Method method) {
     if (health.shutting_down()) return;
@@ -33,6 +32,10 @@ class HealthCall final : public CompletionQueueEvent {
       case Method::kWatch:
         service.RequestWatch(&call->context_, &call->check_request_, &call->watch_writer_, queue,
                              queue, call);
+        break;
+      case Method::kUnknown:
+        health.unknown_methods().RequestCall(&call->generic_context_, &call->generic_stream_,
+                                             queue, queue, call);
         break;
     }
   }
@@ -62,12 +65,19 @@ class HealthCall final : public CompletionQueueEvent {
         watch_writer_.Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "Watch is not implemented"),
                              this);
         break;
+      case Method::kUnknown:
+        // As gRPC answers a method no service has.
+        generic_stream_.Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, ""), this);
+        break;
     }
   }
 
  private:
   HealthCall(HealthService& health, grpc::ServerCompletionQueue* queue, Method method)
-      : health_(health), queue_(queue), method_(method) {}
+      : health_(health), queue_(queue), method_(method) {
+    health_.live_call_count().fetch_add(1);
+  }
+  ~HealthCall() { health_.live_call_count().fetch_sub(1); }
 
   HealthService& health_;
   grpc::ServerCompletionQueue* queue_;
@@ -79,11 +89,11 @@ class HealthCall final : public CompletionQueueEvent {
   grpc::ServerAsyncResponseWriter<HealthCheckResponse> check_responder_{&context_};
   grpc::ServerAsyncResponseWriter<HealthListResponse> list_responder_{&context_};
   grpc::ServerAsyncWriter<HealthCheckResponse> watch_writer_{&context_};
+  grpc::GenericServerContext generic_context_;
+  grpc::GenericServerAsyncReaderWriter generic_stream_{&generic_context_};
 };
 
 }  // namespace
-
-HealthService::~HealthService() { stop(); }
 
 HealthCheckResponse::ServingStatus HealthService::status() const {
   return serving_.load() ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING;
@@ -91,26 +101,14 @@ HealthCheckResponse::ServingStatus HealthService::status() const {
 
 void HealthService::register_with(grpc::ServerBuilder& builder) {
   builder.RegisterService(&service_);
-  queue_ = builder.AddCompletionQueue();
+  builder.RegisterAsyncGenericService(&unknown_methods_);
 }
 
-void HealthService::start() {
-  for (auto method : {HealthCall::Method::kCheck, HealthCall::Method::kList, HealthCall::Method::kWatch}) {
-    HealthCall::await_next(*this, queue_.get(), method);
+void HealthService::start(grpc::ServerCompletionQueue* queue) {
+  for (auto method : {HealthCall::Method::kCheck, HealthCall::Method::kList,
+                      HealthCall::Method::kWatch, HealthCall::Method::kUnknown}) {
+    HealthCall::await_next(*this, queue, method);
   }
-  worker_ = std::thread([queue = queue_.get()] {
-    void* tag = nullptr;
-    bool ok = false;
-    while (queue->Next(&tag, &ok)) static_cast<CompletionQueueEvent*>(tag)->on_event(ok);
-  });
-}
-
-void HealthService::stop() {
-  shutting_down_.store(true);
-  if (!queue_) return;
-  queue_->Shutdown();
-  if (worker_.joinable()) worker_.join();
-  queue_.reset();
 }
 
 }  // namespace bbr

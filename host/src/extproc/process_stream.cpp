@@ -133,8 +133,12 @@ void ProcessStream::on_read(bool ok) {
     return;
   }
 
+  // Nothing refers to the previous message any more: the session moved out
+  // what it keeps (on_request's contract).
+  arena_.Reset();
+  request_ = google::protobuf::Arena::CreateMessage<Session::ProcessingRequest>(&arena_);
   grpc::Status parsed =
-      grpc::SerializationTraits<Session::ProcessingRequest>::Deserialize(&incoming_, &request_);
+      grpc::SerializationTraits<Session::ProcessingRequest>::Deserialize(&incoming_, request_);
   if (!parsed.ok()) {
     if (env_.metrics != nullptr) env_.metrics->record_malformed_message();
     log_malformed("a message that is not a ProcessingRequest: " + parsed.error_message());
@@ -149,7 +153,7 @@ void ProcessStream::on_read(bool ok) {
                           "too many concurrent streams");
   } else {
     try {
-      step_ = session_->on_request(request_);
+      step_ = session_->on_request(*request_);
     } catch (const std::exception& e) {
       // Out of memory in a copy, a protobuf limit: this stream fails, the
       // server goes on.
