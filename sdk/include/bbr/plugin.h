@@ -517,8 +517,8 @@ typedef struct bbr_host_api {
                                  double value);
 
   /* Walks the parameter array or object at `pointer` ("" the whole parameters
-   * object), as json_for_each does the body. BBR_NOT_FOUND when absent.
-   * THREADS: any thread. */
+   * object), as json_for_each does the body: members in the order the operator
+   * wrote them. BBR_NOT_FOUND when absent. THREADS: any thread. */
   bbr_status_t (*parameter_for_each)(const bbr_plugin_context_t *ctx, const char *pointer,
                                      size_t pointer_length, bbr_json_visit_fn visit,
                                      void *user);
@@ -534,7 +534,7 @@ typedef struct bbr_create_args {
   bbr_plugin_context_t *context; /* valid until destroy() returns: keep it */
   bbr_buffer_t instance_name;    /* the name given in config */
   /* The instance's parameters as JSON text: an object, or length 0 when none
-   * were given. */
+   * were given. The host has checked them against parameters_schema first. */
   bbr_buffer_t parameters_json;
   /* On failure, create writes a NUL-terminated explanation here (truncate as
    * needed). The host owns the buffer. */
@@ -548,7 +548,10 @@ typedef struct bbr_plugin_type {
   const char *version;     /* the plugin's own version, e.g. "1.2.0" */
   const char *description; /* one line */
   uint32_t capabilities;   /* BBR_CAP_* */
-  const char *parameters_schema; /* JSON Schema of the parameters, or NULL */
+  /* JSON Schema of the parameters, or NULL. The host refuses parameters
+   * that break it before create() (the subset it checks:
+   * docs/configuration.md). */
+  const char *parameters_schema;
 
   /* Returns 0 and sets *instance_out, or non-zero with args->error filled. */
   int (*create)(const bbr_create_args_t *args, void **instance_out);
