@@ -62,6 +62,32 @@ std::string create_problem(const PluginSpec& spec, const bbr_plugin_type_t& type
                      spec.name, spec.type);
 }
 
+// Built against ABI 1.1 or later: a library says so; a type linked into a
+// test (no library) by the size of its descriptor.
+bool built_for_1_1(const PluginTypeRef& type) {
+  if (type.library) return type.library->abi_minor() >= 1;
+  return BBR_HAS_FIELD(type.type, bbr_plugin_type_t, process_response_event);
+}
+
+// Adds each `default` of the schema's `properties` that `value` leaves out,
+// after the members written (in the schema's order), and does the same inside
+// the objects given. Defaults inside allOf/anyOf/oneOf branches are not taken:
+// which branch applies is not the host's to guess.
+void fill_defaults(ordered_json& value, const ordered_json& schema) {
+  if (!value.is_object() || !schema.is_object()) return;
+  auto properties = schema.find("properties");
+  if (properties == schema.end() || !properties->is_object()) return;
+  for (const auto& [name, property] : properties->items()) {
+    if (!property.is_object()) continue;
+    auto given = value.find(name);
+    if (given != value.end()) {
+      fill_defaults(*given, property);
+    } else if (auto fallback = property.find("default"); fallback != property.end()) {
+      value[name] = *fallback;
+    }
+  }
+}
+
 }  // namespace
 
 std::string spec_field_path(const std::string& origin, const std::string& field) {
@@ -109,6 +135,12 @@ std::optional<PluginParameters> check_parameters(const PluginSpec& spec, const P
         "{}: the plugin declares a parameters schema we cannot use (a plugin bug): {}", owner(spec),
         error.what()));
     return std::nullopt;
+  }
+  // A 1.0 plugin gets exactly what was written, as it always did.
+  if (built_for_1_1(type)) {
+    ordered_json filled = spec.parameters.is_null() ? ordered_json::object() : spec.parameters;
+    fill_defaults(filled, schema);
+    if (!filled.empty() || !spec.parameters.is_null()) checked.document = std::move(filled);
   }
   return checked;
 }
