@@ -22,7 +22,7 @@ target_link_libraries(unit_sdk PRIVATE bbr_testkit sdk_probe_types)
 target_compile_definitions(unit_sdk PRIVATE BBR_SDK_PROBE_SO="${BBR_SDK_PROBE_DIR}/sdk-probe.so")
 add_dependencies(unit_sdk sdk_probe body-field-to-header base-model-to-header header-to-body bbr-host)
 
-# libbbr-testkit.so exports its API only (sdk/testkit/testkit.map).
+# libbbr-testkit.so exports its API only (host/src/testkit/testkit.map).
 find_program(BBR_READELF NAMES readelf)
 if(BBR_READELF)
   add_test(NAME "sdk: libbbr-testkit.so exports only the bbr::testkit API"
