@@ -2,9 +2,10 @@
 
 namespace bbr {
 
-void read_value(const Json& v, JsonRead& out) {
+template <class AnyJson>
+void read_value(const AnyJson& v, JsonRead& out) {
   out = JsonRead{};
-  using T = Json::value_t;
+  using T = typename AnyJson::value_t;
   switch (v.type()) {
     case T::null:
     case T::discarded:
@@ -13,29 +14,29 @@ void read_value(const Json& v, JsonRead& out) {
       break;
     case T::boolean:
       out.type = JsonType::kBool;
-      out.boolean = v.get<bool>();
+      out.boolean = v.template get<bool>();
       break;
     case T::number_integer:
       out.type = JsonType::kInteger;
-      out.integer = v.get<int64_t>();
+      out.integer = v.template get<int64_t>();
       out.number = static_cast<double>(out.integer);
       break;
     case T::number_unsigned:
-      if (v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX)) {
+      if (v.template get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX)) {
         out.type = JsonType::kInteger;
-        out.integer = static_cast<int64_t>(v.get<uint64_t>());
+        out.integer = static_cast<int64_t>(v.template get<uint64_t>());
       } else {
         out.type = JsonType::kNumber;
       }
-      out.number = static_cast<double>(v.get<uint64_t>());
+      out.number = static_cast<double>(v.template get<uint64_t>());
       break;
     case T::number_float:
       out.type = JsonType::kNumber;
-      out.number = v.get<double>();
+      out.number = v.template get<double>();
       break;
     case T::string:
       out.type = JsonType::kString;
-      out.string = v.get_ref<const std::string&>();
+      out.string = v.template get_ref<const std::string&>();
       break;
     case T::array:
       out.type = JsonType::kArray;
@@ -47,5 +48,8 @@ void read_value(const Json& v, JsonRead& out) {
       break;
   }
 }
+
+template void read_value<Json>(const Json&, JsonRead&);
+template void read_value<nlohmann::ordered_json>(const nlohmann::ordered_json&, JsonRead&);
 
 }  // namespace bbr

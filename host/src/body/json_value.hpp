@@ -32,7 +32,9 @@ struct JsonRead {
 
 // A value of the mutable document (or of a plugin's parameters) as a lookup
 // returns it. The one mapping from nlohmann's types: an unsigned integer
-// beyond int64 is a kNumber, as simdjson's DOM types it.
-void read_value(const Json& v, JsonRead& out);
+// beyond int64 is a kNumber, as simdjson's DOM types it. Defined for the body's
+// Json and for the document-ordered json plugin parameters are kept in.
+template <class AnyJson>
+void read_value(const AnyJson& v, JsonRead& out);
 
 }  // namespace bbr

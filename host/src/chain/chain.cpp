@@ -48,7 +48,27 @@ std::optional<ImmediateResponse> reference_failure_response(const ChainOutcome& 
 }
 
 PluginInstance::PluginInstance(PluginTypeRef type, std::string instance_name,
-                               std::string parameters_json, Metrics* metrics, PluginPolicy policy)
+                               PluginParameters parameters, Metrics* metrics, PluginPolicy policy)
+    : PluginInstance(std::move(type), std::move(instance_name), std::move(parameters.document),
+                     parameters.document.is_null()
+                         ? std::string()
+                         : parameters.document.dump(-1, ' ', false,
+                                                    nlohmann::ordered_json::error_handler_t::replace),
+                     metrics, policy) {}
+
+PluginInstance::PluginInstance(PluginTypeRef type, std::string instance_name,
+                               const std::string& parameters_json, Metrics* metrics,
+                               PluginPolicy policy)
+    : PluginInstance(std::move(type), std::move(instance_name),
+                     parameters_json.empty()
+                         ? nlohmann::ordered_json()
+                         : nlohmann::ordered_json::parse(parameters_json, nullptr,
+                                                         /*allow_exceptions=*/false),
+                     parameters_json, metrics, policy) {}
+
+PluginInstance::PluginInstance(PluginTypeRef type, std::string instance_name,
+                               nlohmann::ordered_json&& document, const std::string& parameters_json,
+                               Metrics* metrics, PluginPolicy policy)
     : type_(std::move(type)), metrics_(metrics), policy_(policy) {
   context_.type_name = type_.type->name;
   context_.instance_name = std::move(instance_name);
@@ -56,10 +76,8 @@ PluginInstance::PluginInstance(PluginTypeRef type, std::string instance_name,
   // definitions and hands out ids; nothing is counted.
   counters_ = std::make_unique<PluginCounters>(metrics, context_.instance_name);
   context_.metrics = counters_.get();
-  if (!parameters_json.empty()) {
-    context_.parameters = nlohmann::json::parse(parameters_json, nullptr, /*allow_exceptions=*/false);
-    if (context_.parameters.is_discarded()) context_.parameters = nullptr;
-  }
+  // Text that is not JSON: the plugin sees the text, parameter_get nothing.
+  context_.parameters = document.is_discarded() ? nullptr : std::move(document);
 
   char error[1024] = {0};
   bbr_create_args_t args{};

@@ -9,6 +9,8 @@
 #include "loader/plugin_library.hpp"
 #include "metrics/metrics.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -24,6 +26,14 @@ namespace bbr {
 class CreateError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// The parameters an instance is created with: one parsed document, in the
+// order it was written (parameter_for_each walks it in that order, as
+// plugin.h promises). Null when none were given: create() then receives
+// empty text.
+struct PluginParameters {
+  nlohmann::ordered_json document;
 };
 
 // Every capability that puts a plugin on the response path.
@@ -42,8 +52,15 @@ enum class ResponseUnit {
 // One created plugin instance. Destroys it (through the plugin) on destruction.
 class PluginInstance {
  public:
-  // Calls the type's create(); throws CreateError with the plugin's text.
-  PluginInstance(PluginTypeRef type, std::string instance_name, std::string parameters_json,
+  // Calls the type's create() with the document as compact JSON text; throws
+  // CreateError with the plugin's text. The document is the one checked by
+  // config/plugin_creation.hpp (the front ends create instances through it).
+  PluginInstance(PluginTypeRef type, std::string instance_name, PluginParameters parameters,
+                 Metrics* metrics, PluginPolicy policy = {});
+  // The same from JSON text, for tests that write their parameters inline:
+  // parsed once here, and given to create() as written (text that is not JSON
+  // too, so a plugin's own error for it can be tested).
+  PluginInstance(PluginTypeRef type, std::string instance_name, const std::string& parameters_json,
                  Metrics* metrics, PluginPolicy policy = {});
   ~PluginInstance();
   PluginInstance(const PluginInstance&) = delete;
@@ -80,6 +97,9 @@ class PluginInstance {
   }
 
  private:
+  PluginInstance(PluginTypeRef type, std::string instance_name, nlohmann::ordered_json&& document,
+                 const std::string& text, Metrics* metrics, PluginPolicy policy);
+
   PluginTypeRef type_;
   Metrics* metrics_;
   PluginPolicy policy_;

@@ -213,8 +213,9 @@ bbr_status_t fill_json_value(const JsonRead& v, bbr_json_value_t* value_out) {
   return copy_json_value(out, value_out);
 }
 
-// A parameter value (nlohmann) for the plugin: the same mapping as the body's.
-bbr_status_t fill_json_value(const Json& v, bbr_json_value_t* value_out) {
+// A parameter value (nlohmann, in document order) for the plugin: the same
+// mapping as the body's.
+bbr_status_t fill_json_value(const nlohmann::ordered_json& v, bbr_json_value_t* value_out) {
   JsonRead read;
   read_value(v, read);
   return fill_json_value(read, value_out);
@@ -773,7 +774,7 @@ bbr_status_t api_parameter_for_each(const bbr_plugin_context_t* ctx, const char*
     if (ctx == nullptr || visit == nullptr) return BBR_INVALID_ARGUMENT;
     std::string_view parent = sv(pointer, pointer_length);
     if (!parent.empty() && parent.front() != '/') return BBR_INVALID_ARGUMENT;
-    const Json* node = nullptr;
+    const decltype(ctx->parameters)* node = nullptr;
     try {
       Json::json_pointer ptr{std::string(parent)};
       if (ctx->parameters.is_null() || !ctx->parameters.contains(ptr)) return BBR_NOT_FOUND;

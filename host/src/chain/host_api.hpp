@@ -20,9 +20,10 @@ struct bbr_plugin_context {
   std::string instance_name;
   // This instance's counters; null without metrics (e.g. in `plugins validate`).
   bbr::PluginCounters* metrics = nullptr;
-  // The instance's parameters, parsed once for parameter_get (null when none
-  // were given or they are not JSON: the plugin sees the text either way).
-  nlohmann::json parameters;
+  // The instance's parameters, parsed once, in the order they were written
+  // (parameter_for_each walks them in that order); null when none were given
+  // or they are not JSON: the plugin sees the text either way.
+  nlohmann::ordered_json parameters;
   // JSON Pointers parameter_for_each handed out (ABI 1.1): their views must
   // live until destroy(). A set, so walking the same parameters on every
   // request keeps one copy of each pointer, not one per walk.

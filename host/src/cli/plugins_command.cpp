@@ -8,7 +8,7 @@
 #include "cli/body_arg.hpp"
 #include "cli/commands.hpp"
 #include "cli/plugin_source.hpp"
-#include "config/parameter_schema.hpp"
+#include "config/plugin_creation.hpp"
 #include "loader/plugin_library.hpp"
 #include "offline/session_driver.hpp"
 
@@ -29,6 +29,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -220,24 +221,9 @@ offline::DriveInput sample_exchange(const std::string& request_body,
   return in;
 }
 
-// What the type's declared schema says about `parameters_json` ("" stands for
-// no parameters, checked as {} the way config check does), one line per
-// problem, with the same checker `config check` uses. Throws SchemaError (with
-// the reason) when the plugin declares a schema that is not usable: a plugin bug.
-std::vector<std::string> schema_problems(const bbr_plugin_type_t& type,
-                                         const std::string& parameters_json) {
-  if (type.parameters_schema == nullptr || type.parameters_schema[0] == '\0') return {};
-  nlohmann::json schema = nlohmann::json::parse(type.parameters_schema, nullptr,
-                                                /*allow_exceptions=*/false);
-  if (schema.is_discarded()) throw SchemaError("its parameters schema is not valid JSON");
-  nlohmann::json parameters =
-      parameters_json.empty() ? nlohmann::json::object() : nlohmann::json::parse(parameters_json);
-  return validate_against_schema(parameters, schema, "parameters");
-}
-
 // Runs in the child. Returns the exit status.
 int validate_in_child(const fs::path& file, const ValidateOptions& opts,
-                      const std::string& request_body, const std::string& response_body,
+                      const nlohmann::ordered_json& parameters, const std::string& request_body, const std::string& response_body,
                       Reporter& report) {
   const LoadOptions load = opts.plugins.load_options();
   report.step("load");
@@ -267,16 +253,20 @@ int validate_in_child(const fs::path& file, const ValidateOptions& opts,
     std::string summary = fmt::format("{} {} [{}]", name, or_empty(type->version),
                                       capability_list(type->capabilities, ","));
     report.step(fmt::format("schema check of type '{}'", name));
+    // The parameter check and create() serve uses (config/plugin_creation.hpp).
+    PluginSpec spec;
+    spec.type = name;
+    spec.name = name;  // as the test kit names an instance by default
+    spec.parameters = parameters;
     std::vector<std::string> problems;
-    try {
-      problems = schema_problems(*type, opts.parameters);
-    } catch (const SchemaError& e) {
-      report.fail(fmt::format("type '{}': the plugin declares a parameters schema we cannot use "
-                              "(a plugin bug): {}",
-                              name, e.what()));
+    bool schema_unusable = false;
+    std::optional<PluginParameters> checked =
+        check_parameters(spec, ref, problems, &schema_unusable);
+    if (!checked && schema_unusable) {
+      report.fail(fmt::format("{}", fmt::join(problems, "; ")));
       return 1;
     }
-    if (!problems.empty() && opts.parameters.empty()) {
+    if (!checked && parameters.is_null()) {
       // The file is fine; the type just cannot be created without parameters,
       // and inventing some would test our guess rather than the plugin.
       report.info(fmt::format("{} loaded; create() skipped: its schema requires parameters "
@@ -284,16 +274,15 @@ int validate_in_child(const fs::path& file, const ValidateOptions& opts,
                               summary, fmt::join(problems, ", ")));
       continue;
     }
-    if (!problems.empty()) {
+    if (!checked) {
       report.fail(fmt::format("type '{}': --parameters break its schema: {}", name,
                               fmt::join(problems, "; ")));
       return 1;
     }
     report.step(fmt::format("create() of type '{}'", name));
-    try {
-      instance = std::make_shared<PluginInstance>(ref, "validate", opts.parameters, nullptr);
-    } catch (const std::exception& e) {
-      report.fail(fmt::format("type '{}': create() failed: {}", name, e.what()));
+    instance = create_instance(spec, ref, std::move(*checked), nullptr, problems);
+    if (!instance) {
+      report.fail(fmt::format("{}", fmt::join(problems, "; ")));
       return 1;
     }
     // Each hook through the real session, as serve would call it: the
@@ -344,7 +333,7 @@ std::string signal_text(int sig) {
 // Forks, validates `file` in the child, and prints the verdict. Returns true
 // when the file passed.
 bool validate_file(const fs::path& file, const ValidateOptions& opts,
-                   const std::string& request_body, const std::string& response_body) {
+                   const nlohmann::ordered_json& parameters, const std::string& request_body, const std::string& response_body) {
   int fds[2];
   if (::pipe(fds) != 0) {
     std::cout << fmt::format("{}: FAILED: cannot create a pipe: {}\n", file.string(),
@@ -368,7 +357,7 @@ bool validate_file(const fs::path& file, const ValidateOptions& opts,
     Reporter report(fds[1]);
     int status = 1;
     try {
-      status = validate_in_child(file, opts, request_body, response_body, report);
+      status = validate_in_child(file, opts, parameters, request_body, response_body, report);
     } catch (const std::exception& e) {
       report.fail(fmt::format("unexpected error: {}", e.what()));
     }
@@ -435,16 +424,17 @@ int run_validate(const ValidateOptions& opts) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
   }
+  nlohmann::ordered_json parameters;  // null: none given
   if (!opts.parameters.empty()) {
-    auto params = nlohmann::json::parse(opts.parameters, nullptr, /*allow_exceptions=*/false);
-    if (params.is_discarded() || !params.is_object()) {
+    parameters = nlohmann::ordered_json::parse(opts.parameters, nullptr, /*allow_exceptions=*/false);
+    if (parameters.is_discarded() || !parameters.is_object()) {
       std::cerr << "error: --parameters must be a JSON object, e.g. '{\"fieldName\":\"model\"}'\n";
       return 2;
     }
   }
   bool all_ok = true;
   for (const auto& file : opts.files) {
-    if (!validate_file(file, opts, request_body, response_body)) all_ok = false;
+    if (!validate_file(file, opts, parameters, request_body, response_body)) all_ok = false;
   }
   std::cout.flush();
   return all_ok ? 0 : 1;

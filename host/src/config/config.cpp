@@ -411,7 +411,7 @@ std::vector<PluginSpec> parse_plugins(const Json& root, Problems& problems) {
     if (item.contains("parameters")) {
       const Json& parameters = item["parameters"];
       if (parameters.is_object()) {
-        spec.parameters_json = parameters.dump(-1, ' ', false, Json::error_handler_t::replace);
+        spec.parameters = parameters;
       } else if (!parameters.is_null()) {
         problems.add(origin + ".parameters",
                      fmt::format("must be a mapping (got {})", describe(parameters)));
@@ -652,9 +652,11 @@ PluginSpec parse_plugin_flag(std::string_view value) {
   if (spec.name.empty()) throw ConfigError({"bbr plugin name cannot be empty"});
   if (second != std::string_view::npos) {
     std::string_view json = trim(value.substr(second + 1));
-    // As the reference: any JSON value passes here; build_chain wants an object.
-    if (!json.empty() && !nlohmann::json::accept(json)) throw ConfigError({"invalid json"});
-    spec.parameters_json = std::string(json);
+    // As the reference: any JSON value passes here; the parameter check wants an object.
+    if (!json.empty()) {
+      spec.parameters = Json::parse(json, nullptr, /*allow_exceptions=*/false);
+      if (spec.parameters.is_discarded()) throw ConfigError({"invalid json"});
+    }
   }
   return spec;
 }
@@ -688,12 +690,12 @@ ChainConfig default_config() {
   config.plugins.push_back(
       PluginSpec{"body-field-to-header",
                  "body-field-to-header",
-                 R"({"fieldName":"model","headerName":"X-Gateway-Model-Name"})",
+                 Json{{"fieldName", "model"}, {"headerName", "X-Gateway-Model-Name"}},
                  "default chain #1",
                  {}});
   config.plugins.push_back(PluginSpec{"base-model-to-header",
                                       "base-model-to-header",
-                                      fmt::format(R"({{"adaptersDir":"{}"}})", kDefaultAdaptersDir),
+                                      Json{{"adaptersDir", kDefaultAdaptersDir}},
                                       "default chain #2",
                                       {}});
   config.request = {"body-field-to-header", "base-model-to-header"};

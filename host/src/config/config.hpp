@@ -4,6 +4,8 @@
 
 #include "chain/plugin_policy.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -28,7 +30,10 @@ class ConfigError : public std::runtime_error {
 struct PluginSpec {
   std::string type;
   std::string name;
-  std::string parameters_json;  // compact JSON object text, "" when none given
+  // The parameters as written, parsed once, in document order; null when none
+  // were given. Any JSON value from a --plugin flag (the reference accepts
+  // any); the parameter check wants an object.
+  nlohmann::ordered_json parameters;
   std::string origin;           // where it came from, for errors: "plugins[1]", "--plugin #2"
   PluginPolicy policy;          // failurePolicy and timeout; defaults for --plugin flags
 };

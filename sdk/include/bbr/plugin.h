@@ -544,8 +544,9 @@ typedef struct bbr_host_api {
                                  double value);
 
   /* Walks the parameter array or object at `pointer` ("" the whole parameters
-   * object), as json_for_each does the body. BBR_NOT_FOUND when absent.
-   * THREADS: any thread. */
+   * object), as json_for_each does the body: members in the order the operator
+   * wrote them (schema defaults the host filled in come after them).
+   * BBR_NOT_FOUND when absent. THREADS: any thread. */
   bbr_status_t (*parameter_for_each)(const bbr_plugin_context_t *ctx, const char *pointer,
                                      size_t pointer_length, bbr_json_visit_fn visit,
                                      void *user);
@@ -561,7 +562,13 @@ typedef struct bbr_create_args {
   bbr_plugin_context_t *context; /* valid until destroy() returns: keep it */
   bbr_buffer_t instance_name;    /* the name given in config */
   /* The instance's parameters as JSON text: an object, or length 0 when none
-   * were given. */
+   * were given. The host has checked them against parameters_schema first.
+   * For a plugin built against 1.1 or later (bbr_plugin_library.abi_minor
+   * >= 1) the host also fills in each `default` of the schema's `properties`
+   * (recursively inside the objects given; not from allOf/anyOf/oneOf) that
+   * the operator left out, so the text, parameter_get and parameter_for_each
+   * all see them; an object then arrives even when none were given, if the
+   * schema has defaults. A 1.0 plugin gets exactly what was written. */
   bbr_buffer_t parameters_json;
   /* On failure, create writes a NUL-terminated explanation here (truncate as
    * needed). The host owns the buffer. */
@@ -575,7 +582,10 @@ typedef struct bbr_plugin_type {
   const char *version;     /* the plugin's own version, e.g. "1.2.0" */
   const char *description; /* one line */
   uint32_t capabilities;   /* BBR_CAP_* */
-  const char *parameters_schema; /* JSON Schema of the parameters, or NULL */
+  /* JSON Schema of the parameters, or NULL. The host refuses parameters
+   * that break it before create() (the subset it checks: docs/abi.md) and,
+   * for a 1.1 plugin, applies its defaults (see bbr_create_args.parameters_json). */
+  const char *parameters_schema;
 
   /* Returns 0 and sets *instance_out, or non-zero with args->error filled. */
   int (*create)(const bbr_create_args_t *args, void **instance_out);

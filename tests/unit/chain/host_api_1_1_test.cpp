@@ -390,15 +390,16 @@ TEST_CASE("metric_define / metric_add / metric_observe through the table", "[hos
   CHECK_THAT(text, Catch::Contains(R"(inst_sizes_bucket{plugin_name="inst",le="10"} 1)"));
 }
 
-TEST_CASE("parameter_for_each walks the parameters; views live until destroy",
+TEST_CASE("parameter_for_each walks the parameters in document order; views live until destroy",
           "[host_api][abi11]") {
   bbr_plugin_context ctx;
-  ctx.parameters = nlohmann::json::parse(R"({"rules":[{"header":"x-a"},{"header":"x-b"}],"n":1})");
+  ctx.parameters =
+      nlohmann::ordered_json::parse(R"({"rules":[{"header":"x-a"},{"header":"x-b"}],"n":1})");
   Walk top;
   REQUIRE(api().parameter_for_each(&ctx, "", 0, record, &top) == BBR_OK);
   REQUIRE(top.seen.size() == 2);
-  CHECK(top.seen[0].name == "n");
-  CHECK(top.seen[1].pointer == "/rules");
+  CHECK(top.seen[0].pointer == "/rules");
+  CHECK(top.seen[1].name == "n");
   Walk rules;
   REQUIRE(api().parameter_for_each(&ctx, "/rules", 6, record, &rules) == BBR_OK);
   REQUIRE(rules.seen.size() == 2);

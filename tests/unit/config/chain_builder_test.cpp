@@ -182,8 +182,8 @@ response: [{pluginRef: d}]
 
 TEST_CASE("hand-built configs are checked for duplicate names and references too") {
   ChainConfig config;
-  config.plugins = {{"abi-test-good", "x", "", "custom #1", {}},
-                    {"abi-test-good", "x", "", "custom #2", {}}};
+  config.plugins = {{"abi-test-good", "x", nullptr, "custom #1", {}},
+                    {"abi-test-good", "x", nullptr, "custom #2", {}}};
   config.request = {"x", "y", "x"};
   auto problems = build_problems(config);
   CHECK(problems == std::vector<std::string>{

@@ -1,4 +1,4 @@
-# Pins libbbr-testkit.so's symbol hygiene (sdk/testkit/testkit.map): every
+# Pins libbbr-testkit.so's symbol hygiene (host/src/testkit/testkit.map): every
 # defined dynamic symbol is the bbr::testkit API, and none is STB_GNU_UNIQUE.
 # cmake -DREADELF=<readelf> -DLIBRARY=<libbbr-testkit.so> -P check_testkit_exports.cmake
 execute_process(COMMAND ${READELF} --dyn-syms --wide ${LIBRARY}

@@ -20,9 +20,9 @@ target_compile_options(sdk_probe PRIVATE ${BBR_WARNINGS})
 # unit_sdk too: the kit carries its own copy, kept local to the .so).
 target_link_libraries(unit_sdk PRIVATE bbr_testkit sdk_probe_types)
 target_compile_definitions(unit_sdk PRIVATE BBR_SDK_PROBE_SO="${BBR_SDK_PROBE_DIR}/sdk-probe.so")
-add_dependencies(unit_sdk sdk_probe body-field-to-header base-model-to-header)
+add_dependencies(unit_sdk sdk_probe body-field-to-header base-model-to-header header-to-body bbr-host)
 
-# libbbr-testkit.so exports its API only (sdk/testkit/testkit.map).
+# libbbr-testkit.so exports its API only (host/src/testkit/testkit.map).
 find_program(BBR_READELF NAMES readelf)
 if(BBR_READELF)
   add_test(NAME "sdk: libbbr-testkit.so exports only the bbr::testkit API"

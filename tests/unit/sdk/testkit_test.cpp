@@ -147,6 +147,14 @@ TEST_CASE("testkit: plugin.hpp's for_each walks, stops early, and rethrows the l
   CHECK(r.header("x-probe-params") == "prefix,refuse");
 }
 
+TEST_CASE("testkit: parameter_for_each walks the parameters in the order they were written") {
+  // plugin.h promises document order: not sorted, not the order of any map.
+  auto r = probe(R"({"refuse":false,"zeta":1,"prefix":"x-probe-","alpha":2})")
+               .request({{"x-probe", "walk"}}, R"({"model":"m","messages":[]})");
+  if (r.header("x-probe-abi-minor") == "0") return;  // 1.0 host: no for_each
+  CHECK(r.header("x-probe-params") == "refuse,zeta,prefix,alpha");
+}
+
 TEST_CASE("testkit: plugin.hpp's typed setters write JSON the host makes") {
   auto r = probe().request({{"x-probe", "typed"}}, R"({"model":"m"})");
   if (r.header("x-probe-abi-minor") == "0") return;  // 1.0 host: no typed setters

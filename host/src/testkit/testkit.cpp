@@ -8,6 +8,7 @@
 #include <bbr/testkit.hpp>
 
 #include "chain/chain.hpp"
+#include "config/plugin_creation.hpp"
 #include "loader/plugin_library.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
@@ -77,12 +78,28 @@ std::shared_ptr<Plugin::Impl> create_impl(std::shared_ptr<bbr::PluginLibrary> li
   // What the plugin logs while it is created (e.g. a warning about its
   // parameters) is kept for create_logs(), at every level, not printed.
   CreateSink sink("plugin " + name + " (" + impl->type_name + "): ", name);
+  // The parameter check and create() serve uses (config/plugin_creation.hpp),
+  // schema included, so a test that passes here describes what serve does.
+  bbr::PluginSpec spec;
+  spec.type = impl->type_name;
+  spec.name = name;
+  if (!parameters_json.empty()) {
+    spec.parameters =
+        nlohmann::ordered_json::parse(parameters_json, nullptr, /*allow_exceptions=*/false);
+    if (spec.parameters.is_discarded()) throw Error("parameters: not valid JSON: " + parameters_json);
+  }
+  std::vector<std::string> problems;
   try {
     bbr::log::ThreadCapture capture(sink, bbr::log::Level::kTrace);
-    impl->instance = std::make_shared<bbr::PluginInstance>(
-        bbr::PluginTypeRef{std::move(library), type}, name, parameters_json, &kit_metrics());
+    impl->instance = bbr::create_plugin(spec, bbr::PluginTypeRef{std::move(library), type},
+                                        &kit_metrics(), problems);
   } catch (const std::exception& e) {
     throw Error(e.what());
+  }
+  if (!impl->instance) {
+    std::string text;
+    for (const auto& problem : problems) text += (text.empty() ? "" : "\n") + problem;
+    throw Error(text);
   }
   impl->create_logs = std::move(sink.lines);
   return impl;
