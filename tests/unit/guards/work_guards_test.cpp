@@ -9,6 +9,7 @@
 // measuring thread only, so gRPC's, the loader's or a plugin's background
 // threads cannot make a figure move. Sanitizer runtimes own malloc, so under
 // them only the DOM guard runs.
+#include "body/json_body.hpp"
 #include "body/work_counters.hpp"
 #include "config/chain_builder.hpp"
 #include "config/config.hpp"
@@ -233,6 +234,21 @@ constexpr std::uint64_t kMebibyteStreamedCopiedBytesBudget = 2'064'988;
 constexpr std::uint64_t kMebibyteStreamedAllocationBudget = 51;
 
 }  // namespace
+
+TEST_CASE("the DOM counter counts: a nested lookup builds one DOM, a top-level one none",
+          "[guards]") {
+  // So that the zero budgets below cannot pass because the counter is dead.
+  bbr::JsonBody body(chat_body(1024));
+  REQUIRE(body.parse());
+  const std::uint64_t before = bbr::work_counters::dom_builds.load();
+  bbr::JsonRead read;
+  REQUIRE(body.get("/model", read) == bbr::JsonError::kNone);
+  CHECK(bbr::work_counters::dom_builds.load() == before);
+  REQUIRE(body.get("/messages/0/role", read) == bbr::JsonError::kNone);
+  CHECK(bbr::work_counters::dom_builds.load() == before + 1);
+  REQUIRE(body.get("/messages/0/content", read) == bbr::JsonError::kNone);
+  CHECK(bbr::work_counters::dom_builds.load() == before + 1);  // built once per body
+}
 
 TEST_CASE("a 1 KiB request with the default chain builds no DOM", "[guards]") {
   // Budget 0: the validating scan finds `model` on its own; a DOM is only for
