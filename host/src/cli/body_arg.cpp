@@ -25,4 +25,13 @@ std::string read_body_arg(const std::string& flag, const std::string& value) {
   return ss.str();
 }
 
+std::vector<std::string> split_body(const std::string& body, std::size_t piece_bytes) {
+  if (piece_bytes == 0 || body.size() <= piece_bytes) return {body};
+  std::vector<std::string> pieces;
+  for (std::size_t at = 0; at < body.size(); at += piece_bytes) {
+    pieces.push_back(body.substr(at, piece_bytes));
+  }
+  return pieces;
+}
+
 }  // namespace bbr::cli

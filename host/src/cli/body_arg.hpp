@@ -4,8 +4,10 @@
 // is not JSON (to see the 400) therefore comes from a file.
 #pragma once
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace bbr::cli {
 
@@ -21,5 +23,10 @@ class BodyArgError : public std::runtime_error {
 
 // The body `value` stands for; `flag` names the option in the error.
 std::string read_body_arg(const std::string& flag, const std::string& value);
+
+// `body` as the messages that carry it: pieces of `piece_bytes` (the last
+// may be shorter); 0, or a body no longer than that (an empty one too), is
+// one piece.
+std::vector<std::string> split_body(const std::string& body, std::size_t piece_bytes);
 
 }  // namespace bbr::cli

@@ -5,6 +5,7 @@
 #include "chain/message.hpp"
 #include "cli/body_arg.hpp"
 #include "cli/commands.hpp"
+#include "cli/header_arg.hpp"
 #include "cli/plugin_source.hpp"
 #include "config/config.hpp"
 #include "loader/plugin_library.hpp"
@@ -38,6 +39,7 @@ struct RunOptions {
   std::string response_body;
   std::vector<std::string> response_header_flags;
   bool streaming = false;
+  std::size_t response_chunk_bytes = 0;
   std::string log_level = "debug";
   PluginSource plugins;
 };
@@ -46,42 +48,6 @@ struct RunOptions {
 struct SetupError {
   std::vector<std::string> lines;
 };
-
-Headers parse_headers(const char* flag_name, const std::vector<std::string>& flags) {
-  Headers headers;
-  for (std::size_t i = 0; i < flags.size(); ++i) {
-    const std::string& flag = flags[i];
-    // A leading ':' belongs to the name of a pseudo-header (":path:/v1/x").
-    std::size_t colon = flag.find(':', flag.size() > 0 && flag[0] == ':' ? 1 : 0);
-    if (colon == std::string::npos || colon == 0) {
-      throw SetupError{{fmt::format("{} #{} \"{}\": expected NAME:VALUE", flag_name, i + 1, flag)}};
-    }
-    std::string key = flag.substr(0, colon);
-    std::transform(key.begin(), key.end(), key.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    std::string value = flag.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(" \t"));
-    if (!is_valid_header_name(key)) {
-      throw SetupError{{fmt::format("{} #{} \"{}\": invalid header name", flag_name, i + 1, flag)}};
-    }
-    headers.push_back({std::move(key), std::move(value)});
-  }
-  return headers;
-}
-
-// Adds what Envoy always sends and the flags did not: `defaults` in order,
-// each only when no header of that name was given.
-Headers with_defaults(Headers given, const Headers& defaults) {
-  Headers out;
-  for (const auto& d : defaults) {
-    const bool present =
-        std::any_of(given.begin(), given.end(), [&](const Header& h) { return h.key == d.key; });
-    if (!present) out.push_back(d);
-  }
-  out.insert(out.end(), std::make_move_iterator(given.begin()),
-             std::make_move_iterator(given.end()));
-  return out;
-}
 
 std::optional<log::Level> parse_level(const std::string& text) {
   if (text == "error") return log::Level::kError;
@@ -221,22 +187,24 @@ int run_chain(const RunOptions& opts) {
     input.request.body_chunks = {read_body_arg("--body", opts.body)};
     if (!opts.response_body.empty()) {
       input.response.emplace();
-      input.response->body_chunks = {read_body_arg("--response-body", opts.response_body)};
+      input.response->body_chunks =
+          split_body(read_body_arg("--response-body", opts.response_body), opts.response_chunk_bytes);
     }
   } catch (const BodyArgError& e) {
     throw SetupError{{e.what()}};
   }
   // What Envoy sends with every request and response; flags override each.
-  input.request.headers = with_defaults(parse_headers("--header", opts.header_flags),
-                                        {{":method", "POST"},
-                                         {":path", "/v1/chat/completions"},
-                                         {":scheme", "http"},
-                                         {":authority", "localhost"},
-                                         {"content-type", "application/json"}});
-  Headers response_headers = parse_headers("--response-header", opts.response_header_flags);
-  if (input.response) {
-    input.response->headers = with_defaults(
-        std::move(response_headers), {{":status", "200"}, {"content-type", "application/json"}});
+  try {
+    input.request.headers = with_default_headers(parse_header_args("--header", opts.header_flags),
+                                                 default_request_headers());
+    Headers response_headers =
+        parse_header_args("--response-header", opts.response_header_flags);
+    if (input.response) {
+      input.response->headers =
+          with_default_headers(std::move(response_headers), default_response_headers());
+    }
+  } catch (const HeaderArgError& e) {
+    throw SetupError{{e.what()}};
   }
   ChainConfig config = load_chain_config(opts);
 
@@ -288,6 +256,12 @@ void add_chain_commands(CLI::App& app, int& exit_code) {
   run->add_option("--response-header", opts->response_header_flags,
                   "A response header NAME:VALUE (repeatable; defaults :status 200 and "
                   "content-type application/json unless given)");
+  run->add_option("--response-chunk-bytes", opts->response_chunk_bytes,
+                  "Send the response body as messages of this many bytes (the last may be "
+                  "shorter), as an upstream streams it; with --streaming each reaches the chunk "
+                  "and event hooks as it comes, buffered mode joins them as Envoy does (0: one "
+                  "message)")
+      ->default_val(0);
   run->add_flag("--streaming", opts->streaming,
                 "Drive the session in FULL_DUPLEX_STREAMED mode (serve --streaming); default "
                 "BUFFERED");

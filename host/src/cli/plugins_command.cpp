@@ -7,10 +7,14 @@
 #include "chain/message.hpp"
 #include "cli/body_arg.hpp"
 #include "cli/commands.hpp"
+#include "cli/header_arg.hpp"
 #include "cli/plugin_source.hpp"
 #include "config/plugin_creation.hpp"
 #include "loader/plugin_library.hpp"
+#include "log/log.hpp"
+#include "metrics/metrics.hpp"
 #include "offline/session_driver.hpp"
+#include "sse/sse.hpp"
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -68,6 +72,28 @@ constexpr const char* kSampleResponse = R"({
   ],
   "usage": {"prompt_tokens": 31, "completion_tokens": 17, "total_tokens": 48}
 })";
+
+// The response the event hooks run on: a streamed chat completion as an
+// OpenAI-style server sends it (docs/cli.md shows it).
+constexpr const char* kSampleEventStream =
+    "data: {\"id\":\"chatcmpl-8f2c\",\"object\":\"chat.completion.chunk\",\"model\":"
+    "\"food-review-1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+    "\"content\":\"A warm, honest bowl\"},\"finish_reason\":null}]}\n\n"
+    "data: {\"id\":\"chatcmpl-8f2c\",\"object\":\"chat.completion.chunk\",\"model\":"
+    "\"food-review-1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\": springy "
+    "noodles.\"},\"finish_reason\":\"stop\"}]}\n\n"
+    "data: [DONE]\n\n";
+
+// The streamed pieces validate sends a body in (chunk and event hooks see
+// more than one piece, as from an upstream that streams).
+constexpr std::size_t kSamplePieceBytes = 64;
+
+// What validate sends through each hook.
+struct Samples {
+  std::string request_body;
+  offline::DirectionInput response;      // process_response and process_response_chunk
+  offline::DirectionInput event_stream;  // process_response_event (text/event-stream)
+};
 
 std::string capability_list(uint32_t caps, const char* separator) {
   std::vector<std::string> names = capability_names(caps);
@@ -151,6 +177,7 @@ struct ValidateOptions {
   std::string parameters;
   std::string body;
   std::string response_body;
+  std::vector<std::string> response_header_flags;
   PluginSource plugins;  // only its permission flag: validate takes files
   unsigned timeout_seconds = 30;
 };
@@ -205,25 +232,63 @@ std::string outcome_text(const offline::DriveResult& r, bool& failed) {
   return "?";
 }
 
-offline::DriveInput sample_exchange(const std::string& request_body,
-                                    const std::string* response_body) {
+offline::DriveInput sample_exchange(const Samples& samples,
+                                    const offline::DirectionInput* response, bool streaming) {
   offline::DriveInput in;
-  in.request.headers = {{":method", "POST"},
-                        {":path", "/v1/chat/completions"},
-                        {":scheme", "http"},
-                        {":authority", "localhost"},
-                        {"content-type", "application/json"}};
-  in.request.body_chunks = {request_body};
-  if (response_body != nullptr) {
-    in.response = offline::DirectionInput{
-        {{":status", "200"}, {"content-type", "application/json"}}, {*response_body}};
-  }
+  in.request.headers = default_request_headers();
+  in.request.body_chunks = {samples.request_body};
+  if (response != nullptr) in.response = *response;
+  in.streaming = streaming;
   return in;
+}
+
+// One hook through the real session, as serve would call it, with the
+// instance alone in the chain. `failure` is set when the hook failed: the
+// answer the session gave, or (chunk and event hooks, whose failures cannot
+// change a started response) the failures the host counted.
+struct HookRun {
+  std::string outcome;  // "continued", "rejected with 403", "3 calls", ...
+  std::string failure;
+};
+
+HookRun run_hook(const std::shared_ptr<PluginInstance>& instance, Metrics& metrics,
+                 const offline::DriveInput& input, bool stream_hook) {
+  Chain chain;
+  if (input.response) {
+    chain.add_response(instance);
+  } else {
+    chain.add_request(instance);
+  }
+  offline::DriveResult r = offline::SessionDriver(chain, &metrics).run(input);
+  HookRun run;
+  bool failed = false;
+  run.outcome = outcome_text(r, failed);
+  if (failed) run.failure = run.outcome;
+  if (!stream_hook) return run;
+  double calls = 0;
+  double failures = 0;
+  for (const auto& change : r.metrics) {
+    if (change.name == "bbr_plugin_duration_seconds") calls += static_cast<double>(change.count);
+    if (change.name == "bbr_plugin_failures_total") failures += change.delta;
+  }
+  run.outcome = fmt::format("{} call{}", calls, calls == 1 ? "" : "s");
+  if (failures > 0 && run.failure.empty()) {
+    // The host's own warning says what the plugin answered and its error text.
+    std::string said;
+    for (const auto& line : r.logs) {
+      if (line.instance.empty() && line.level <= log::Level::kWarn) said = line.text;
+    }
+    run.failure = fmt::format("failed {} of {} call{}{}", failures, calls, calls == 1 ? "" : "s",
+                              said.empty() ? "" : ": " + said);
+  } else if (calls == 0 && run.failure.empty()) {
+    run.failure = "was never called";
+  }
+  return run;
 }
 
 // Runs in the child. Returns the exit status.
 int validate_in_child(const fs::path& file, const ValidateOptions& opts,
-                      const nlohmann::ordered_json& parameters, const std::string& request_body, const std::string& response_body,
+                      const nlohmann::ordered_json& parameters, const Samples& samples,
                       Reporter& report) {
   const LoadOptions load = opts.plugins.load_options();
   report.step("load");
@@ -239,6 +304,7 @@ int validate_in_child(const fs::path& file, const ValidateOptions& opts,
     return 1;
   }
   report.info(fmt::format("ABI {}.{}", library->abi_major(), library->abi_minor()));
+  Metrics metrics;  // the instances' own: validate counts, serve's registry is not involved
   if (!library->warning().empty()) {
     std::string warning = library->warning();
     std::string prefix = file.string() + ": ";
@@ -280,42 +346,50 @@ int validate_in_child(const fs::path& file, const ValidateOptions& opts,
       return 1;
     }
     report.step(fmt::format("create() of type '{}'", name));
-    instance = create_instance(spec, ref, std::move(*checked), nullptr, problems);
+    // With metrics, so the calls and failures of chunk and event hooks (which
+    // cannot change a started response) are counted as serve counts them.
+    instance = create_instance(spec, ref, std::move(*checked), &metrics, problems);
     if (!instance) {
       report.fail(fmt::format("{}", fmt::join(problems, "; ")));
       return 1;
     }
-    // Each hook through the real session, as serve would call it: the
-    // request alone, then a response after a request no plugin touches.
-    if (type->capabilities & BBR_CAP_REQUEST) {
-      report.step(fmt::format("process_request of type '{}'", name));
-      Chain chain;
-      chain.add_request(instance);
-      offline::DriveResult r =
-          offline::SessionDriver(chain, nullptr).run(sample_exchange(request_body, nullptr));
-      bool failed = false;
-      std::string text = outcome_text(r, failed);
-      if (failed) {
-        report.fail(fmt::format("type '{}': process_request on the sample request {}", name, text));
+    // Every declared hook through the real session, as serve would call it:
+    // the request alone, then each response hook after a request no plugin
+    // touches; the whole response buffered, chunks and events streamed.
+    struct Hook {
+      uint32_t capability;
+      const char* name;
+      const char* label;   // in the OK line
+      const char* sample;  // in a failure
+      const offline::DirectionInput* response;
+      bool streaming;
+    };
+    const Hook hooks[] = {
+        {BBR_CAP_REQUEST, "process_request", "request", "the sample request", nullptr, false},
+        {BBR_CAP_RESPONSE, "process_response", "response", "the sample response",
+         &samples.response, false},
+        {BBR_CAP_RESPONSE_CHUNK, "process_response_chunk", "response chunks",
+         "the sample response", &samples.response, true},
+        {BBR_CAP_RESPONSE_EVENT, "process_response_event", "response events",
+         "the sample SSE response", &samples.event_stream, true},
+    };
+    std::vector<std::string> ran;
+    for (const Hook& hook : hooks) {
+      if (!(type->capabilities & hook.capability)) continue;
+      report.step(fmt::format("{} of type '{}'", hook.name, name));
+      const bool stream_hook = hook.capability == BBR_CAP_RESPONSE_CHUNK ||
+                               hook.capability == BBR_CAP_RESPONSE_EVENT;
+      HookRun run = run_hook(instance, metrics,
+                             sample_exchange(samples, hook.response, hook.streaming), stream_hook);
+      if (!run.failure.empty()) {
+        report.fail(fmt::format("type '{}': {} on {} {}", name, hook.name, hook.sample,
+                                run.failure));
         return 1;
       }
-      summary += fmt::format(" request: {}", text);
+      summary += fmt::format(" {}: {}", hook.label, run.outcome);
+      ran.push_back(hook.name);
     }
-    if (type->capabilities & BBR_CAP_RESPONSE) {
-      report.step(fmt::format("process_response of type '{}'", name));
-      Chain chain;
-      chain.add_response(instance);
-      offline::DriveResult r =
-          offline::SessionDriver(chain, nullptr).run(sample_exchange(request_body, &response_body));
-      bool failed = false;
-      std::string text = outcome_text(r, failed);
-      if (failed) {
-        report.fail(
-            fmt::format("type '{}': process_response on the sample response {}", name, text));
-        return 1;
-      }
-      summary += fmt::format(" response: {}", text);
-    }
+    summary += fmt::format("; hooks ran: {}", ran.empty() ? "none" : fmt::format("{}", fmt::join(ran, ", ")));
     report.step(fmt::format("destroy() of type '{}'", name));
     instance.reset();
     report.info(summary);
@@ -333,7 +407,7 @@ std::string signal_text(int sig) {
 // Forks, validates `file` in the child, and prints the verdict. Returns true
 // when the file passed.
 bool validate_file(const fs::path& file, const ValidateOptions& opts,
-                   const nlohmann::ordered_json& parameters, const std::string& request_body, const std::string& response_body) {
+                   const nlohmann::ordered_json& parameters, const Samples& samples) {
   int fds[2];
   if (::pipe(fds) != 0) {
     std::cout << fmt::format("{}: FAILED: cannot create a pipe: {}\n", file.string(),
@@ -357,7 +431,7 @@ bool validate_file(const fs::path& file, const ValidateOptions& opts,
     Reporter report(fds[1]);
     int status = 1;
     try {
-      status = validate_in_child(file, opts, parameters, request_body, response_body, report);
+      status = validate_in_child(file, opts, parameters, samples, report);
     } catch (const std::exception& e) {
       report.fail(fmt::format("unexpected error: {}", e.what()));
     }
@@ -413,14 +487,32 @@ bool validate_file(const fs::path& file, const ValidateOptions& opts,
 }
 
 int run_validate(const ValidateOptions& opts) {
-  std::string request_body = kSampleRequest;
-  std::string response_body = kSampleResponse;
+  Samples samples;
+  samples.request_body = kSampleRequest;
   try {
-    if (!opts.body.empty()) request_body = read_body_arg("--body", opts.body);
-    if (!opts.response_body.empty()) {
-      response_body = read_body_arg("--response-body", opts.response_body);
+    if (!opts.body.empty()) samples.request_body = read_body_arg("--body", opts.body);
+    // The response: the defaults Envoy sends, shaped by --response-header; an
+    // event stream (content-type text/event-stream) also feeds the event hooks.
+    samples.response.headers = with_default_headers(
+        parse_header_args("--response-header", opts.response_header_flags),
+        default_response_headers());
+    const bool event_stream = std::any_of(
+        samples.response.headers.begin(), samples.response.headers.end(),
+        [](const Header& h) { return h.key == "content-type" && sse::is_event_stream(h.value); });
+    std::string body = event_stream ? kSampleEventStream : kSampleResponse;
+    if (!opts.response_body.empty()) body = read_body_arg("--response-body", opts.response_body);
+    samples.response.body_chunks = split_body(body, kSamplePieceBytes);
+    if (event_stream) {
+      samples.event_stream = samples.response;
+    } else {
+      samples.event_stream.headers = with_default_headers(
+          {{"content-type", "text/event-stream"}}, default_response_headers());
+      samples.event_stream.body_chunks = split_body(kSampleEventStream, kSamplePieceBytes);
     }
   } catch (const BodyArgError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const HeaderArgError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
   }
@@ -434,7 +526,7 @@ int run_validate(const ValidateOptions& opts) {
   }
   bool all_ok = true;
   for (const auto& file : opts.files) {
-    if (!validate_file(file, opts, parameters, request_body, response_body)) all_ok = false;
+    if (!validate_file(file, opts, parameters, samples)) all_ok = false;
   }
   std::cout.flush();
   return all_ok ? 0 : 1;
@@ -457,8 +549,9 @@ void add_plugins_commands(CLI::App& app, int& exit_code) {
   auto validate_opts = std::make_shared<ValidateOptions>();
   auto* validate = plugins->add_subcommand(
       "validate",
-      "Load each file in a child process, check its ABI and descriptors, and run every type "
-      "once on a sample request/response");
+      "Load each file in a child process, check its ABI and descriptors, and run every hook "
+      "each type declares on sample traffic (request, JSON response, SSE response); exit 1 "
+      "when any fails, naming the hook");
   validate->add_option("files", validate_opts->files, "Plugin .so files")->required();
   validate->add_option("--parameters", validate_opts->parameters,
                        "Parameters (inline JSON object text) checked against each type's "
@@ -466,12 +559,18 @@ void add_plugins_commands(CLI::App& app, int& exit_code) {
                        "schema requires parameters is reported as loaded with create() skipped");
   validate->add_option("--body", validate_opts->body,
                        std::string("The request body to run process_request on (default: a "
-                                   "built-in chat-completions request): ") +
+                                   "built-in chat-completions request, docs/cli.md): ") +
                            kBodyArgRule);
   validate->add_option("--response-body", validate_opts->response_body,
-                       std::string("The response body to run process_response on (default: a "
-                                   "built-in chat-completions response): ") +
+                       std::string("The response body to run the response hooks on (default: a "
+                                   "built-in chat-completions response, or with --response-header "
+                                   "content-type:text/event-stream a built-in event stream): ") +
                            kBodyArgRule);
+  validate->add_option("--response-header", validate_opts->response_header_flags,
+                       "A response header NAME:VALUE (repeatable; defaults :status 200 and "
+                       "content-type application/json unless given); "
+                       "content-type:text/event-stream makes the response an event stream, "
+                       "which the event hooks also run on");
   validate
       ->add_option("--timeout", validate_opts->timeout_seconds,
                    "Seconds a file may take before it is reported as hung (0: no limit)")

@@ -606,3 +606,65 @@ TEST_CASE("chain run with an unknown plugin type fails with the reason and no ou
   CHECK(r.out.empty());
   CHECK_THAT(r.err, Contains("no-such-type"));
 }
+
+TEST_CASE("plugins validate runs chunk and event hooks and fails a plugin whose event hook fails, "
+          "naming the hook",
+          "[cli][plugins]") {
+  const std::string plugin = std::string(BBR_CLI_TEST_PLUGIN_DIR) + "/cli_test_stream_hooks.so";
+  auto r = run({"plugins", "validate", plugin});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Contains(plugin + ": FAILED: type 'cli-test-event-failer': "
+                                      "process_response_event on the sample SSE response failed") &&
+                        Contains("event refused"));
+
+  // A chunk hook alone passes, and the OK line says which hooks ran.
+  auto good = run({"plugins", "validate", abi("abi_good"), abi("abi_1_1")});
+  INFO(good.out << good.err);
+  CHECK(good.exit_code == 0);
+  CHECK_THAT(good.out, Contains("hooks ran: process_request, process_response)") &&
+                           Contains("hooks ran: process_request, process_response_event)"));
+}
+
+TEST_CASE("plugins validate --response-header makes the response an event stream the event hooks "
+          "run on",
+          "[cli][plugins]") {
+  TempDir dir;
+  // Two events and the end of the stream: three calls.
+  const std::string sse = dir.write("stream.sse", "data: {\"n\":1}\n\ndata: [DONE]\n\n");
+  auto r = run({"plugins", "validate", abi("abi_1_1"), "--response-header",
+                "content-type:text/event-stream", "--response-body", "@" + sse});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("response events: 3 calls"));
+  auto bad = run({"plugins", "validate", abi("abi_1_1"), "--response-header", "no colon"});
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.err, Contains("--response-header #1 \"no colon\": expected NAME:VALUE"));
+}
+
+TEST_CASE("chain run --response-chunk-bytes sends the response in pieces, as an upstream streams it",
+          "[cli][chain]") {
+  const std::string body = R"({"choices":[{"text":"abcdefghijklmnopqrstuvwxyz"}]})";
+  auto chunk_calls = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"chain", "run", "--plugin-dir", BBR_CLI_TEST_PLUGIN_DIR,
+                                     "--plugin", "cli-test-chunk-counter:c", "--body",
+                                     R"({"model":"m"})", "--response-body", body, "--streaming"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = run(args);
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    auto out = nlohmann::json::parse(r.out);
+    std::string joined;
+    for (const auto& c : out["response"]["chunks"]) joined += c["body"].get<std::string>();
+    CHECK(joined == body);  // the client gets the body as sent, whatever the pieces
+    for (const auto& m : out["metrics"]) {
+      if (m["name"] == "cli_test_chunks_total") return m["delta"].get<double>();
+    }
+    return 0.0;
+  };
+  const double whole = chunk_calls({});
+  const double pieces = chunk_calls({"--response-chunk-bytes", "10"});
+  CHECK(whole >= 1);
+  // 50 bytes in pieces of 10: at least one call per piece (five) instead of one.
+  CHECK(pieces >= whole + 4);
+}
