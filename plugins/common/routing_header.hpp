@@ -9,6 +9,7 @@
 
 #include <bbr/plugin.hpp>
 
+#include <optional>
 #include <string>
 
 // The two parameters' JSON Schema properties, spliced into each plugin's
@@ -41,6 +42,23 @@ inline bbr_status_t set_body_model(bbr::Message& msg, const std::string& model) 
   bbr_status_t set = msg.json_set_string("/model", model);
   if (set == BBR_UNSUPPORTED) set = msg.json_set("/model", bbr::json_quote(model));
   return set;
+}
+
+// Sets a header holding a model name (or text about one); a refusal fails
+// the request. A name the client sent may hold CR, LF or NUL: that is the
+// client's fault (400). Names from the operator's rules were theirs to pick:
+// a refusal then is the host's failure (500).
+enum class ModelNameSource { kClient, kOperator };
+inline std::optional<bbr_result_t> set_model_header(bbr::Message& msg, const std::string& name,
+                                                    const std::string& value,
+                                                    ModelNameSource source) {
+  bbr_status_t set = msg.set_header(name, value);
+  if (set == BBR_OK) return std::nullopt;
+  if (set == BBR_INVALID_ARGUMENT && source == ModelNameSource::kClient)
+    return msg.fail(BBR_FAIL_BAD_REQUEST,
+                    "the model name cannot be a header value (it holds CR, LF or NUL)");
+  return msg.fail(BBR_FAIL_INTERNAL,
+                  "setting header '" + name + "' failed (status " + std::to_string(set) + ")");
 }
 
 }  // namespace bbr_plugins

@@ -72,6 +72,8 @@ constexpr const char* kParametersSchema = R"schema({
 })schema";
 
 constexpr std::string_view kRewriteMetric = "bbr_model_rewrite_total";
+// The model names set in headers come from the client (and rules applied to them).
+constexpr auto kNames = bbr_plugins::ModelNameSource::kClient;
 
 class ModelRewrite {
  public:
@@ -114,10 +116,12 @@ class ModelRewrite {
                           "rewriting model failed (status " + std::to_string(set) + ")");
       }
       if (!original_header_.empty()) {
-        if (auto failed = set_header(msg, original_header_, original)) return *failed;
+        if (auto failed = bbr_plugins::set_model_header(msg, original_header_, original, kNames))
+          return *failed;
       }
       if (decision.rule->retired && !retired_header_.empty()) {
-        if (auto failed = set_header(msg, retired_header_, original + " -> " + decision.model))
+        if (auto failed = bbr_plugins::set_model_header(
+                msg, retired_header_, original + " -> " + decision.model, kNames))
           return *failed;
       }
       plugin_.count(kRewriteMetric, "target", decision.model);
@@ -126,24 +130,13 @@ class ModelRewrite {
                     decision.rule->name + ": model '" + original + "' -> '" + decision.model + "'");
     }
     if (routing_.enabled) {
-      if (auto failed = set_header(msg, routing_.name, decision.model)) return *failed;
+      if (auto failed = bbr_plugins::set_model_header(msg, routing_.name, decision.model, kNames))
+        return *failed;
     }
     return BBR_CONTINUE;
   }
 
  private:
-  // A model name the client sent may hold CR/LF: that is the client's fault (400).
-  static std::optional<bbr_result_t> set_header(bbr::Message& msg, const std::string& name,
-                                                const std::string& value) {
-    bbr_status_t set = msg.set_header(name, value);
-    if (set == BBR_OK) return std::nullopt;
-    if (set == BBR_INVALID_ARGUMENT)
-      return msg.fail(BBR_FAIL_BAD_REQUEST,
-                      "the model name cannot be a header value (it holds CR, LF or NUL)");
-    return msg.fail(BBR_FAIL_INTERNAL,
-                    "setting header '" + name + "' failed (status " + std::to_string(set) + ")");
-  }
-
   bbr::PluginContext plugin_;
   model_rewrite::Rules rules_;
   std::string original_header_;

@@ -68,6 +68,8 @@ constexpr const char* kParametersSchema = R"schema({
 })schema";
 
 constexpr std::string_view kSelectionMetric = "bbr_model_selection_total";
+// The values set in headers are the operator's (its rules' models and names).
+constexpr auto kNames = bbr_plugins::ModelNameSource::kOperator;
 
 class ModelSelector {
  public:
@@ -116,10 +118,12 @@ class ModelSelector {
       return msg.fail(BBR_FAIL_INTERNAL,
                       "rewriting model failed (status " + std::to_string(set) + ")");
     if (routing_.enabled) {
-      if (auto failed = set_header(msg, routing_.name, model)) return *failed;
+      if (auto failed = bbr_plugins::set_model_header(msg, routing_.name, model, kNames))
+        return *failed;
     }
     if (!explain_header_.empty()) {
-      if (auto failed = set_header(msg, explain_header_, model_selector::explain(rule, facts)))
+      if (auto failed = bbr_plugins::set_model_header(
+              msg, explain_header_, model_selector::explain(rule, facts), kNames))
         return *failed;
     }
     plugin_.count(kSelectionMetric, "model", model);
@@ -134,16 +138,6 @@ class ModelSelector {
     bbr::JsonValue value;
     return msg.json(pointer, value) == BBR_OK && value.type() == BBR_JSON_ARRAY &&
            value.raw.size > 0;
-  }
-
-  // The values are the operator's names, checked at create; a refusal here is
-  // the host's failure.
-  static std::optional<bbr_result_t> set_header(bbr::Message& msg, const std::string& name,
-                                                const std::string& value) {
-    bbr_status_t set = msg.set_header(name, value);
-    if (set == BBR_OK) return std::nullopt;
-    return msg.fail(BBR_FAIL_INTERNAL,
-                    "setting header '" + name + "' failed (status " + std::to_string(set) + ")");
   }
 
   bbr::PluginContext plugin_;

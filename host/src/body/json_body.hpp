@@ -62,6 +62,8 @@ class JsonBody {
 
   // --- read-only lookups by RFC 6901 JSON Pointer (what plugins call) ---
   // Duplicate member names resolve to the last one, as Go's decoder keeps it.
+  // A JsonRead's string borrows from the body's parse: it stays valid until
+  // the body is edited, replaced, released or destroyed.
   JsonError get(std::string_view pointer, JsonRead& out);
   // The value as compact JSON, encoded as Go's encoding/json would (keys
   // sorted, duplicates collapsed to the last); `out` is overwritten.

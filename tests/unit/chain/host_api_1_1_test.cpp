@@ -294,6 +294,21 @@ TEST_CASE("dynamic metadata is validated JSON, one entry per namespace and key",
   CHECK(entries[1].json_value == "{\"a\":[1]}");
 }
 
+TEST_CASE("dynamic metadata nesting is bounded outside strings only", "[host_api][abi11]") {
+  Fixture f("{}");
+  // Brackets inside a string are text, not nesting.
+  const std::string brackets = "\"" + std::string(2000, '[') + "\"";
+  CHECK(api().set_dynamic_metadata(f.handle(), "envoy.lb", 8, "s", 1, brackets.data(),
+                                    brackets.size()) == BBR_OK);
+  // Real nesting past 1000 levels is refused before the parse.
+  const std::string deep = std::string(1001, '[') + std::string(1001, ']');
+  CHECK(api().set_dynamic_metadata(f.handle(), "envoy.lb", 8, "d", 1, deep.data(), deep.size()) ==
+        BBR_INVALID_ARGUMENT);
+  const std::string within = std::string(1000, '[') + std::string(1000, ']');
+  CHECK(api().set_dynamic_metadata(f.handle(), "envoy.lb", 8, "w", 1, within.data(),
+                                   within.size()) == BBR_OK);
+}
+
 TEST_CASE("route cache: any CLEAR wins, else any KEEP, else DEFAULT", "[host_api][abi11]") {
   Fixture f("{}");
   CHECK(f.msg.route_cache() == BBR_ROUTE_CACHE_DEFAULT);
