@@ -15,6 +15,8 @@ packages=(
   curl
   # packaging tests: CPack's DEB generator (dpkg-shlibdeps, file), YAML checks
   dpkg-dev file yamllint python3-yaml
+  # the SDK's reference of plugin.h, plugin.hpp and testkit.hpp (share/doc/bbr-sdk)
+  doxygen
 )
 
 as_root() {

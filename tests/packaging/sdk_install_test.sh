@@ -57,6 +57,17 @@ CONFIG_DIR=$(dirname "$CONFIG")
 PC=$(find "$PREFIX" -name bbr-sdk.pc | head -n 1)
 [ -n "$PC" ] || fail "bbr-sdk.pc not installed"
 
+# The documentation comes with the SDK: the tutorial, the ABI guide, the
+# test-kit guide, and (when doxygen is there to make it) the header reference.
+DOCS=$PREFIX/share/doc/bbr-sdk
+for doc in plugin-authoring.md abi.md plugin-testing.md; do
+  [ -f "$DOCS/$doc" ] || fail "docs/$doc not installed in share/doc/bbr-sdk"
+done
+if command -v doxygen >/dev/null 2>&1; then
+  [ -f "$DOCS/reference/html/index.html" ] || fail "the Doxygen reference is not installed"
+  grep -rqs "reject_with" "$DOCS/reference/html" || fail "the Doxygen reference does not show plugin.h"
+fi
+
 EXAMPLES=$PREFIX/share/bbr-sdk/examples
 for example in c-plugin cpp-plugin; do
   [ -f "$EXAMPLES/$example/CMakeLists.txt" ] || fail "examples/$example not installed in share/bbr-sdk/examples"
