@@ -17,6 +17,8 @@ packages=(
   dpkg-dev file yamllint python3-yaml
   # the SDK's reference of plugin.h, plugin.hpp and testkit.hpp (share/doc/bbr-sdk)
   doxygen
+  # the Rust example plugin (examples/rust-plugin): rustc comes with cargo; no crates
+  cargo
 )
 
 as_root() {
