@@ -1,6 +1,9 @@
 /*
  * tenant-from-metadata: copies the request body's /metadata/tenant string into
  * a request header (default x-tenant), so a route can pick a backend per tenant.
+ * When the answer is a Server-Sent Events stream, it ends the stream with one
+ * more event naming the tenant (`event: bbr-tenant`, `data: {"tenant":"acme"}`),
+ * added at the end of the stream by the event hook.
  *
  * Plain C99 against bbr/plugin.h alone: the whole contract between a plugin
  * and bbr-host. Uses ABI 1.1 (parameter defaults filled in by the host, a
@@ -19,6 +22,8 @@
 #define TENANT_POINTER "/metadata/tenant"
 #define MAX_HEADER_NAME 128
 #define SET_COUNTER "tenant_header_set_total"
+#define STATE_KEY "tenant-json" /* the tenant as JSON text, for the response */
+#define TRAILER_EVENT "bbr-tenant"
 
 typedef struct tenant_plugin {
   const bbr_host_api_t *api;
@@ -122,6 +127,43 @@ static bbr_result_t tenant_process_request(void *instance, bbr_message_t *msg) {
     return BBR_FAIL_BAD_REQUEST;
   }
   plugin->api->metric_add(plugin->context, plugin->set_counter, NULL, 0, 1);
+
+  /* Kept for the response: the tenant as JSON text (quoted and escaped by the
+   * host), owned by the host from here on and freed with the request. */
+  {
+    bbr_buffer_t text;
+    char *copy;
+    if (plugin->api->json_get_text(msg, TENANT_POINTER, strlen(TENANT_POINTER), &text) != BBR_OK) {
+      return BBR_CONTINUE;
+    }
+    copy = (char *)malloc(text.length + 1);
+    if (copy == NULL) return BBR_CONTINUE;
+    memcpy(copy, text.data, text.length);
+    copy[text.length] = '\0';
+    if (plugin->api->state_put(msg, STATE_KEY, strlen(STATE_KEY), copy, free) != BBR_OK) free(copy);
+  }
+  return BBR_CONTINUE;
+}
+
+/* Called once per SSE event of the response, then once more at the end of the
+ * stream (unit BBR_BODY_STREAM_END): there it adds the tenant event. */
+static bbr_result_t tenant_process_event(void *instance, bbr_message_t *msg) {
+  tenant_plugin_t *plugin = (tenant_plugin_t *)instance;
+  bbr_message_info_t info;
+  void *tenant_json = NULL;
+  char data[MAX_HEADER_NAME + 512];
+  int length;
+  memset(&info, 0, sizeof(info));
+  info.struct_size = sizeof(info);
+  if (plugin->api->message_info(msg, &info) != BBR_OK || info.unit != BBR_BODY_STREAM_END) {
+    return BBR_CONTINUE; /* the events themselves go on unchanged */
+  }
+  if (plugin->api->state_get(msg, STATE_KEY, strlen(STATE_KEY), &tenant_json) != BBR_OK) {
+    return BBR_CONTINUE; /* no tenant in the request */
+  }
+  length = snprintf(data, sizeof(data), "{\"tenant\":%s}", (const char *)tenant_json);
+  if (length < 0 || (size_t)length >= sizeof(data)) return BBR_CONTINUE; /* too long to tag */
+  plugin->api->event_add(msg, TRAILER_EVENT, strlen(TRAILER_EVENT), data, (size_t)length);
   return BBR_CONTINUE;
 }
 
@@ -133,13 +175,14 @@ static const bbr_plugin_type_t tenant_type = {
     .name = "tenant-from-metadata",
     .version = "1.1.0",
     .description = "Copies the body's metadata.tenant into a request header (default x-tenant)",
-    .capabilities = BBR_CAP_REQUEST | BBR_CAP_THREAD_SAFE,
+    .capabilities = BBR_CAP_REQUEST | BBR_CAP_RESPONSE_EVENT | BBR_CAP_THREAD_SAFE,
     .parameters_schema =
         "{\"type\":\"object\",\"properties\":{\"headerName\":{\"type\":\"string\","
         "\"minLength\":1,\"default\":\"x-tenant\"}}}",
     .create = tenant_create,
     .destroy = tenant_destroy,
     .process_request = tenant_process_request,
+    .process_response_event = tenant_process_event,
 };
 
 static const bbr_plugin_type_t *const plugin_types[] = {&tenant_type};

@@ -184,6 +184,19 @@ if "$BBR_HOST" chain run --body "$WORK/tenant.json" --plugin-dir "$WORK/c-plugin
 fi
 grep -q "headerName" "$WORK/empty.err" || { cat "$WORK/empty.err"; fail "the refusal does not name headerName"; }
 
+echo "== bbr-host chain run: the C plugin's event hook ends an SSE stream with the tenant"
+printf 'data: {"n":1}\n\ndata: [DONE]\n\n' > "$WORK/stream.sse"
+for mode in "" --streaming; do
+  OUT=$("$BBR_HOST" chain run --body "$WORK/tenant.json" --plugin-dir "$WORK/c-plugin" \
+    --plugin 'tenant-from-metadata:tenant' --response-header content-type:text/event-stream \
+    --response-body "@$WORK/stream.sse" --response-chunk-bytes 7 $mode) || fail "chain run failed"
+  # printf, not echo: the body's escaped \n must stay two characters.
+  case "$(printf '%s' "$OUT" | squash)" in
+    *'data:[DONE]\n\nevent:bbr-tenant\ndata:{\"tenant\":\"acme\"}\n\n'*) ;;
+    *) echo "$OUT"; fail "no bbr-tenant event after [DONE] (mode: ${mode:-buffered})" ;;
+  esac
+done
+
 echo "== bbr-host chain run: the C++ guard refuses max_tokens over the limit with 400"
 printf '%s' '{"model":"m","max_tokens":5000}' > "$WORK/too-many.json"
 OUT=$("$BBR_HOST" chain run --body "$WORK/too-many.json" --plugin-dir "$WORK/cpp-plugin" \
