@@ -15,6 +15,10 @@ packages=(
   curl
   # packaging tests: CPack's DEB generator (dpkg-shlibdeps, file), YAML checks
   dpkg-dev file yamllint python3-yaml
+  # the SDK's reference of plugin.h, plugin.hpp and testkit.hpp (share/doc/bbr-sdk)
+  doxygen
+  # the Rust example plugin (examples/rust-plugin): rustc comes with cargo; no crates
+  cargo
 )
 
 as_root() {

@@ -6,7 +6,6 @@
 // Its unit test (model_allowlist_test.cpp) runs it through the SDK's test kit.
 #include <bbr/plugin.hpp>
 
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -14,16 +13,15 @@ namespace {
 
 class ModelAllowlist {
  public:
-  explicit ModelAllowlist(const bbr::CreateContext& ctx) : plugin_(ctx.plugin) {
-    // /models/0, /models/1, ... until there is none: bbr::pointer builds and
-    // escapes each JSON Pointer.
-    for (std::size_t i = 0;; ++i) {
-      auto value = ctx.plugin.parameter_value(bbr::pointer("models", i));
-      if (!value) break;
-      if (!value->is_string()) throw std::invalid_argument("models: every entry must be a string");
-      models_.emplace_back(value->string());
-    }
-    if (models_.empty()) throw std::invalid_argument("models: required, a non-empty list");
+  // The host checked the parameters against the schema below first (a
+  // non-empty list of strings) and filled in headerName's default.
+  explicit ModelAllowlist(const bbr::CreateContext& ctx)
+      : plugin_(ctx.plugin),
+        refused_(ctx.counter("model_allowlist_refused_total", "Requests refused by model",
+                             "model")) {
+    ctx.plugin.parameter_for_each("/models", [&](const bbr::JsonEntry& entry) {
+      models_.emplace_back(entry.value.string());
+    });
     header_ = std::string(ctx.plugin.parameter_string("/headerName").value_or("x-model-allowed"));
   }
 
@@ -37,25 +35,28 @@ class ModelAllowlist {
       }
     }
     const std::string name(*model);
-    plugin_.count("model_allowlist_refused_total", "model", name);
+    refused_.add_labelled(name);
     plugin_.info("refused model '" + name + "'");
     auto error = bbr::Json::object(
         {{"error", bbr::Json::object({{"message", "model '" + name + "' is not served here"},
                                       {"type", "invalid_request_error"}})}});
-    msg.reject(403, error.dump());
+    msg.reject_with(403, error.dump(), {{"content-type", "application/json"}}, "model not allowed");
     return BBR_CONTINUE;
   }
 
  private:
   bbr::PluginContext plugin_;
+  bbr::Counter refused_;
   std::vector<std::string> models_;
   std::string header_;
 };
 
 }  // namespace
 
-BBR_EXPORT_PLUGINS(bbr::plugin_type<ModelAllowlist>(
-    "model-allowlist", "1.0.0", "answers 403 for a model not in the list", BBR_CAP_THREAD_SAFE,
+// ABI 1.1 calls (parameter_for_each, ctx.counter, reject_with, the defaults):
+// refuse a 1.0 host at load.
+BBR_EXPORT_PLUGINS_REQUIRING(1, bbr::plugin_type<ModelAllowlist>(
+    "model-allowlist", "1.1.0", "answers 403 for a model not in the list", BBR_CAP_THREAD_SAFE,
     R"({"type":"object","required":["models"],"properties":{)"
     R"("models":{"type":"array","items":{"type":"string"},"minItems":1},)"
-    R"("headerName":{"type":"string"}}})"))
+    R"("headerName":{"type":"string","minLength":1,"default":"x-model-allowed"}}})"))

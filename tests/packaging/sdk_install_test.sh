@@ -57,6 +57,17 @@ CONFIG_DIR=$(dirname "$CONFIG")
 PC=$(find "$PREFIX" -name bbr-sdk.pc | head -n 1)
 [ -n "$PC" ] || fail "bbr-sdk.pc not installed"
 
+# The documentation comes with the SDK: the tutorial, the ABI guide, the
+# test-kit guide, and (when doxygen is there to make it) the header reference.
+DOCS=$PREFIX/share/doc/bbr-sdk
+for doc in plugin-authoring.md abi.md plugin-testing.md; do
+  [ -f "$DOCS/$doc" ] || fail "docs/$doc not installed in share/doc/bbr-sdk"
+done
+if command -v doxygen >/dev/null 2>&1; then
+  [ -f "$DOCS/reference/html/index.html" ] || fail "the Doxygen reference is not installed"
+  grep -rqs "reject_with" "$DOCS/reference/html" || fail "the Doxygen reference does not show plugin.h"
+fi
+
 EXAMPLES=$PREFIX/share/bbr-sdk/examples
 for example in c-plugin cpp-plugin; do
   [ -f "$EXAMPLES/$example/CMakeLists.txt" ] || fail "examples/$example not installed in share/bbr-sdk/examples"
@@ -172,6 +183,19 @@ if "$BBR_HOST" chain run --body "$WORK/tenant.json" --plugin-dir "$WORK/c-plugin
   fail "an empty headerName was accepted"
 fi
 grep -q "headerName" "$WORK/empty.err" || { cat "$WORK/empty.err"; fail "the refusal does not name headerName"; }
+
+echo "== bbr-host chain run: the C plugin's event hook ends an SSE stream with the tenant"
+printf 'data: {"n":1}\n\ndata: [DONE]\n\n' > "$WORK/stream.sse"
+for mode in "" --streaming; do
+  OUT=$("$BBR_HOST" chain run --body "$WORK/tenant.json" --plugin-dir "$WORK/c-plugin" \
+    --plugin 'tenant-from-metadata:tenant' --response-header content-type:text/event-stream \
+    --response-body "@$WORK/stream.sse" --response-chunk-bytes 7 $mode) || fail "chain run failed"
+  # printf, not echo: the body's escaped \n must stay two characters.
+  case "$(printf '%s' "$OUT" | squash)" in
+    *'data:[DONE]\n\nevent:bbr-tenant\ndata:{\"tenant\":\"acme\"}\n\n'*) ;;
+    *) echo "$OUT"; fail "no bbr-tenant event after [DONE] (mode: ${mode:-buffered})" ;;
+  esac
+done
 
 echo "== bbr-host chain run: the C++ guard refuses max_tokens over the limit with 400"
 printf '%s' '{"model":"m","max_tokens":5000}' > "$WORK/too-many.json"

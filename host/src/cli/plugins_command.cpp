@@ -376,6 +376,11 @@ int validate_in_child(const fs::path& file, const ValidateOptions& opts,
     std::vector<std::string> ran;
     for (const Hook& hook : hooks) {
       if (!(type->capabilities & hook.capability)) continue;
+      if (hook.capability == BBR_CAP_RESPONSE && (type->capabilities & BBR_CAP_RESPONSE_CHUNK)) {
+        // plugin.h: the least buffering first, so serve never calls it.
+        summary += " response: never called (the chunk hook takes every response)";
+        continue;
+      }
       report.step(fmt::format("{} of type '{}'", hook.name, name));
       const bool stream_hook = hook.capability == BBR_CAP_RESPONSE_CHUNK ||
                                hook.capability == BBR_CAP_RESPONSE_EVENT;

@@ -109,11 +109,14 @@ class BBR_TESTKIT_API Result {
   const std::vector<LogLine>& logs() const { return logs_; }
   // True when some log line contains `text`.
   bool logged(std::string_view text) const;
-  // How much the counter `name` grew during this call: the series whose
-  // plugin label (if the counter has one) equals `label_value`, or all of
-  // its series summed when `label_value` is empty.
+  // How much the counter `name` grew during this call, summed over its
+  // series. With `label_value`, only the series that carry that value in any
+  // label: the counter's own label (a counter defined with label_name "route"
+  // and counted with add_labelled("a") is counter(name, "a")) or the
+  // plugin_name label the host adds (the instance name). Empty: all series.
   double counter(std::string_view name, std::string_view label_value = {}) const;
-  // Observations recorded into the histogram `name` during this call (count).
+  // Observations recorded into the histogram `name` during this call (count),
+  // its series chosen by `label_value` as for counter().
   uint64_t observations(std::string_view name, std::string_view label_value = {}) const;
 
   // Anything the kit noticed that does not fit above (e.g. the stream ended

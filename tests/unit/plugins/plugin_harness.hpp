@@ -53,6 +53,20 @@ inline std::shared_ptr<bbr::PluginInstance> create(const std::string& type, cons
                                                metrics);
 }
 
+// What the plugin's own create() says about `params` ("(create succeeded)"
+// when it accepts them). Created directly, without the host's parameter check
+// in front: serve, config check and the test kit refuse what a type's schema
+// refuses before create() runs (tests/unit/sdk/parameter_parity_test.cpp), so
+// these are the plugin's own words, its defence when created without that check.
+inline std::string own_create_error(const std::string& type, const std::string& params) {
+  try {
+    create(type, params);
+  } catch (const bbr::CreateError& e) {
+    return e.what();
+  }
+  return "(create succeeded)";
+}
+
 inline std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
