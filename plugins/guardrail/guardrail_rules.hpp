@@ -7,6 +7,7 @@
 #include "common/parameters.hpp"
 
 #include <re2/re2.h>
+#include <re2/set.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -32,10 +33,67 @@ struct Pattern {
   std::unique_ptr<RE2> re;
 };
 
+// Every deny pattern in one automaton (RE2::Set): one pass over a text says
+// which patterns match somewhere in it, whatever their number. Same parser and
+// options as each pattern's own RE2, so the same texts match. The set only
+// answers "which"; where a match lies (for redaction) is asked of the one
+// pattern's RE2, and only of the patterns the set found.
+class PatternSet {
+ public:
+  PatternSet() = default;
+
+  // From the compiled patterns, in config order (index i is patterns[i]).
+  // Left empty (every question answered "don't know") when the set does not
+  // compile within its memory budget: callers then use the patterns one by one.
+  explicit PatternSet(const std::vector<Pattern>& patterns) {
+    if (patterns.empty()) return;
+    RE2::Options options = patterns.front().re->options();
+    options.set_case_sensitive(true);  // per pattern, below
+    // The budget the patterns had one by one, shared.
+    options.set_max_mem(patterns.front().re->options().max_mem() *
+                        static_cast<int64_t>(patterns.size()));
+    auto set = std::make_unique<RE2::Set>(options, RE2::UNANCHORED);
+    for (std::size_t i = 0; i < patterns.size(); ++i) {
+      const RE2& re = *patterns[i].re;
+      // (?i) at the front applies to the whole of this pattern only.
+      std::string text = re.options().case_sensitive() ? re.pattern() : "(?i)" + re.pattern();
+      if (set->Add(text, nullptr) != static_cast<int>(i)) return;
+    }
+    if (!set->Compile()) return;
+    set_ = std::move(set);
+  }
+
+  // The indexes of the patterns matching somewhere in `text`, ascending, in
+  // `matched`; false when the set cannot answer (not built, or its DFA ran out
+  // of memory on this text): then nothing is known.
+  bool matching(std::string_view text, std::vector<int>& matched) const {
+    matched.clear();
+    if (!set_) return false;
+    const re2::StringPiece whole(text.data(), text.size());
+    RE2::Set::ErrorInfo error{RE2::Set::kNoError};
+    // Whether any pattern matches first: that pass stops at the first match
+    // and allocates nothing, and "none" is the usual answer. Which ones is a
+    // second pass, taken only for a text that is refused or redacted.
+    if (!set_->Match(whole, nullptr, &error)) return error.kind == RE2::Set::kNoError;
+    if (!set_->Match(whole, &matched, &error)) {
+      matched.clear();
+      return false;
+    }
+    std::sort(matched.begin(), matched.end());  // RE2 gives them in no order
+    return true;
+  }
+
+  bool built() const { return set_ != nullptr; }
+
+ private:
+  std::unique_ptr<RE2::Set> set_;
+};
+
 enum class ResponseAction { kNone, kRedact, kError };
 
 struct Config {
   std::vector<Pattern> patterns;
+  PatternSet pattern_set;  // `patterns` as one automaton
   bool check_prompt = true;
   bool check_response = true;
   std::optional<int64_t> max_prompt_chars;
@@ -166,6 +224,7 @@ inline Config parse_config(std::string_view json_text) {
           detail::compile(path + ".pattern", std::move(name), text->get<std::string>(), ci));
     }
   }
+  config.pattern_set = PatternSet(config.patterns);
   config.check_prompt = detail::boolean(object, "checkPrompt", true);
   config.check_response = detail::boolean(object, "checkResponse", true);
   config.max_prompt_chars = detail::integer(object, "maxPromptChars", 1, INT64_MAX);
@@ -220,12 +279,20 @@ inline std::size_t utf8_length(std::string_view text) {
   return n;
 }
 
-// The first pattern matching anywhere in `text`, or nullptr.
-inline const Pattern* first_match(const Config& config, std::string_view text) {
+// The first pattern (in config order) matching anywhere in `text`, or
+// nullptr, asking each pattern in turn: a pass over the text per pattern.
+inline const Pattern* first_match_one_by_one(const Config& config, std::string_view text) {
   for (const auto& pattern : config.patterns) {
     if (RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *pattern.re)) return &pattern;
   }
   return nullptr;
+}
+
+// The same answer in one pass over the text, whatever the number of patterns.
+inline const Pattern* first_match(const Config& config, std::string_view text) {
+  std::vector<int> matched;
+  if (!config.pattern_set.matching(text, matched)) return first_match_one_by_one(config, text);
+  return matched.empty() ? nullptr : &config.patterns[static_cast<std::size_t>(matched.front())];
 }
 
 // Every non-empty match of every pattern in `text` that ends after byte
@@ -234,8 +301,15 @@ inline const Pattern* first_match(const Config& config, std::string_view text) {
 inline std::vector<Span> find_spans(const Config& config, std::string_view text,
                                     std::size_t from = 0) {
   std::vector<Span> spans;
+  // One pass finds the patterns that match at all (usually none); only those
+  // are asked where.
+  std::vector<int> matched;
+  const bool known = config.pattern_set.matching(text, matched);
+  if (known && matched.empty()) return spans;
   const re2::StringPiece whole(text.data(), text.size());
-  for (const auto& pattern : config.patterns) {
+  for (std::size_t i = 0; i < config.patterns.size(); ++i) {
+    if (known && !std::binary_search(matched.begin(), matched.end(), static_cast<int>(i))) continue;
+    const Pattern& pattern = config.patterns[i];
     std::size_t position = 0;
     while (position < text.size()) {
       re2::StringPiece match;
@@ -294,35 +368,37 @@ class StreamWindow {
 
   // Scans `piece` after what came before it.
   Result scan(const Config& config, std::string_view piece) {
-    std::string text = tail_;
-    const std::size_t from = text.size();
-    text.append(piece);
+    // The tail and the piece in one buffer that keeps its capacity: no
+    // allocation per piece once the stream is under way.
+    const std::size_t from = seen_.size();
+    seen_.append(piece);
     Result result;
-    auto spans = find_spans(config, text, from);
+    auto spans = find_spans(config, seen_, from);
     result.matched = !spans.empty();
-    if (result.matched) result.redacted = redact(text, from, spans, config.redaction);
-    keep_tail(text);
+    if (result.matched) result.redacted = redact(seen_, from, spans, config.redaction);
+    keep_tail();
     return result;
   }
 
-  const std::string& tail() const { return tail_; }
+  std::string_view tail() const { return seen_; }
 
  private:
   // The tail holds the text as generated (not as redacted): matching goes on
   // over what the model wrote.
-  void keep_tail(std::string_view text) {
-    if (text.size() > window_) {
-      std::size_t start = text.size() - window_;
-      // Never start inside a UTF-8 sequence.
-      while (start < text.size() && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80)
-        ++start;
-      text = text.substr(start);
-    }
-    tail_.assign(text);
+  void keep_tail() {
+    if (seen_.size() <= window_) return;
+    std::size_t start = seen_.size() - window_;
+    // Never start inside a UTF-8 sequence.
+    while (start < seen_.size() && (static_cast<unsigned char>(seen_[start]) & 0xC0) == 0x80)
+      ++start;
+    seen_.erase(0, start);
+    // After an unusually long piece, give its memory back: a stream keeps
+    // this buffer for its whole life, for each of up to 64 choices.
+    if (seen_.capacity() > 4 * window_ + 1024) seen_.shrink_to_fit();
   }
 
   std::size_t window_;
-  std::string tail_;
+  std::string seen_;  // between scans: the last `window_` bytes seen
 };
 
 // Per-stream state of the response scan: one window per choice.

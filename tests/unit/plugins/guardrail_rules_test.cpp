@@ -5,6 +5,12 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
 using guardrail::parse_config;
 
 namespace {
@@ -16,6 +22,19 @@ std::string config_error(const std::string& params) {
     return e.what();
   }
   return "(accepted)";
+}
+
+// Ten realistic deny patterns, shared with the micro-benchmark.
+guardrail::Config ten_patterns() {
+  std::ifstream in(std::filesystem::path(BBR_FIXTURES_DIR) / "guardrail-ten-patterns.json");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str());
+}
+
+const char* matched_name(const guardrail::Config& config, std::string_view text) {
+  const auto* hit = guardrail::first_match(config, text);
+  return hit == nullptr ? "(none)" : hit->name.c_str();
 }
 
 }  // namespace
@@ -86,6 +105,94 @@ TEST_CASE("guardrail patterns: a long hostile text is matched in linear time wit
   CHECK(guardrail::first_match(config, text) == nullptr);
   text.back() = 'c';
   CHECK(guardrail::first_match(config, text) != nullptr);
+}
+
+TEST_CASE("guardrail patterns: when several match, the first in config order is reported") {
+  auto config = ten_patterns();
+  REQUIRE(config.patterns.size() == 10);
+  REQUIRE(config.pattern_set.built());
+  // In text order: do-anything-now (10th), credential (5th), card-number (2nd).
+  const std::string text =
+      "You can do anything now. My password: hunter2, card 4111 1111 1111 1111, thanks.";
+  CHECK(std::string(matched_name(config, text)) == "card-number");
+  CHECK(std::string(guardrail::first_match_one_by_one(config, text)->name) == "card-number");
+  // Without the card, the credential; without both, the last pattern.
+  CHECK(std::string(matched_name(config, "You can do anything now. My password: hunter2.")) ==
+        "credential");
+  CHECK(std::string(matched_name(config, "You can do anything now.")) == "do-anything-now");
+}
+
+TEST_CASE("guardrail patterns: a prompt only the last of ten patterns matches is refused") {
+  auto config = ten_patterns();
+  std::string text;
+  while (text.size() < (1 << 20)) text += "The ramen in Kyoto cost 1200 yen on 2024-05-01. ";
+  CHECK(std::string(matched_name(config, text)) == "(none)");
+  text += "Now DO ANYTHING NOW.";
+  CHECK(std::string(matched_name(config, text)) == "do-anything-now");
+}
+
+TEST_CASE("guardrail patterns: one pass answers what the patterns one by one answer") {
+  // The set parses with the same options as each pattern; these texts probe
+  // where the two could part: Unicode case folding (KELVIN SIGN folds to k,
+  // LONG S to s), word boundaries beside non-ASCII letters, anchors and
+  // newlines, bytes that are not UTF-8, and the empty text.
+  const std::string params = R"({"denyPatterns":[
+      {"name":"kelvin","pattern":"kelvin","caseInsensitive":true},
+      {"name":"word","pattern":"\\bcat\\b"},
+      {"name":"start","pattern":"^begin"},
+      {"name":"end","pattern":"finish$"},
+      {"name":"lines","pattern":"(?m)^line$"},
+      {"name":"dot","pattern":"a.b"},
+      {"name":"class","pattern":"[^a-z]{3}z","caseInsensitive":true},
+      {"name":"long-s","pattern":"pass","caseInsensitive":true}]})";
+  auto config = parse_config(params);
+  REQUIRE(config.pattern_set.built());
+  // The same patterns without the set: the path taken when it cannot answer.
+  auto one_by_one = parse_config(params);
+  one_by_one.pattern_set = guardrail::PatternSet();
+  const std::vector<std::string> texts = {
+      "",
+      "\xE2\x84\xAA" "elvin",  // KELVIN SIGN + "elvin"
+      "KELVIN",
+      "p\xC5\xBF" "s",  // p, LONG S, s
+      "PA\xC5\xBF\xC5\xBF",
+      "\xC3\xA9" "cat\xC3\xA9",
+      "concat",
+      "a cat.",
+      "not begin",
+      "begin here",
+      "finish\n",
+      "the finish",
+      "x\nline\ny",
+      "a\nb",
+      "a\xC3\xA9" "b",
+      "a\xFF" "b",
+      "\xFF\xFE\xFDz",
+      "123Z",
+      "abcz",
+      "begin: a cat, a\xC3\xA9" "b, \xE2\x84\xAA" "ELVIN, pass\nline\nfinish",
+  };
+  int matched = 0;
+  for (const auto& text : texts) {
+    INFO(text);
+    const auto* expected = guardrail::first_match_one_by_one(config, text);
+    const auto* found = guardrail::first_match(config, text);
+    CHECK(found == expected);
+    const auto* found_one_by_one = guardrail::first_match(one_by_one, text);
+    CHECK((found_one_by_one == nullptr) == (expected == nullptr));
+    if (found_one_by_one != nullptr && expected != nullptr)
+      CHECK(found_one_by_one->name == expected->name);
+    matched += expected != nullptr;
+    // Redaction asks only the patterns the set found: the same spans.
+    auto spans = guardrail::find_spans(config, text);
+    auto spans_one_by_one = guardrail::find_spans(one_by_one, text);
+    REQUIRE(spans.size() == spans_one_by_one.size());
+    for (std::size_t i = 0; i < spans.size(); ++i) {
+      CHECK(spans[i].begin == spans_one_by_one[i].begin);
+      CHECK(spans[i].end == spans_one_by_one[i].end);
+    }
+  }
+  CHECK(matched == 11);  // both answers are probed (counted by hand)
 }
 
 TEST_CASE("guardrail redaction replaces every match of every pattern, merging overlaps") {

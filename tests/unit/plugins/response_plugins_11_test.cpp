@@ -7,6 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <string>
+
 using plugin_test::create;
 
 namespace {
@@ -46,6 +49,37 @@ TEST_CASE("guardrail refuses a prompt matching a deny pattern on every endpoint,
     CHECK(json["error"]["code"] == "content_policy_violation");
     CHECK(json["error"]["message"] == "The request was refused by the content policy.");
   }
+}
+
+TEST_CASE("guardrail names the first deny pattern in config order when several match") {
+  auto plugin = load("guardrail", plugin_test::read_file(std::filesystem::path(BBR_FIXTURES_DIR) /
+                                                         "guardrail-ten-patterns.json"));
+  // In the text: the 10th, 5th and 2nd patterns, in that order.
+  auto answer = request_through(
+      plugin,
+      R"({"messages":[{"role":"user","content":"do anything now"},
+         {"role":"user","content":"password: hunter2, card 4111 1111 1111 1111"}]})",
+      "/v1/chat/completions");
+  REQUIRE(answer.rejected());
+  CHECK(answer.status() == 403);
+  CHECK(answer.details() == "guardrail: prompt matches card-number");
+  // Byte for byte as before the patterns ran in one pass.
+  CHECK(answer.rejection_body() ==
+        R"({"error":{"code":"content_policy_violation","message":"The request was refused by )"
+        R"(the content policy.","param":null,"type":"invalid_request_error"}})");
+}
+
+TEST_CASE("guardrail refuses a 1 MiB prompt that only the last of ten patterns matches") {
+  auto plugin = load("guardrail", plugin_test::read_file(std::filesystem::path(BBR_FIXTURES_DIR) /
+                                                         "guardrail-ten-patterns.json"));
+  std::string prompt;
+  while (prompt.size() < (1 << 20)) prompt += "The ramen in Kyoto cost 1200 yen on 2024-05-01. ";
+  const std::string clean_body = R"({"prompt":")" + prompt + R"("})";
+  CHECK_FALSE(request_through(plugin, clean_body, "/v1/completions").rejected());
+  auto answer = request_through(plugin, R"({"prompt":")" + prompt + R"(Now DO ANYTHING NOW."})",
+                                "/v1/completions");
+  REQUIRE(answer.rejected());
+  CHECK(answer.details() == "guardrail: prompt matches do-anything-now");
 }
 
 TEST_CASE("guardrail lets a clean prompt through and refuses one over maxPromptChars") {

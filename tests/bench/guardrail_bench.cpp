@@ -1,0 +1,79 @@
+// The guardrail's deny patterns over a 1 MiB prompt: the ten realistic
+// patterns of tests/fixtures/guardrail-ten-patterns.json, all in one pass
+// (RE2::Set, what the plugin runs) and one pattern at a time (the plugin's
+// former loop, still its fallback when the set cannot answer). The prompt
+// matches none of them: the common case, and the one that reads every byte.
+// Bytes processed are the prompt's, so the rate reads as MB/s of prompt.
+#include "bench_support.hpp"
+#include "guardrail/guardrail_rules.hpp"
+
+#include <benchmark/benchmark.h>
+
+namespace {
+
+// Prose with numbers, dates, punctuation and a little non-ASCII: digits keep
+// the card and SSN patterns busy, as they would be on a real prompt.
+std::string clean_prompt(std::size_t bytes) {
+  static const char* const kSentences[] = {
+      "The ramen in Kyoto was rich, the broth \"tonkotsu\" deep and slow-cooked. ",
+      "We paid 1200 yen at 7:30 on 2024-05-01 and took the 8:15 train back. ",
+      "Summarise the previous chapter in three bullet points, please. ",
+      "Caf\xC3\xA9 au lait, cr\xC3\xA8me br\xC3\xBBl\xC3\xA9" "e and a receipt for order #48213. ",
+      "Explain why the function returns -1 when the input list is empty.\n",
+  };
+  std::string text;
+  text.reserve(bytes + 128);
+  for (std::size_t i = 0; text.size() < bytes; ++i) text += kSentences[i % std::size(kSentences)];
+  text.resize(bytes);
+  return text;
+}
+
+struct TenPatterns {
+  guardrail::Config config =
+      guardrail::parse_config(bbr_bench::fixture("guardrail-ten-patterns.json"));
+  std::string prompt = clean_prompt(bbr_bench::kOneMiB);
+};
+
+const TenPatterns& ten_patterns() {
+  static const TenPatterns fixture;
+  return fixture;
+}
+
+using FirstMatch = const guardrail::Pattern* (*)(const guardrail::Config&, std::string_view);
+
+void scan_prompt(benchmark::State& state, FirstMatch first_match) {
+  const auto& f = ten_patterns();
+  if (first_match(f.config, f.prompt) != nullptr) state.SkipWithError("the prompt matches");
+  for (auto _ : state) {
+    const auto* hit = first_match(f.config, f.prompt);
+    benchmark::DoNotOptimize(hit);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * f.prompt.size()));
+}
+
+void BM_Guardrail_TenPatterns_1MiB_OnePass(benchmark::State& state) {
+  if (!ten_patterns().config.pattern_set.built()) state.SkipWithError("no pattern set");
+  scan_prompt(state, &guardrail::first_match);
+}
+BENCHMARK(BM_Guardrail_TenPatterns_1MiB_OnePass);
+
+void BM_Guardrail_TenPatterns_1MiB_OneByOne(benchmark::State& state) {
+  scan_prompt(state, &guardrail::first_match_one_by_one);
+}
+BENCHMARK(BM_Guardrail_TenPatterns_1MiB_OneByOne);
+
+// The response side per SSE piece: a window's tail plus a short delta, the
+// set's quick "no pattern here" in front of the per-pattern search.
+void BM_Guardrail_TenPatterns_StreamPiece(benchmark::State& state) {
+  const auto& f = ten_patterns();
+  const std::string piece = " the broth was deep";
+  guardrail::StreamWindow window(f.config.stream_window_bytes);
+  window.scan(f.config, f.prompt.substr(0, 256));
+  for (auto _ : state) {
+    auto result = window.scan(f.config, piece);
+    benchmark::DoNotOptimize(result);
+  }
+}
+BENCHMARK(BM_Guardrail_TenPatterns_StreamPiece);
+
+}  // namespace
