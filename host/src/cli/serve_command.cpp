@@ -6,6 +6,7 @@
 #include "cli/plugin_source.hpp"
 #include "config/chain_builder.hpp"
 #include "config/config.hpp"
+#include "config/config_source.hpp"
 #include "extproc/extproc_server.hpp"
 #include "loader/plugin_library.hpp"
 #include "log/log.hpp"
@@ -148,9 +149,9 @@ int run_serve(const ServeFlags& flags) {
     log::error("Failed to validate flags: {}", *problem);
     return 1;
   }
-  if (!flags.config_file.empty() && !flags.plugins.empty()) {
-    log::error("--config and --plugin cannot be used together: put the plugins in {}",
-               flags.config_file);
+  const ConfigSource config_source{flags.config_file, flags.plugins};
+  if (auto conflict = config_source.conflict()) {
+    log::error("{}", *conflict);
     return 1;
   }
   if (flags.grace_period_seconds < 0) {
@@ -187,15 +188,10 @@ int run_serve(const ServeFlags& flags) {
   std::signal(SIGTERM, SIG_DFL);
 
   try {
-    ChainConfig config;
-    if (!flags.config_file.empty()) {
-      config = load_config_file(flags.config_file);
-    } else if (!flags.plugins.empty()) {
-      config = config_from_plugin_flags(flags.plugins);
-    } else {
+    if (config_source.is_default()) {
       log::info("No BBR plugins are specified. Running BBR with the default behavior.");
-      config = default_config();
     }
+    ChainConfig config = config_source.load();
 
     PluginRegistry registry = flags.plugin_source.scan(config.plugin_dirs);
     for (const auto& problem : registry.errors()) log::warn("plugin loading: {}", problem);
