@@ -14,6 +14,10 @@ if command -v ccache >/dev/null 2>&1; then
   # Paths relative to the checkout, so a clone elsewhere (CI's) reuses the
   # cache; debug builds then share objects across folders too.
   export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
+  # The precompiled headers (BBR_PRECOMPILE_HEADERS): ccache caches sources
+  # compiled with one only with this sloppiness (ccache's manual, "Precompiled
+  # headers"); the header's own content is still hashed.
+  export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}"
 fi
 # Release by default: what users run and what the benchmarks measure, so CI
 # keeps a Release build with tests compiling (-O3 finds warnings -O2 does not).

@@ -52,8 +52,9 @@ supp=$root/tests/sanitizers
 # caught by the instrumentation, only a plain SEGV loses ASan's stack report.
 asan_logs=$root/build-asan/sanitizer-reports
 stage "build (build-asan: address,undefined)"
-# RelWithDebInfo whatever BUILD_TYPE the main build used: reports need line numbers.
-BUILD_TYPE=RelWithDebInfo BUILD_DIR=build-asan ./scripts/build.sh -DBBR_SANITIZE=address,undefined -DBBR_BUILD_BENCH=OFF
+# The Sanitize build type (-O1 -g1, CMakeLists.txt) whatever BUILD_TYPE the
+# main build used: reports need line numbers, not the main build's -O3.
+BUILD_TYPE=Sanitize BUILD_DIR=build-asan ./scripts/build.sh -DBBR_SANITIZE=address,undefined -DBBR_BUILD_BENCH=OFF
 rm -rf "$asan_logs" && mkdir -p "$asan_logs"
 stage "ctest (build-asan)"
 asan_status=0
@@ -83,7 +84,7 @@ if [[ "${TSAN_INTEGRATION:-0}" == "1" ]]; then
 fi
 tsan_logs=$root/build-tsan/sanitizer-reports
 stage "build (build-tsan: thread)"
-BUILD_TYPE=RelWithDebInfo BUILD_DIR=build-tsan BUILD_TARGETS="$tsan_targets" \
+BUILD_TYPE=Sanitize BUILD_DIR=build-tsan BUILD_TARGETS="$tsan_targets" \
   ./scripts/build.sh -DBBR_SANITIZE=thread -DBBR_BUILD_BENCH=OFF
 rm -rf "$tsan_logs" && mkdir -p "$tsan_logs"
 stage "ctest (build-tsan)"

@@ -1,4 +1,4 @@
-// The parse-once body path at request sizes (issue 6): `model` extraction with
+// The parse-once body path at request sizes: `model` extraction with
 // full validation, as the default chain does it (JsonBody: validate, then look
 // up), next to the floor (one memchr pass over the bytes, for a byte that is
 // absent) and a full simdjson DOM parse of the same bytes, in the same run.

@@ -1,4 +1,4 @@
-// Draining at SIGTERM with a short --grace-period (issue 7 item 11), on the
+// Draining at SIGTERM with a short --grace-period, on the
 // real binary in streaming mode: a stream that outlives the grace period is
 // ended by the server and the process exits 0; a new stream after SIGTERM is
 // refused; a stream that finishes inside the grace period completes normally.

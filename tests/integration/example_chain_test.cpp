@@ -1,4 +1,4 @@
-// examples/config/full-chain.yaml (issue 9, item 5): it passes config check,
+// examples/config/full-chain.yaml: it passes config check,
 // and a streamed chat answer flows through its response chain event by
 // event: each event is answered before the next one is sent, with the
 // client's model, and the usage it reported is counted.

@@ -1,4 +1,4 @@
-// Soak test (issue 7 item 10): tens of thousands of ext_proc streams, hundreds
+// Soak test: tens of thousands of ext_proc streams, hundreds
 // at a time, against the real `bbr-host serve` binary on loopback, mixing what
 // Envoy and hostile or broken clients send. Pins wire behaviour only:
 //   * every valid stream gets ITS model in X-Gateway-Model-Name (buffered: on

@@ -368,8 +368,7 @@ void api_log(const bbr_plugin_context_t* ctx, bbr_log_level_t level, const char*
       log::write(l, fmt::format("plugin: {}", sv(text, text_length)));
       return;
     }
-    log::write(l, fmt::format("plugin {} ({}): {}", ctx->instance_name, ctx->type_name,
-                              sv(text, text_length)));
+    log::write(log::Record{l, ctx->instance_name, ctx->type_name, sv(text, text_length)});
   });
 }
 

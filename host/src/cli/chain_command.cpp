@@ -8,6 +8,7 @@
 #include "cli/header_arg.hpp"
 #include "cli/plugin_source.hpp"
 #include "config/config.hpp"
+#include "config/config_source.hpp"
 #include "loader/plugin_library.hpp"
 #include "log/log.hpp"
 #include "offline/session_driver.hpp"
@@ -59,13 +60,10 @@ std::optional<log::Level> parse_level(const std::string& text) {
 }
 
 ChainConfig load_chain_config(const RunOptions& opts) {
-  if (!opts.config_file.empty() && !opts.plugin_flags.empty()) {
-    throw SetupError{{"use either --config or --plugin, not both"}};
-  }
+  const ConfigSource source{opts.config_file, opts.plugin_flags};
+  if (auto conflict = source.conflict()) throw SetupError{{*conflict}};
   try {
-    if (!opts.config_file.empty()) return load_config_file(opts.config_file);
-    if (!opts.plugin_flags.empty()) return config_from_plugin_flags(opts.plugin_flags);
-    return default_config();
+    return source.load();
   } catch (const ConfigError& e) {
     std::vector<std::string> lines;
     std::string source = opts.config_file.empty() ? std::string("--plugin") : opts.config_file;

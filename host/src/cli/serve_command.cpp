@@ -6,6 +6,7 @@
 #include "cli/plugin_source.hpp"
 #include "config/chain_builder.hpp"
 #include "config/config.hpp"
+#include "config/config_source.hpp"
 #include "extproc/extproc_server.hpp"
 #include "extproc/worker_count.hpp"
 #include "loader/plugin_library.hpp"
@@ -144,13 +145,17 @@ int wait_for_stop_signal(const sigset_t& stop_signals, const ExtProcServer& serv
   }
 }
 
+// Where the chain comes from: --config, else --plugin flags, else the
+// reference's default chain (config/config_source.hpp).
+ConfigSource config_source_from(const ServeFlags& flags) {
+  return ConfigSource{flags.config_file, flags.plugins};
+}
+
 // Every flag check, in the reference's order where it has them; the message
 // to log when one fails.
 std::optional<std::string> flag_problem(const ServeFlags& flags) {
   if (auto problem = validate_ports(flags)) return "Failed to validate flags: " + *problem;
-  if (!flags.config_file.empty() && !flags.plugins.empty()) {
-    return fmt::format("--config and --plugin cannot be used together: put the plugins in {}",
-                       flags.config_file);
+  if (auto conflict = config_source_from(flags).conflict()) return *conflict;
   }
   if (flags.grace_period_seconds < 0) {
     return fmt::format("invalid value {} for flag \"grace-period\": must be 0 or more seconds",
@@ -182,15 +187,6 @@ sigset_t block_stop_signals() {
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   return stop_signals;
-}
-
-// Where the chain comes from: --config, else --plugin flags, else the
-// reference's default chain.
-ChainConfig chain_config_from_flags(const ServeFlags& flags) {
-  if (!flags.config_file.empty()) return load_config_file(flags.config_file);
-  if (!flags.plugins.empty()) return config_from_plugin_flags(flags.plugins);
-  log::info("No BBR plugins are specified. Running BBR with the default behavior.");
-  return default_config();
 }
 
 // The metrics endpoint (plain HTTP, as the reference's without its
@@ -294,7 +290,11 @@ int run_serve(const ServeFlags& flags) {
   const sigset_t stop_signals = block_stop_signals();
 
   try {
-    const ChainConfig config = chain_config_from_flags(flags);
+    const ConfigSource config_source = config_source_from(flags);
+    if (config_source.is_default()) {
+      log::info("No BBR plugins are specified. Running BBR with the default behavior.");
+    }
+    const ChainConfig config = config_source.load();
     PluginRegistry registry = flags.plugin_source.scan(config.plugin_dirs);
     for (const auto& problem : registry.errors()) log::warn("plugin loading: {}", problem);
 

@@ -371,6 +371,64 @@ std::vector<std::string> parse_plugin_dirs(const Json& root, Problems& problems)
   return dirs;
 }
 
+// A plugin instance's name: the characters the reference allows, and unique
+// in the file (`first_origin_of_name` remembers where each name was first given).
+bool check_instance_name(const std::string& name, const std::string& origin,
+                         std::map<std::string, std::string>& first_origin_of_name,
+                         Problems& problems) {
+  if (!valid_instance_name(name)) {
+    problems.add(origin + ".name",
+                 fmt::format("must contain only letters, digits, '.', '_' and '-' (got \"{}\")", name));
+    return false;
+  }
+  if (auto [it, inserted] = first_origin_of_name.emplace(name, origin); !inserted) {
+    problems.add(origin + ".name", fmt::format("duplicate of {}.name \"{}\"", it->second, name));
+    return false;
+  }
+  return true;
+}
+
+// An instance's failurePolicy and timeout, when given, into `policy`; false
+// when either is wrong (each problem is added).
+bool parse_plugin_policy(const Json& item, const std::string& origin, PluginPolicy& policy,
+                         Problems& problems) {
+  bool ok = true;
+  if (item.contains("failurePolicy")) {
+    const Json& failure = item["failurePolicy"];
+    const std::string path = origin + ".failurePolicy";
+    if (failure.is_string() && failure.get_ref<const std::string&>() == "FailClose") {
+      policy.failure = FailurePolicy::kFailClose;
+    } else if (failure.is_string() && failure.get_ref<const std::string&>() == "FailOpen") {
+      policy.failure = FailurePolicy::kFailOpen;
+    } else {
+      problems.add(path,
+                   fmt::format("must be FailClose or FailOpen (got {})",
+                               failure.is_string()
+                                   ? fmt::format("\"{}\"", failure.get_ref<const std::string&>())
+                                   : describe(failure)));
+      ok = false;
+    }
+  }
+  if (item.contains("timeout")) {
+    const Json& timeout = item["timeout"];
+    const std::string path = origin + ".timeout";
+    if (!timeout.is_string()) {
+      problems.add(path, fmt::format("must be a duration such as \"50ms\" or \"2s\" (got {})",
+                                     describe(timeout)));
+      ok = false;
+    } else {
+      std::string problem;
+      if (auto parsed = parse_plugin_timeout(timeout.get_ref<const std::string&>(), problem)) {
+        policy.timeout = *parsed;
+      } else {
+        problems.add(path, problem);
+        ok = false;
+      }
+    }
+  }
+  return ok;
+}
+
 std::vector<PluginSpec> parse_plugins(const Json& root, Problems& problems) {
   std::vector<PluginSpec> plugins;
   if (!root.contains("plugins")) {
@@ -397,16 +455,8 @@ std::vector<PluginSpec> parse_plugins(const Json& root, Problems& problems) {
     auto type = required_string(item, origin, "type", problems);
     auto name = required_string(item, origin, "name", problems);
     bool complete = type.has_value() && name.has_value();
-    if (name) {
-      if (!valid_instance_name(*name)) {
-        problems.add(origin + ".name",
-                     fmt::format("must contain only letters, digits, '.', '_' and '-' (got \"{}\")", *name));
-        complete = false;
-      } else if (auto [it, inserted] = first_origin_of_name.emplace(*name, origin); !inserted) {
-        problems.add(origin + ".name",
-                     fmt::format("duplicate of {}.name \"{}\"", it->second, *name));
-        complete = false;
-      }
+    if (name && !check_instance_name(*name, origin, first_origin_of_name, problems)) {
+      complete = false;
     }
     if (item.contains("parameters")) {
       const Json& parameters = item["parameters"];
@@ -418,39 +468,7 @@ std::vector<PluginSpec> parse_plugins(const Json& root, Problems& problems) {
         complete = false;
       }
     }
-    if (item.contains("failurePolicy")) {
-      const Json& policy = item["failurePolicy"];
-      const std::string path = origin + ".failurePolicy";
-      if (policy.is_string() && policy.get_ref<const std::string&>() == "FailClose") {
-        spec.policy.failure = FailurePolicy::kFailClose;
-      } else if (policy.is_string() && policy.get_ref<const std::string&>() == "FailOpen") {
-        spec.policy.failure = FailurePolicy::kFailOpen;
-      } else {
-        problems.add(path,
-                     fmt::format("must be FailClose or FailOpen (got {})",
-                                 policy.is_string()
-                                     ? fmt::format("\"{}\"", policy.get_ref<const std::string&>())
-                                     : describe(policy)));
-        complete = false;
-      }
-    }
-    if (item.contains("timeout")) {
-      const Json& timeout = item["timeout"];
-      const std::string path = origin + ".timeout";
-      if (!timeout.is_string()) {
-        problems.add(path, fmt::format("must be a duration such as \"50ms\" or \"2s\" (got {})",
-                                       describe(timeout)));
-        complete = false;
-      } else {
-        std::string problem;
-        if (auto parsed = parse_plugin_timeout(timeout.get_ref<const std::string&>(), problem)) {
-          spec.policy.timeout = *parsed;
-        } else {
-          problems.add(path, problem);
-          complete = false;
-        }
-      }
-    }
+    if (!parse_plugin_policy(item, origin, spec.policy, problems)) complete = false;
     if (complete) {
       spec.type = *type;
       spec.name = *name;

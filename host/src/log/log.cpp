@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 #include <mutex>
+#include <string>
 
 namespace bbr::log {
 namespace {
@@ -42,9 +43,9 @@ bool enabled(Level level) {
   return false;
 }
 
-void write(Level level, std::string_view text) {
+void write(const Record& record) {
   if (t_sink != nullptr) {
-    if (level <= t_sink_level) t_sink->line(level, text);
+    if (record.level <= t_sink_level) t_sink->record(record);
     return;
   }
   using namespace std::chrono;
@@ -55,10 +56,21 @@ void write(Level level, std::string_view text) {
   gmtime_r(&secs, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  const int text_length = static_cast<int>(record.text.size());
   std::lock_guard lock(g_write_mutex);
-  std::fprintf(stderr, "%s.%03dZ %-5s %.*s\n", stamp, static_cast<int>(millis), level_name(level),
-               static_cast<int>(text.size()), text.data());
+  if (record.instance.empty() && record.type.empty()) {
+    std::fprintf(stderr, "%s.%03dZ %-5s %.*s\n", stamp, static_cast<int>(millis),
+                 level_name(record.level), text_length, record.text.data());
+  } else {
+    std::fprintf(stderr, "%s.%03dZ %-5s plugin %.*s (%.*s): %.*s\n", stamp,
+                 static_cast<int>(millis), level_name(record.level),
+                 static_cast<int>(record.instance.size()), record.instance.data(),
+                 static_cast<int>(record.type.size()), record.type.data(), text_length,
+                 record.text.data());
+  }
 }
+
+void write(Level level, std::string_view text) { write(Record{level, {}, {}, text}); }
 
 ThreadCapture::ThreadCapture(Sink& sink, Level up_to)
     : previous_sink_(t_sink), previous_level_(t_sink_level) {

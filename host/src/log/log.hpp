@@ -18,18 +18,34 @@ int verbosity();
 bool enabled(Level level);
 // "ERROR", "WARN", "INFO", "DEBUG", "TRACE".
 const char* level_name(Level level);
+// One log line as written: who wrote it and what. `instance` and `type` name
+// the plugin instance that logged through the host's log call; both are empty
+// for the host's own lines. The views are valid during the call only.
+struct Record {
+  Level level = Level::kInfo;
+  std::string_view instance;
+  std::string_view type;
+  std::string_view text;
+};
+
+// Writes a record: to the thread's capture sink when one is set, else to
+// stderr, where a plugin's line reads "plugin NAME (TYPE): text".
+void write(const Record& record);
+// A host line: write({level, "", "", text}).
 void write(Level level, std::string_view text);
 
-// Receives the lines written on one thread (see ThreadCapture). Tools that run
-// a chain offline (the session driver, `chain run`) use it to show what the
-// plugins logged, attributed and in order, instead of mixing it into stderr.
+// Receives the records written on one thread (see ThreadCapture). Tools that
+// run a chain offline (the session driver, `chain run`) use it to show what
+// the plugins logged, attributed and in order, instead of mixing it into stderr.
 class Sink {
  public:
   virtual ~Sink() = default;
-  virtual void line(Level level, std::string_view text) = 0;
+  // One record as written: a plugin's has its instance and type, a host
+  // line has both empty. Nothing is formatted for a sink.
+  virtual void record(const Record& record) = 0;
 };
 
-// While alive, every line written on the constructing thread at `up_to` or
+// While alive, every record written on the constructing thread at `up_to` or
 // more severe goes to `sink` (whatever the verbosity: a test asks for DEBUG
 // lines without making the whole process verbose) and not to stderr. Lines
 // from other threads (a plugin's own workers) still go to stderr. Nests: the

@@ -22,52 +22,24 @@ using ProcessingMode = envoy::extensions::filters::http::ext_proc::v3::Processin
 
 // ------------------------------------------------------------------ logs
 
-// Keeps every line written on this thread while a ThreadCapture is alive.
+// Keeps every record written on this thread while a ThreadCapture is alive,
+// attributed as written (the plugin instance and type come with the record).
 class CaptureSink : public log::Sink {
  public:
-  void line(log::Level level, std::string_view text) override {
+  void record(const log::Record& record) override {
     try {
-      lines.emplace_back(level, std::string(text));
+      LogLine entry;
+      entry.instance = record.instance;
+      entry.type = record.type;
+      entry.level = record.level;
+      entry.text = record.text;
+      lines.push_back(std::move(entry));
     } catch (...) {
       // Out of memory while logging: the line is lost, the run goes on.
     }
   }
-  std::vector<std::pair<log::Level, std::string>> lines;
+  std::vector<LogLine> lines;
 };
-
-// Attributes captured lines: the host's plugin log call writes
-// "plugin NAME (TYPE): text" (chain/host_api.cpp), and the chain's instances
-// say which prefixes are plugins'. Anything else is the host's own line.
-std::vector<LogLine> attribute(const Chain& chain,
-                               std::vector<std::pair<log::Level, std::string>> lines) {
-  struct Prefix {
-    std::string prefix;
-    const PluginInstance* instance;
-  };
-  std::vector<Prefix> prefixes;
-  for (const auto* list : {&chain.request_plugins(), &chain.response_plugins()}) {
-    for (const auto& p : *list) {
-      prefixes.push_back({"plugin " + p->name() + " (" + p->type_name() + "): ", p.get()});
-    }
-  }
-  std::vector<LogLine> out;
-  out.reserve(lines.size());
-  for (auto& [level, text] : lines) {
-    LogLine entry;
-    entry.level = level;
-    for (const auto& p : prefixes) {
-      if (text.compare(0, p.prefix.size(), p.prefix) == 0) {
-        entry.instance = p.instance->name();
-        entry.type = p.instance->type_name();
-        text.erase(0, p.prefix.size());
-        break;
-      }
-    }
-    entry.text = std::move(text);
-    out.push_back(std::move(entry));
-  }
-  return out;
-}
 
 // ------------------------------------------------------------------ metrics
 
@@ -277,6 +249,132 @@ class Collector {
   nlohmann::json metadata_ = nlohmann::json::object();
 };
 
+// ------------------------------------------------------------------ sending
+
+// What Envoy puts on the first message beside the protocol config: the
+// attributes and the metadata context the input gives as JSON text.
+ext_proc::ProcessingRequest first_message_extras(const DriveInput& input) {
+  ext_proc::ProcessingRequest extras;
+  parse_json_or_throw(input.metadata_context_json, *extras.mutable_metadata_context(),
+                      "metadata context");
+  if (!input.attributes_json.empty()) {
+    google::protobuf::Struct all;
+    parse_json_or_throw(input.attributes_json, all, "attributes");
+    for (const auto& [ns, value] : all.fields()) {
+      if (value.has_struct_value()) (*extras.mutable_attributes())[ns] = value.struct_value();
+    }
+  }
+  return extras;
+}
+
+// serve's options from the input's flags; a chain outcome that stops the
+// stream is recorded in result.stopped.
+SessionOptions session_options(const DriveInput& input, Metrics* metrics, DriveResult& result) {
+  SessionOptions options;
+  options.streaming = input.streaming;
+  options.max_body_bytes = input.max_body_bytes;
+  options.stream_chunk_bytes = input.stream_chunk_bytes;
+  options.routing_headers = std::make_shared<const std::vector<std::string>>(input.routing_headers);
+  options.metrics = metrics;
+  options.on_chain_outcome = [&result](bbr_phase_t phase, const ChainOutcome& outcome) {
+    if (outcome.kind == ChainOutcome::Kind::kContinue) return;
+    StopResult stop;
+    stop.kind = outcome.kind == ChainOutcome::Kind::kRejected ? StopResult::Kind::kRejected
+                                                              : StopResult::Kind::kFailed;
+    stop.phase = phase;
+    stop.plugin = outcome.plugin;
+    stop.status = outcome.http_status;
+    stop.reason = outcome.error;
+    result.stopped = std::move(stop);
+  };
+  return options;
+}
+
+// Feeds the session the ProcessingRequests Envoy would send for one exchange,
+// in order, until the session ends the stream.
+class Exchange {
+ public:
+  Exchange(const DriveInput& input, const ext_proc::ProcessingRequest& first_extras,
+           Session& session, Collector& collector, DriveResult& result)
+      : input_(input),
+        first_extras_(first_extras),
+        session_(session),
+        collector_(collector),
+        result_(result) {}
+
+  bool ended() const { return ended_; }
+
+  // The headers message, then the body as Envoy's mode sends it.
+  void send_direction(const DirectionInput& in, bool request_direction) {
+    DirectionResult& d = request_direction ? result_.request : result_.response;
+    d.sent = true;
+    ext_proc::ProcessingRequest headers;
+    auto* http =
+        request_direction ? headers.mutable_request_headers() : headers.mutable_response_headers();
+    fill_headers(in.headers, http->mutable_headers());
+    http->set_end_of_stream(in.body_chunks.empty());
+    send(headers);
+    if (in.body_chunks.empty()) return;
+    if (input_.streaming) {
+      for (std::size_t i = 0; i < in.body_chunks.size(); ++i) {
+        send_body(request_direction, in.body_chunks[i], i + 1 == in.body_chunks.size());
+      }
+    } else {
+      // BUFFERED: Envoy sends the whole body once.
+      send_body(request_direction, joined(in.body_chunks), true);
+    }
+  }
+
+ private:
+  void send_body(bool request_direction, std::string bytes, bool end_of_stream) {
+    ext_proc::ProcessingRequest body;
+    auto* b = request_direction ? body.mutable_request_body() : body.mutable_response_body();
+    b->set_body(std::move(bytes));
+    b->set_end_of_stream(end_of_stream);
+    send(body);
+  }
+
+  void send(ext_proc::ProcessingRequest& request) {
+    if (ended_) return;
+    if (first_) {
+      first_ = false;
+      // What Envoy puts on the first message of the stream.
+      auto* config = request.mutable_protocol_config();
+      const auto mode =
+          input_.streaming ? ProcessingMode::FULL_DUPLEX_STREAMED : ProcessingMode::BUFFERED;
+      config->set_request_body_mode(mode);
+      config->set_response_body_mode(mode);
+      if (first_extras_.has_metadata_context()) {
+        *request.mutable_metadata_context() = first_extras_.metadata_context();
+      }
+      *request.mutable_attributes() = first_extras_.attributes();
+    }
+    result_.requests.push_back(request);
+    Session::Step step = session_.on_request(request);
+    for (auto& response : step.take_all()) collector_.absorb(std::move(response));
+    if (step.error != Session::StreamError::kNone) result_.stream_error = step.error_message;
+    if (step.finish) ended_ = true;
+  }
+
+  const DriveInput& input_;
+  const ext_proc::ProcessingRequest& first_extras_;
+  Session& session_;
+  Collector& collector_;
+  DriveResult& result_;
+  bool first_ = true;
+  bool ended_ = false;
+};
+
+// An answer the host gave itself (not JSON, over a limit, ...): its body says why.
+StopResult host_stop(const ImmediateResult& immediate) {
+  StopResult stop;
+  stop.kind = StopResult::Kind::kHost;
+  stop.phase = immediate.phase;
+  stop.status = immediate.status;
+  stop.reason = immediate.body;
+  return stop;
+}
+
 }  // namespace
 
 const char* stop_kind_name(StopResult::Kind kind) {
@@ -304,115 +402,32 @@ SessionDriver::SessionDriver(const ChainConfig& config, const PluginRegistry& re
   }
   chain_ = owned_chain_.get();
   metrics_ = owned_metrics_.get();
-  create_logs_ = attribute(*chain_, std::move(sink.lines));
+  create_logs_ = std::move(sink.lines);
 }
 
 SessionDriver::~SessionDriver() = default;
 
 DriveResult SessionDriver::run(const DriveInput& input) const {
   DriveResult result;
-  ext_proc::ProcessingRequest first_extras;
-  parse_json_or_throw(input.metadata_context_json, *first_extras.mutable_metadata_context(),
-                      "metadata context");
-  if (!input.attributes_json.empty()) {
-    google::protobuf::Struct all;
-    parse_json_or_throw(input.attributes_json, all, "attributes");
-    for (const auto& [ns, value] : all.fields()) {
-      if (value.has_struct_value()) (*first_extras.mutable_attributes())[ns] = value.struct_value();
-    }
-  }
+  const ext_proc::ProcessingRequest first_extras = first_message_extras(input);
 
   CaptureSink sink;
   std::optional<log::ThreadCapture> capture;
   capture.emplace(sink, input.capture_level);
   const Snapshot before = snapshot(metrics_);
 
-  SessionOptions options;
-  options.streaming = input.streaming;
-  options.max_body_bytes = input.max_body_bytes;
-  options.stream_chunk_bytes = input.stream_chunk_bytes;
-  options.routing_headers = std::make_shared<const std::vector<std::string>>(input.routing_headers);
-  options.metrics = metrics_;
-  options.on_chain_outcome = [&result](bbr_phase_t phase, const ChainOutcome& outcome) {
-    if (outcome.kind == ChainOutcome::Kind::kContinue) return;
-    StopResult stop;
-    stop.kind = outcome.kind == ChainOutcome::Kind::kRejected ? StopResult::Kind::kRejected
-                                                              : StopResult::Kind::kFailed;
-    stop.phase = phase;
-    stop.plugin = outcome.plugin;
-    stop.status = outcome.http_status;
-    stop.reason = outcome.error;
-    result.stopped = std::move(stop);
-  };
-
+  const SessionOptions options = session_options(input, metrics_, result);
   Session session(*chain_, options);
   Collector collector(input, result);
-  bool first = true;
-  bool ended = false;
-  auto send = [&](ext_proc::ProcessingRequest& request) {
-    if (ended) return;
-    if (first) {
-      first = false;
-      // What Envoy puts on the first message of the stream.
-      auto* config = request.mutable_protocol_config();
-      const auto mode =
-          input.streaming ? ProcessingMode::FULL_DUPLEX_STREAMED : ProcessingMode::BUFFERED;
-      config->set_request_body_mode(mode);
-      config->set_response_body_mode(mode);
-      if (first_extras.has_metadata_context()) {
-        *request.mutable_metadata_context() = first_extras.metadata_context();
-      }
-      *request.mutable_attributes() = first_extras.attributes();
-    }
-    result.requests.push_back(request);
-    Session::Step step = session.on_request(request);
-    for (auto& response : step.take_all()) collector.absorb(std::move(response));
-    if (step.error != Session::StreamError::kNone) result.stream_error = step.error_message;
-    if (step.finish) ended = true;
-  };
-
-  auto send_direction = [&](const DirectionInput& in, bool request_direction) {
-    DirectionResult& d = request_direction ? result.request : result.response;
-    d.sent = true;
-    ext_proc::ProcessingRequest headers;
-    auto* http =
-        request_direction ? headers.mutable_request_headers() : headers.mutable_response_headers();
-    fill_headers(in.headers, http->mutable_headers());
-    http->set_end_of_stream(in.body_chunks.empty());
-    send(headers);
-    if (in.body_chunks.empty()) return;
-    auto send_body = [&](std::string bytes, bool end_of_stream) {
-      ext_proc::ProcessingRequest body;
-      auto* b = request_direction ? body.mutable_request_body() : body.mutable_response_body();
-      b->set_body(std::move(bytes));
-      b->set_end_of_stream(end_of_stream);
-      send(body);
-    };
-    if (input.streaming) {
-      for (std::size_t i = 0; i < in.body_chunks.size(); ++i) {
-        send_body(in.body_chunks[i], i + 1 == in.body_chunks.size());
-      }
-    } else {
-      send_body(joined(in.body_chunks), true);  // BUFFERED: Envoy sends the whole body once
-    }
-  };
-
-  send_direction(input.request, true);
-  if (input.response && !ended) send_direction(*input.response, false);
+  Exchange exchange(input, first_extras, session, collector, result);
+  exchange.send_direction(input.request, true);
+  if (input.response && !exchange.ended()) exchange.send_direction(*input.response, false);
   collector.finish();
 
-  if (result.immediate && !result.stopped) {
-    // Answered by the host itself (not JSON, over a limit, ...): the body says why.
-    StopResult stop;
-    stop.kind = StopResult::Kind::kHost;
-    stop.phase = result.immediate->phase;
-    stop.status = result.immediate->status;
-    stop.reason = result.immediate->body;
-    result.stopped = std::move(stop);
-  }
+  if (result.immediate && !result.stopped) result.stopped = host_stop(*result.immediate);
   result.metrics = changes(before, snapshot(metrics_));
   capture.reset();
-  result.logs = attribute(*chain_, std::move(sink.lines));
+  result.logs = std::move(sink.lines);
   return result;
 }
 

@@ -109,13 +109,14 @@ struct StopResult {
   std::string reason;  // kFailed: the plugin's error text; kHost: the answer's body
 };
 
+// One captured log::Record, owning its strings.
 struct LogLine {
   // The plugin instance (and its type) that wrote the line through the host's
   // log call; both empty for the host's own lines.
   std::string instance;
   std::string type;
   log::Level level = log::Level::kInfo;
-  std::string text;  // a plugin's line without the "plugin NAME (TYPE): " prefix
+  std::string text;  // what the plugin (or the host) wrote, nothing added
 };
 
 // One series that moved during the exchange.

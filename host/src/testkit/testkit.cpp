@@ -43,17 +43,16 @@ bbr::Metrics& kit_metrics() {
   return *metrics;
 }
 
-// Keeps the plugin's own lines (the host's log call writes them as
-// "plugin NAME (TYPE): text") written on this thread during create().
+// Keeps the records the plugin instance itself writes on this thread during
+// create(); host lines and other instances' are left out.
 class CreateSink : public bbr::log::Sink {
  public:
-  CreateSink(std::string prefix, std::string instance)
-      : prefix_(std::move(prefix)), instance_(std::move(instance)) {}
-  void line(bbr::log::Level level, std::string_view text) override {
-    if (text.substr(0, prefix_.size()) != prefix_) return;
+  explicit CreateSink(std::string instance) : instance_(std::move(instance)) {}
+  void record(const bbr::log::Record& record) override {
+    if (record.instance != instance_) return;
     try {
-      lines.push_back(LogLine{static_cast<bbr_log_level_t>(level), instance_,
-                              std::string(text.substr(prefix_.size()))});
+      lines.push_back(LogLine{static_cast<bbr_log_level_t>(record.level), instance_,
+                              std::string(record.text)});
     } catch (...) {
       // Out of memory while logging: the line is lost, create goes on.
     }
@@ -61,7 +60,6 @@ class CreateSink : public bbr::log::Sink {
   std::vector<LogLine> lines;
 
  private:
-  std::string prefix_;
   std::string instance_;
 };
 
@@ -77,7 +75,7 @@ std::shared_ptr<Plugin::Impl> create_impl(std::shared_ptr<bbr::PluginLibrary> li
   const std::string name = instance_name.empty() ? impl->type_name : instance_name;
   // What the plugin logs while it is created (e.g. a warning about its
   // parameters) is kept for create_logs(), at every level, not printed.
-  CreateSink sink("plugin " + name + " (" + impl->type_name + "): ", name);
+  CreateSink sink(name);
   // The parameter check and create() serve uses (config/plugin_creation.hpp),
   // schema included, so a test that passes here describes what serve does.
   bbr::PluginSpec spec;

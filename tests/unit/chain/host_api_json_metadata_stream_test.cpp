@@ -1,5 +1,7 @@
-// The ABI 1.1 host calls, called exactly as a plugin calls them: through the
-// bbr_host_api_t table with opaque handles.
+// The host calls for JSON walks and typed setters, Envoy's attributes and
+// metadata, the route cache, reject_with, SSE events, metrics and parameter
+// walks, called exactly as a plugin calls them: through the bbr_host_api_t
+// table with opaque handles.
 #include "chain/host_api.hpp"
 #include "chain/message.hpp"
 #include "metrics/metrics.hpp"
