@@ -156,7 +156,6 @@ ConfigSource config_source_from(const ServeFlags& flags) {
 std::optional<std::string> flag_problem(const ServeFlags& flags) {
   if (auto problem = validate_ports(flags)) return "Failed to validate flags: " + *problem;
   if (auto conflict = config_source_from(flags).conflict()) return *conflict;
-  }
   if (flags.grace_period_seconds < 0) {
     return fmt::format("invalid value {} for flag \"grace-period\": must be 0 or more seconds",
                        flags.grace_period_seconds);
