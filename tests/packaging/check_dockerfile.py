@@ -22,7 +22,7 @@ SKIP = 77
 # cargo builds only the Rust example's test; doxygen only the SDK's header
 # reference (the image ships the server, not the SDK; both are optional).
 NOT_NEEDED_IN_IMAGE = {"catch2", "libbenchmark-dev", "git", "curl", "openssl", "yamllint", "python3-yaml",
-                       "cargo", "doxygen"}
+                       "cargo", "doxygen", "ccache"}
 
 
 def logical_lines(text):
