@@ -13,6 +13,7 @@
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
 #include "offline/session_driver.hpp"
+#include "sse/sse.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -252,46 +253,21 @@ uint64_t Result::observations(std::string_view name, std::string_view label_valu
   return sum;
 }
 
-// Cuts a text/event-stream body into events (WHATWG's rules, simplified to
-// what a test needs: LF or CRLF line ends, data lines joined with "\n",
-// comments skipped, a final event without its blank line still counted).
+// Cuts the forwarded text/event-stream body into events with the server's own
+// splitter (sse::Splitter), so a test reads the stream as the server framed
+// it: any line-end style, data lines joined with "\n", comments skipped, an
+// unterminated last block still counted. A block that names an event or an
+// id without data is kept too, so a test can see it was forwarded.
 std::vector<Event> Result::events() const {
+  std::vector<sse::Event> blocks;
+  sse::Splitter splitter;
+  splitter.feed(body_, blocks);
+  if (sse::Event last; splitter.finish(last)) blocks.push_back(std::move(last));
   std::vector<Event> out;
-  Event current;
-  bool has_data = false, has_any = false;
-  auto flush = [&] {
-    if (has_any) out.push_back(current);
-    current = Event{};
-    has_data = has_any = false;
-  };
-  std::string_view text = body_;
-  while (!text.empty()) {
-    std::size_t end = text.find('\n');
-    std::string_view line = text.substr(0, end);
-    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) {
-      flush();
-      continue;
-    }
-    if (line.front() == ':') continue;
-    std::size_t colon = line.find(':');
-    std::string_view field = line.substr(0, colon);
-    std::string_view value =
-        colon == std::string_view::npos ? std::string_view{} : line.substr(colon + 1);
-    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    has_any = true;
-    if (field == "data") {
-      if (has_data) current.data += '\n';
-      current.data += value;
-      has_data = true;
-    } else if (field == "event") {
-      current.name = std::string(value);
-    } else if (field == "id") {
-      current.id = std::string(value);
-    }
+  for (auto& b : blocks) {
+    if (!b.has_data && b.name.empty() && b.id.empty()) continue;
+    out.push_back(Event{std::move(b.name), std::move(b.id), std::move(b.data)});
   }
-  flush();
   return out;
 }
 
@@ -475,29 +451,29 @@ Result Chain::request(const Headers& headers, std::string body) const {
   return exchange(x).request;
 }
 
-Result Chain::response(const Headers& headers, std::string body) const {
+// An exchange after the default request whose response has `headers`, with
+// a 200 status and `content_type` added unless given.
+static Exchange response_exchange(const Headers& headers, const char* content_type) {
   Exchange x;
   x.request_body = kDefaultRequestBody;
   x.response_headers = headers;
   if (!find_header(*x.response_headers, "content-type")) {
-    x.response_headers->emplace_back("content-type", "application/json");
+    x.response_headers->emplace_back("content-type", content_type);
   }
   if (!find_header(*x.response_headers, ":status"))
     x.response_headers->emplace_back(":status", "200");
+  return x;
+}
+
+Result Chain::response(const Headers& headers, std::string body) const {
+  Exchange x = response_exchange(headers, "application/json");
   if (!body.empty()) x.response_body.push_back(std::move(body));
   return exchange(x).response;
 }
 
 Result Chain::response_sse(const Headers& headers, const std::vector<std::string>& pieces) const {
-  Exchange x;
-  x.request_body = kDefaultRequestBody;
+  Exchange x = response_exchange(headers, "text/event-stream");
   x.streaming = true;
-  x.response_headers = headers;
-  if (!find_header(*x.response_headers, "content-type")) {
-    x.response_headers->emplace_back("content-type", "text/event-stream");
-  }
-  if (!find_header(*x.response_headers, ":status"))
-    x.response_headers->emplace_back(":status", "200");
   x.response_body = pieces;
   return exchange(x).response;
 }
