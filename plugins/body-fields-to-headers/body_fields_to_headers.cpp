@@ -57,13 +57,11 @@ class BodyFieldsToHeaders {
     using bbr_plugins::ParameterObject;
     const nlohmann::json parsed = ParameterObject::parse(ctx.parameters_json);
     ParameterObject parameters(parsed, "");
-    parameters.allow_only({"fields"});
     const nlohmann::json* list = parameters.array("fields");
     if (list == nullptr || list->empty())
       throw ParameterError("fields: required, at least one {pointer, header}");
     for (std::size_t i = 0; i < list->size(); ++i) {
       ParameterObject item((*list)[i], parameters.element_path("fields", i));
-      item.allow_only({"pointer", "header", "default"});
       Field field{item.required_string("pointer"), item.required_string("header"),
                   item.string("default", /*allow_empty=*/true)};
       bbr_plugins::require_json_pointer(item.where("pointer"), field.pointer, false);

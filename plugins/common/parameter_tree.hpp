@@ -1,6 +1,8 @@
 // Reading nested plugin parameters (lists of rules, objects in objects) with
 // errors that say what and where: "rules[2].match.regex: must be a string".
-// parameters.hpp covers flat parameters; this walks any depth.
+// parameters.hpp covers flat parameters; this walks any depth. Unknown names
+// are the schema's to refuse (additionalProperties: false): the host checks
+// every plugin's parameters against its schema before create().
 #pragma once
 
 #include "common/parameters.hpp"
@@ -8,7 +10,6 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
-#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,22 +48,6 @@ class ParameterObject {
     return out;
   }
   const std::string& path() const { return path_; }
-
-  // Refuses members not in `known`: a typo must not silently mean "default".
-  void allow_only(std::initializer_list<std::string_view> known) const {
-    for (auto it = object_.begin(); it != object_.end(); ++it) {
-      bool ok = false;
-      for (auto name : known) ok = ok || it.key() == name;
-      if (!ok) {
-        std::string list;
-        for (auto name : known) {
-          if (!list.empty()) list += ", ";
-          list.append(name);
-        }
-        throw ParameterError(where(it.key()) + ": unknown parameter (known: " + list + ")");
-      }
-    }
-  }
 
   bool has(std::string_view name) const {
     auto it = object_.find(std::string(name));

@@ -36,6 +36,9 @@ class Parameters {
                            object_.type_name());
   }
 
+  // The parameters object ({} when none were given).
+  const nlohmann::json& object() const { return object_; }
+
   // A non-empty string; throws naming the parameter when missing, empty or not a string.
   std::string required_string(const char* name) const {
     auto it = object_.find(name);

@@ -25,8 +25,9 @@ struct RoutingHeader {
   std::string name = "X-Gateway-Model-Name";
   bool enabled = true;
 
-  // Reads routingHeader and setRoutingHeader (the caller's allow_only lists
-  // them); throws ParameterError when the name is not a header it may set.
+  // Reads routingHeader and setRoutingHeader (the caller's schema declares
+  // them, BBR_ROUTING_HEADER_SCHEMA_PROPERTIES); throws ParameterError when the
+  // name is not a header it may set.
   static RoutingHeader from(const ParameterObject& parameters) {
     RoutingHeader out;
     out.name = parameters.string("routingHeader").value_or(out.name);

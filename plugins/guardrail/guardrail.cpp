@@ -19,12 +19,11 @@ constexpr const char* kParametersSchema = R"json({
   "type": "object",
   "properties": {
     "denyPatterns": {"type": "array", "description": "RE2 patterns refused in prompts and generated text",
-      "items": {"anyOf": [
-        {"type": "string", "minLength": 1},
-        {"type": "object", "required": ["pattern"], "additionalProperties": false,
-         "properties": {"pattern": {"type": "string", "minLength": 1},
-                        "name": {"type": "string", "minLength": 1},
-                        "caseInsensitive": {"type": "boolean"}}}]}},
+      "items": {"type": ["string", "object"], "minLength": 1,
+        "required": ["pattern"], "additionalProperties": false,
+        "properties": {"pattern": {"type": "string", "minLength": 1},
+                       "name": {"type": "string", "minLength": 1},
+                       "caseInsensitive": {"type": "boolean"}}}},
     "caseInsensitive": {"type": "boolean", "description": "default for every pattern (false)"},
     "checkPrompt": {"type": "boolean", "description": "apply the patterns to the prompt (true)"},
     "checkResponse": {"type": "boolean", "description": "apply the patterns to generated text (true)"},

@@ -114,48 +114,15 @@ struct Span {
   std::size_t end = 0;
 };
 
+// The parameters reach create() checked against the type's schema
+// (guardrail.cpp) by the host, on every front end: types, ranges, the
+// response actions, non-empty strings and unknown names are the schema's to
+// say. What is read here is what a schema cannot say: every pattern compiles
+// within RE2's memory budget and matches no empty text.
 namespace detail {
-
-inline const nlohmann::json* member(const nlohmann::json& object, const char* name) {
-  auto it = object.find(name);
-  return it == object.end() || it->is_null() ? nullptr : &*it;
-}
-
-inline bool boolean(const nlohmann::json& object, const char* name, bool fallback) {
-  const auto* value = member(object, name);
-  if (value == nullptr) return fallback;
-  if (!value->is_boolean())
-    throw ParameterError(std::string(name) + ": must be a boolean, got " + value->type_name());
-  return value->get<bool>();
-}
-
-inline std::optional<int64_t> integer(const nlohmann::json& object, const char* name, int64_t min,
-                                      int64_t max) {
-  const auto* value = member(object, name);
-  if (value == nullptr) return std::nullopt;
-  if (!value->is_number_integer())
-    throw ParameterError(std::string(name) + ": must be an integer, got " + value->type_name());
-  int64_t v = value->get<int64_t>();
-  if (v < min || v > max)
-    throw ParameterError(std::string(name) + ": must be between " + std::to_string(min) + " and " +
-                         std::to_string(max) + ", got " + std::to_string(v));
-  return v;
-}
-
-inline std::string string(const nlohmann::json& object, const std::string& path, const char* name,
-                          std::string fallback, bool allow_empty = false) {
-  const auto* value = member(object, name);
-  if (value == nullptr) return fallback;
-  if (!value->is_string())
-    throw ParameterError(path + ": must be a string, got " + value->type_name());
-  auto text = value->get<std::string>();
-  if (text.empty() && !allow_empty) throw ParameterError(path + ": must not be empty");
-  return text;
-}
 
 inline Pattern compile(const std::string& path, std::string name, const std::string& text,
                        bool case_insensitive) {
-  if (text.empty()) throw ParameterError(path + ": must not be empty");
   RE2::Options options;
   options.set_log_errors(false);
   options.set_case_sensitive(!case_insensitive);
@@ -169,107 +136,74 @@ inline Pattern compile(const std::string& path, std::string name, const std::str
   return Pattern{std::move(name), std::move(re)};
 }
 
+// `denyPatterns`, compiled in config order: a string is a pattern named by
+// its place ("denyPatterns[2]"); an object may name it and set its own case
+// rule, else the parameters' `caseInsensitive` applies.
+inline std::vector<Pattern> deny_patterns(const nlohmann::json& object) {
+  std::vector<Pattern> patterns;
+  const bool case_insensitive = object.value("caseInsensitive", false);
+  const auto entries = object.find("denyPatterns");
+  if (entries == object.end() || entries->is_null()) return patterns;
+  for (std::size_t i = 0; i < entries->size(); ++i) {
+    const auto& entry = (*entries)[i];
+    const std::string path = "denyPatterns[" + std::to_string(i) + "]";
+    if (entry.is_string()) {
+      patterns.push_back(compile(path, path, entry.get<std::string>(), case_insensitive));
+    } else {
+      patterns.push_back(compile(path + ".pattern", entry.value("name", path),
+                                 entry.at("pattern").get<std::string>(),
+                                 entry.value("caseInsensitive", case_insensitive)));
+    }
+  }
+  return patterns;
+}
+
+inline ResponseAction response_action(const std::string& name) {
+  if (name == "error") return ResponseAction::kError;
+  if (name == "none") return ResponseAction::kNone;
+  return ResponseAction::kRedact;
+}
+
+inline std::optional<int64_t> optional_integer(const nlohmann::json& object, const char* name) {
+  const auto it = object.find(name);
+  if (it == object.end() || it->is_null()) return std::nullopt;
+  return it->get<int64_t>();
+}
+
+inline Config read_config(const nlohmann::json& object) {
+  Config config;
+  config.patterns = deny_patterns(object);
+  config.pattern_set = PatternSet(config.patterns);
+  config.check_prompt = object.value("checkPrompt", true);
+  config.check_response = object.value("checkResponse", true);
+  config.max_prompt_chars = optional_integer(object, "maxPromptChars");
+  config.max_tokens = optional_integer(object, "maxTokens");
+  config.disallowed_parameters =
+      object.value("disallowedParameters", std::vector<std::string>{});
+  config.status = static_cast<uint32_t>(object.value("status", int64_t{403}));
+  config.error_type = object.value("errorType", config.error_type);
+  config.message = object.value("message", config.message);
+  config.response_action = response_action(object.value("responseAction", std::string("redact")));
+  config.redaction = object.value("redaction", config.redaction);
+  config.response_message = object.value("responseMessage", config.response_message);
+  config.stream_window_bytes = object.value("streamWindowBytes", std::size_t{256});
+  return config;
+}
+
 }  // namespace detail
 
-// Parses and checks the parameters; throws ParameterError naming the
-// parameter ("denyPatterns[2].pattern: invalid regular expression: ...").
+// Reads the parameters (checked against the schema by the host) and compiles
+// the patterns; throws ParameterError naming the parameter
+// ("denyPatterns[2].pattern: invalid regular expression: ...").
 inline Config parse_config(std::string_view json_text) {
-  nlohmann::json object = nlohmann::json::object();
-  if (!json_text.empty()) {
-    try {
-      object = nlohmann::json::parse(json_text);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw ParameterError(std::string("parameters: not valid JSON: ") + e.what());
-    }
-    if (object.is_null()) object = nlohmann::json::object();
-    if (!object.is_object())
-      throw ParameterError(std::string("parameters: must be a JSON object, got ") +
-                           object.type_name());
+  const bbr_plugins::Parameters parameters(json_text);  // JSON syntax and object-ness, worded
+  try {
+    return detail::read_config(parameters.object());
+  } catch (const nlohmann::json::exception& e) {
+    // Only when created without the host's schema check (a value of the
+    // wrong type): the schema's own message says it better.
+    throw ParameterError(std::string("parameters: do not match the schema: ") + e.what());
   }
-  Config config;
-  const bool case_insensitive = detail::boolean(object, "caseInsensitive", false);
-  if (const auto* patterns = detail::member(object, "denyPatterns")) {
-    if (!patterns->is_array())
-      throw ParameterError(std::string("denyPatterns: must be a list, got ") +
-                           patterns->type_name());
-    for (std::size_t i = 0; i < patterns->size(); ++i) {
-      const auto& entry = (*patterns)[i];
-      const std::string path = "denyPatterns[" + std::to_string(i) + "]";
-      if (entry.is_string()) {
-        config.patterns.push_back(
-            detail::compile(path, path, entry.get<std::string>(), case_insensitive));
-        continue;
-      }
-      if (!entry.is_object())
-        throw ParameterError(path + ": must be a string or an object, got " + entry.type_name());
-      for (const auto& [key, value] : entry.items()) {
-        (void)value;
-        if (key != "pattern" && key != "name" && key != "caseInsensitive")
-          throw ParameterError(path + "." + key +
-                               ": unknown field (known: pattern, name, caseInsensitive)");
-      }
-      const auto* text = detail::member(entry, "pattern");
-      if (text == nullptr) throw ParameterError(path + ".pattern: required");
-      if (!text->is_string())
-        throw ParameterError(path + ".pattern: must be a string, got " + text->type_name());
-      bool ci = case_insensitive;
-      if (const auto* flag = detail::member(entry, "caseInsensitive")) {
-        if (!flag->is_boolean())
-          throw ParameterError(path + ".caseInsensitive: must be a boolean, got " +
-                               flag->type_name());
-        ci = flag->get<bool>();
-      }
-      std::string name = detail::string(entry, path + ".name", "name", path);
-      config.patterns.push_back(
-          detail::compile(path + ".pattern", std::move(name), text->get<std::string>(), ci));
-    }
-  }
-  config.pattern_set = PatternSet(config.patterns);
-  config.check_prompt = detail::boolean(object, "checkPrompt", true);
-  config.check_response = detail::boolean(object, "checkResponse", true);
-  config.max_prompt_chars = detail::integer(object, "maxPromptChars", 1, INT64_MAX);
-  config.max_tokens = detail::integer(object, "maxTokens", 1, INT64_MAX);
-  if (const auto* names = detail::member(object, "disallowedParameters")) {
-    if (!names->is_array())
-      throw ParameterError(std::string("disallowedParameters: must be a list, got ") +
-                           names->type_name());
-    for (std::size_t i = 0; i < names->size(); ++i) {
-      const auto& name = (*names)[i];
-      const std::string path = "disallowedParameters[" + std::to_string(i) + "]";
-      if (!name.is_string() || name.get<std::string>().empty())
-        throw ParameterError(path + ": must be a non-empty string");
-      config.disallowed_parameters.push_back(name.get<std::string>());
-    }
-  }
-  config.status = static_cast<uint32_t>(detail::integer(object, "status", 400, 599).value_or(403));
-  config.error_type = detail::string(object, "errorType", "errorType", config.error_type);
-  config.message = detail::string(object, "message", "message", config.message);
-  const std::string action = detail::string(object, "responseAction", "responseAction", "redact");
-  if (action == "redact") {
-    config.response_action = ResponseAction::kRedact;
-  } else if (action == "error") {
-    config.response_action = ResponseAction::kError;
-  } else if (action == "none") {
-    config.response_action = ResponseAction::kNone;
-  } else {
-    throw ParameterError("responseAction: must be redact, error or none, got \"" + action + "\"");
-  }
-  config.redaction = detail::string(object, "redaction", "redaction", config.redaction, true);
-  config.response_message =
-      detail::string(object, "responseMessage", "responseMessage", config.response_message);
-  config.stream_window_bytes = static_cast<std::size_t>(
-      detail::integer(object, "streamWindowBytes", 1, 65536).value_or(256));
-  for (const auto& [key, value] : object.items()) {
-    (void)value;
-    static const char* const kKnown[] = {
-        "denyPatterns",    "caseInsensitive",  "checkPrompt",          "checkResponse",
-        "maxPromptChars",  "maxTokens",        "disallowedParameters", "status",
-        "errorType",       "message",          "responseAction",       "redaction",
-        "responseMessage", "streamWindowBytes"};
-    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown))
-      throw ParameterError(key + ": unknown parameter");
-  }
-  return config;
 }
 
 // UTF-8 characters (code points) in `text`: bytes that do not continue one.

@@ -34,7 +34,6 @@ class HeaderToBody {
     using bbr_plugins::ParameterObject;
     const nlohmann::json parsed = ParameterObject::parse(ctx.parameters_json);
     ParameterObject parameters(parsed, "");
-    parameters.allow_only({"header", "pointer", "json", "default"});
     header_ = parameters.required_string("header");
     pointer_ = parameters.required_string("pointer");
     as_json_ = parameters.boolean("json", false);

@@ -81,8 +81,6 @@ class ModelRewrite {
     using bbr_plugins::ParameterObject;
     const nlohmann::json parsed = ParameterObject::parse(ctx.parameters_json);
     ParameterObject parameters(parsed, "");
-    parameters.allow_only({"rules", "originalModelHeader", "retiredHeader", "routingHeader",
-                           "setRoutingHeader", "requestIdHeader"});
     rules_.parse(parameters);
     original_header_ = parameters.string("originalModelHeader").value_or("");
     retired_header_ = parameters.string("retiredHeader").value_or("");

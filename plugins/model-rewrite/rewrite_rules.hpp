@@ -149,11 +149,9 @@ class Rules {
   }
 
   static Rule parse_rule(const ParameterObject& object) {
-    object.allow_only({"name", "match", "target", "targets", "retired"});
     Rule rule;
     rule.name = object.string("name").value_or("");
     ParameterObject match = object.object("match");
-    match.allow_only({"exact", "prefix", "regex", "caseInsensitive"});
     int kinds = 0;
     if (auto exact = match.string("exact")) {
       rule.kind = Rule::Kind::kExact;
@@ -189,7 +187,6 @@ class Rules {
       if (list->empty()) throw ParameterError(object.where("targets") + ": must not be empty");
       for (std::size_t i = 0; i < list->size(); ++i) {
         ParameterObject target((*list)[i], object.element_path("targets", i));
-        target.allow_only({"model", "weight"});
         WeightedTarget weighted{target.required_string("model"), 0};
         auto weight = target.integer("weight", 0, 1000000);
         if (!weight) throw ParameterError(target.where("weight") + ": required");

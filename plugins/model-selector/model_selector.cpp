@@ -77,8 +77,6 @@ class ModelSelector {
     using bbr_plugins::ParameterObject;
     const nlohmann::json parsed = ParameterObject::parse(ctx.parameters_json);
     ParameterObject parameters(parsed, "");
-    parameters.allow_only({"virtualModel", "defaultModel", "rules", "routingHeader",
-                           "setRoutingHeader", "explainHeader"});
     virtual_model_ = parameters.required_string("virtualModel");
     default_model_ = parameters.required_string("defaultModel");
     rules_ = model_selector::parse_rules(parameters);

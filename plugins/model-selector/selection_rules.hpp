@@ -71,14 +71,11 @@ inline std::vector<Rule> parse_rules(const ParameterObject& parameters) {
   if (list == nullptr) return rules;
   for (std::size_t i = 0; i < list->size(); ++i) {
     ParameterObject object((*list)[i], parameters.element_path("rules", i));
-    object.allow_only({"name", "model", "when"});
     Rule rule;
     rule.name = object.string("name").value_or(object.path());
     rule.model = object.required_string("model");
     if (object.has("when")) {
       ParameterObject when = object.object("when");
-      when.allow_only({"minPromptChars", "maxPromptChars", "minPromptTokens", "maxPromptTokens",
-                       "keywords", "regex", "caseInsensitive", "endpoints", "stream", "tools"});
       constexpr int64_t kMax = int64_t{1} << 40;
       auto bound = [&](const char* name) -> std::optional<uint64_t> {
         auto value = when.integer(name, 0, kMax);

@@ -58,11 +58,6 @@ class ResponseModelRewrite {
         pointers_.push_back(p.get<std::string>());
       }
     }
-    for (const auto& [key, value] : params.items()) {
-      (void)value;
-      if (key != "modelHeader" && key != "pointers")
-        throw bbr_plugins::ParameterError(key + ": unknown parameter");
-    }
     state_key_ = "response-model-rewrite/";
     state_key_ += ctx.instance_name;
   }

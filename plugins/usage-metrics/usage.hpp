@@ -114,9 +114,8 @@ inline Config parse_config(std::string_view json_text) {
                                "]: must be greater than the one before");
         config.buckets.push_back(bound);
       }
-    } else {
-      throw ParameterError(key + ": unknown parameter");
     }
+    // Any other name: the schema (usage_metrics.cpp) refuses it before create().
   }
   if (config.headers) {
     for (const char* field : kHeaderFields) {

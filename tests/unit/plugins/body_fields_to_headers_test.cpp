@@ -5,6 +5,7 @@
 
 using Catch::Matchers::Contains;
 using plugin_test::create_error;
+using plugin_test::load_error;
 using plugin_test::run_one;
 
 namespace {
@@ -95,6 +96,6 @@ TEST_CASE("body-fields-to-headers refuses bad parameters, saying what and where"
                           R"({"fields":[{"pointer":"/a","header":"X-M","default":"a\nb"}]})"),
              Contains("fields[0].default: must not hold CR, LF or NUL"));
   CHECK_THAT(
-      create_error("body-fields-to-headers", R"({"fields":[{"pointer":"/a","hedaer":"X"}]})"),
-      Contains("fields[0].hedaer: unknown parameter"));
+      load_error("body-fields-to-headers", R"({"fields":[{"pointer":"/a","hedaer":"X"}]})"),
+      Contains("fields[0].hedaer: unknown field (did you mean header?)"));
 }

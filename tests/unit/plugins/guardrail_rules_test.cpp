@@ -39,27 +39,15 @@ const char* matched_name(const guardrail::Config& config, std::string_view text)
 
 }  // namespace
 
-TEST_CASE("guardrail parameters: errors name the parameter and the problem") {
+// Types, ranges, the response actions and unknown names are the schema's to
+// say (the host checks it first on every front end: response_plugins_test);
+// what is left here is what a schema cannot say.
+TEST_CASE("guardrail parameters: errors name the pattern and the problem") {
   CHECK(config_error(R"({"denyPatterns":["ok","(unclosed"]})")
             .rfind("denyPatterns[1]: invalid regular expression: missing )", 0) == 0);
   CHECK(config_error(R"({"denyPatterns":[{"pattern":"a("}]})")
             .rfind("denyPatterns[0].pattern: invalid regular expression", 0) == 0);
-  CHECK(config_error(R"({"denyPatterns":[{"name":"x"}]})") == "denyPatterns[0].pattern: required");
-  CHECK(config_error(R"({"denyPatterns":[{"pattern":"x","flags":"i"}]})") ==
-        "denyPatterns[0].flags: unknown field (known: pattern, name, caseInsensitive)");
-  CHECK(config_error(R"({"denyPatterns":[42]})") ==
-        "denyPatterns[0]: must be a string or an object, got number");
-  CHECK(config_error(R"({"denyPatterns":"x"})") == "denyPatterns: must be a list, got string");
-  CHECK(config_error(R"({"status":200})") == "status: must be between 400 and 599, got 200");
-  CHECK(config_error(R"({"responseAction":"block"})") ==
-        "responseAction: must be redact, error or none, got \"block\"");
-  CHECK(config_error(R"({"maxTokens":0})").rfind("maxTokens: must be between 1 and", 0) == 0);
-  CHECK(config_error(R"({"disallowedParameters":["a",""]})") ==
-        "disallowedParameters[1]: must be a non-empty string");
-  CHECK(config_error(R"({"denyPatern":[]})") == "denyPatern: unknown parameter");
   CHECK(config_error("[1]") == "parameters: must be a JSON object, got array");
-  CHECK(config_error(R"({"streamWindowBytes":70000})") ==
-        "streamWindowBytes: must be between 1 and 65536, got 70000");
 }
 
 TEST_CASE("guardrail parameters: a pattern matching the empty string is refused") {

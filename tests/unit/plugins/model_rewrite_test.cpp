@@ -10,6 +10,7 @@
 
 using Catch::Matchers::Contains;
 using plugin_test::create_error;
+using plugin_test::load_error;
 using plugin_test::run_one;
 
 namespace {
@@ -221,9 +222,9 @@ TEST_CASE("model-rewrite refuses bad parameters, saying what and where", "[model
   CHECK_THAT(create_error("model-rewrite", R"({"rules":[{"match":{"exact":"a"},"targets":[
       {"model":"b"}]}]})"),
              Contains("rules[0].targets[0].weight: required"));
-  CHECK_THAT(create_error("model-rewrite",
-                          R"({"rules":[{"match":{"exact":"a"},"target":"b","tagret":1}]})"),
-             Contains("rules[0].tagret: unknown parameter"));
+  CHECK_THAT(load_error("model-rewrite",
+                        R"({"rules":[{"match":{"exact":"a"},"target":"b","tagret":1}]})"),
+             Contains("rules[0].tagret: unknown field (did you mean target?)"));
   CHECK_THAT(create_error("model-rewrite", R"({"rules":[{"match":{"exact":"a"},"target":"b"}],
       "originalModelHeader":"X Bad"})"),
              Contains("originalModelHeader: \"X Bad\" is not a valid HTTP header name"));

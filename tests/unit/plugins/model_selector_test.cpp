@@ -8,6 +8,7 @@
 
 using Catch::Matchers::Contains;
 using plugin_test::create_error;
+using plugin_test::load_error;
 using plugin_test::run_one;
 
 namespace {
@@ -170,9 +171,9 @@ TEST_CASE("model-selector refuses bad parameters, saying what and where", "[mode
   CHECK_THAT(create_error("model-selector", R"({"virtualModel":"a","defaultModel":"d","rules":[
       {"model":"x"},{"model":"y","when":{"regex":["ok","(bad"]}}]})"),
              Contains("rules[1].when.regex[1]: invalid regex"));
-  CHECK_THAT(create_error("model-selector", R"({"virtualModel":"a","defaultModel":"d","rules":[
+  CHECK_THAT(load_error("model-selector", R"({"virtualModel":"a","defaultModel":"d","rules":[
       {"model":"x","when":{"minPromptTokns":3}}]})"),
-             Contains("rules[0].when.minPromptTokns: unknown parameter"));
+             Contains("rules[0].when.minPromptTokns: unknown field (did you mean minPromptTokens?)"));
   CHECK_THAT(create_error("model-selector", R"({"virtualModel":"a","defaultModel":"d","rules":[
       {"model":"x","when":{"minPromptChars":10,"maxPromptChars":5}}]})"),
              Contains("rules[0].when.minPromptChars: greater than maxPromptChars"));

@@ -93,4 +93,16 @@ inline std::string create_error(const std::string& type, const std::string& para
   return own_create_error(type, params);
 }
 
+// What every front end (serve, config check, chain run, plugins validate, the
+// kit) says about `params`: the host's check against the type's schema, then
+// create(). "(created)" when both accept them.
+inline std::string load_error(const std::string& type, const std::string& params) {
+  try {
+    load(type, params);
+  } catch (const bbr::testkit::Error& e) {
+    return e.what();
+  }
+  return "(created)";
+}
+
 }  // namespace plugin_test

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <utility>
+
 using bbr::testkit::Plugin;
 
 namespace {
@@ -36,6 +38,16 @@ bbr::testkit::ExchangeResult exchange(const std::vector<Plugin>& plugins, std::s
 // The plugin's own create() error (plugin_harness.hpp says why not the kit's).
 std::string create_error(const std::string& type, const std::string& params) {
   return plugin_test::own_create_error(type, params);
+}
+
+// What every front end says: the host's schema check, then create().
+std::string load_error(const std::string& type, const std::string& params) {
+  try {
+    create(type, params);
+  } catch (const bbr::testkit::Error& e) {
+    return e.what();
+  }
+  return "(created)";
 }
 
 const char* kChatResponse = R"({"id":"c1","object":"chat.completion","model":"llama-3-8b-instruct",
@@ -94,8 +106,10 @@ TEST_CASE("response-model-rewrite refuses bad parameters at create") {
   CHECK(create_error("response-model-rewrite", R"({"modelHeader":"bad header"})")
             .find("modelHeader: \"bad header\" is not a valid HTTP header name") !=
         std::string::npos);
-  CHECK(create_error("response-model-rewrite", R"({"modelheader":"x"})")
-            .find("modelheader: unknown parameter") != std::string::npos);
+  CHECK(load_error("response-model-rewrite", R"({"modelheader":"x"})")
+            .find("modelheader: unknown field (did you mean modelHeader?)") != std::string::npos);
+  CHECK(load_error("usage-metrics", R"({"bucket":[1]})")
+            .find("bucket: unknown field (did you mean buckets?)") != std::string::npos);
 }
 
 TEST_CASE("guardrail refuses a disallowed parameter with 403 and an OpenAI error") {
@@ -158,8 +172,26 @@ TEST_CASE("guardrail answers a matching JSON response with the error when the ac
 TEST_CASE("guardrail refuses bad parameters at create, naming the parameter") {
   CHECK(create_error("guardrail", R"({"denyPatterns":["(x"],"checkPrompt":false})")
             .find("denyPatterns[0]: invalid regular expression") != std::string::npos);
-  CHECK(create_error("guardrail", R"({"responseAction":"drop"})")
-            .find("responseAction: must be redact, error or none") != std::string::npos);
+  // The schema's words, on every front end (guardrail_rules_test has the
+  // pattern checks a schema cannot make).
+  const std::pair<const char*, const char*> schema_cases[] = {
+      {R"({"responseAction":"drop"})", "responseAction: must be one of"},
+      {R"({"denyPatterns":[{"name":"x"}]})", "denyPatterns[0].pattern: required"},
+      {R"({"denyPatterns":[{"pattern":"x","flags":"i"}]})", "denyPatterns[0].flags: unknown field"},
+      {R"({"denyPatterns":[42]})", "denyPatterns[0]: must be a string or an object (got"},
+      {R"({"denyPatterns":[""]})", "denyPatterns[0]: must be at least 1 character long"},
+      {R"({"denyPatterns":"x"})", "denyPatterns: must be an array (got"},
+      {R"({"status":200})", "status: must be >= 400 (got 200)"},
+      {R"({"maxTokens":0})", "maxTokens: must be >= 1 (got 0)"},
+      {R"({"disallowedParameters":["a",""]})",
+       "disallowedParameters[1]: must be at least 1 character long"},
+      {R"({"denyPatern":[]})", "denyPatern: unknown field (did you mean denyPatterns?)"},
+      {R"({"streamWindowBytes":70000})", "streamWindowBytes: must be <= 65536 (got 70000)"},
+  };
+  for (const auto& [params, message] : schema_cases) {
+    INFO(params);
+    CHECK_THAT(load_error("guardrail", params), Catch::Matchers::Contains(message));
+  }
 }
 
 TEST_CASE("usage-metrics sets usage response headers on a JSON response") {
