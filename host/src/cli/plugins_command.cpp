@@ -286,115 +286,149 @@ HookRun run_hook(const std::shared_ptr<PluginInstance>& instance, Metrics& metri
   return run;
 }
 
-// Runs in the child. Returns the exit status.
-int validate_in_child(const fs::path& file, const ValidateOptions& opts,
-                      const nlohmann::ordered_json& parameters, const Samples& samples,
-                      Reporter& report) {
-  const LoadOptions load = opts.plugins.load_options();
+// `text` without the "<file>: " it starts with: the verdict line already
+// starts with the file name.
+std::string without_file_prefix(std::string text, const fs::path& file) {
+  const std::string prefix = file.string() + ": ";
+  if (text.rfind(prefix, 0) == 0) text.erase(0, prefix.size());
+  return text;
+}
+
+// dlopen and the descriptor checks; null after reporting the failure.
+std::shared_ptr<PluginLibrary> open_library(const fs::path& file, const LoadOptions& load,
+                                            Reporter& report) {
   report.step("load");
   std::shared_ptr<PluginLibrary> library;
   try {
     library = PluginLibrary::open(file, load);
   } catch (const LoadError& e) {
-    // The verdict line already starts with the file name.
-    std::string reason = e.what();
-    std::string prefix = file.string() + ": ";
-    if (reason.rfind(prefix, 0) == 0) reason.erase(0, prefix.size());
-    report.fail(reason);
-    return 1;
+    report.fail(without_file_prefix(e.what(), file));
+    return nullptr;
   }
   report.info(fmt::format("ABI {}.{}", library->abi_major(), library->abi_minor()));
-  Metrics metrics;  // the instances' own: validate counts, serve's registry is not involved
   if (!library->warning().empty()) {
-    std::string warning = library->warning();
-    std::string prefix = file.string() + ": ";
-    if (warning.rfind(prefix, 0) == 0) warning.erase(0, prefix.size());
-    report.info("warning: " + warning);
+    report.info("warning: " + without_file_prefix(library->warning(), file));
   }
+  return library;
+}
 
-  for (const bbr_plugin_type_t* type : library->types()) {
-    std::string name = type->name;
-    PluginTypeRef ref{library, type};
-    std::shared_ptr<PluginInstance> instance;
-    std::string summary = fmt::format("{} {} [{}]", name, or_empty(type->version),
-                                      capability_list(type->capabilities, ","));
-    report.step(fmt::format("schema check of type '{}'", name));
-    // The parameter check and create() serve uses (config/plugin_creation.hpp).
-    PluginSpec spec;
-    spec.type = name;
-    spec.name = name;  // as the test kit names an instance by default
-    spec.parameters = parameters;
-    std::vector<std::string> problems;
-    bool schema_unusable = false;
-    std::optional<PluginParameters> checked =
-        check_parameters(spec, ref, problems, &schema_unusable);
-    if (!checked && schema_unusable) {
-      report.fail(fmt::format("{}", fmt::join(problems, "; ")));
-      return 1;
-    }
-    if (!checked && parameters.is_null()) {
-      // The file is fine; the type just cannot be created without parameters,
-      // and inventing some would test our guess rather than the plugin.
-      report.info(fmt::format("{} loaded; create() skipped: its schema requires parameters "
-                              "({}); pass --parameters to run it",
-                              summary, fmt::join(problems, ", ")));
+// What creating one type came to: an instance, a skip (the type needs
+// parameters and none were given), or a failure already reported.
+enum class Created { kInstance, kSkipped, kFailed };
+
+// The parameter check and create() serve uses (config/plugin_creation.hpp).
+Created create_for_validation(const PluginTypeRef& ref, const nlohmann::ordered_json& parameters,
+                              const std::string& summary, Metrics& metrics, Reporter& report,
+                              std::shared_ptr<PluginInstance>& instance) {
+  const std::string name = ref.type->name;
+  report.step(fmt::format("schema check of type '{}'", name));
+  PluginSpec spec;
+  spec.type = name;
+  spec.name = name;  // as the test kit names an instance by default
+  spec.parameters = parameters;
+  std::vector<std::string> problems;
+  bool schema_unusable = false;
+  std::optional<PluginParameters> checked = check_parameters(spec, ref, problems, &schema_unusable);
+  if (!checked && schema_unusable) {
+    report.fail(fmt::format("{}", fmt::join(problems, "; ")));
+    return Created::kFailed;
+  }
+  if (!checked && parameters.is_null()) {
+    // The file is fine; the type just cannot be created without parameters,
+    // and inventing some would test our guess rather than the plugin.
+    report.info(fmt::format("{} loaded; create() skipped: its schema requires parameters "
+                            "({}); pass --parameters to run it",
+                            summary, fmt::join(problems, ", ")));
+    return Created::kSkipped;
+  }
+  if (!checked) {
+    report.fail(fmt::format("type '{}': --parameters break its schema: {}", name,
+                            fmt::join(problems, "; ")));
+    return Created::kFailed;
+  }
+  report.step(fmt::format("create() of type '{}'", name));
+  // With metrics, so the calls and failures of chunk and event hooks (which
+  // cannot change a started response) are counted as serve counts them.
+  instance = create_instance(spec, ref, std::move(*checked), &metrics, problems);
+  if (!instance) {
+    report.fail(fmt::format("{}", fmt::join(problems, "; ")));
+    return Created::kFailed;
+  }
+  return Created::kInstance;
+}
+
+// Every declared hook through the real session, as serve would call it: the
+// request alone, then each response hook after a request no plugin touches;
+// the whole response buffered, chunks and events streamed. Appends each
+// outcome to `summary`; false after reporting a failure.
+bool run_declared_hooks(const bbr_plugin_type_t& type,
+                        const std::shared_ptr<PluginInstance>& instance, Metrics& metrics,
+                        const Samples& samples, std::string& summary, Reporter& report) {
+  struct Hook {
+    uint32_t capability;
+    const char* name;
+    const char* label;   // in the OK line
+    const char* sample;  // in a failure
+    const offline::DirectionInput* response;
+    bool streaming;
+  };
+  const Hook hooks[] = {
+      {BBR_CAP_REQUEST, "process_request", "request", "the sample request", nullptr, false},
+      {BBR_CAP_RESPONSE, "process_response", "response", "the sample response", &samples.response,
+       false},
+      {BBR_CAP_RESPONSE_CHUNK, "process_response_chunk", "response chunks", "the sample response",
+       &samples.response, true},
+      {BBR_CAP_RESPONSE_EVENT, "process_response_event", "response events",
+       "the sample SSE response", &samples.event_stream, true},
+  };
+  const std::string name = type.name;
+  std::vector<std::string> ran;
+  for (const Hook& hook : hooks) {
+    if (!(type.capabilities & hook.capability)) continue;
+    if (hook.capability == BBR_CAP_RESPONSE && (type.capabilities & BBR_CAP_RESPONSE_CHUNK)) {
+      // plugin.h: the least buffering first, so serve never calls it.
+      summary += " response: never called (the chunk hook takes every response)";
       continue;
     }
-    if (!checked) {
-      report.fail(fmt::format("type '{}': --parameters break its schema: {}", name,
-                              fmt::join(problems, "; ")));
-      return 1;
+    report.step(fmt::format("{} of type '{}'", hook.name, name));
+    const bool stream_hook =
+        hook.capability == BBR_CAP_RESPONSE_CHUNK || hook.capability == BBR_CAP_RESPONSE_EVENT;
+    HookRun run = run_hook(instance, metrics,
+                           sample_exchange(samples, hook.response, hook.streaming), stream_hook);
+    if (!run.failure.empty()) {
+      report.fail(fmt::format("type '{}': {} on {} {}", name, hook.name, hook.sample, run.failure));
+      return false;
     }
-    report.step(fmt::format("create() of type '{}'", name));
-    // With metrics, so the calls and failures of chunk and event hooks (which
-    // cannot change a started response) are counted as serve counts them.
-    instance = create_instance(spec, ref, std::move(*checked), &metrics, problems);
-    if (!instance) {
-      report.fail(fmt::format("{}", fmt::join(problems, "; ")));
-      return 1;
-    }
-    // Every declared hook through the real session, as serve would call it:
-    // the request alone, then each response hook after a request no plugin
-    // touches; the whole response buffered, chunks and events streamed.
-    struct Hook {
-      uint32_t capability;
-      const char* name;
-      const char* label;   // in the OK line
-      const char* sample;  // in a failure
-      const offline::DirectionInput* response;
-      bool streaming;
-    };
-    const Hook hooks[] = {
-        {BBR_CAP_REQUEST, "process_request", "request", "the sample request", nullptr, false},
-        {BBR_CAP_RESPONSE, "process_response", "response", "the sample response",
-         &samples.response, false},
-        {BBR_CAP_RESPONSE_CHUNK, "process_response_chunk", "response chunks",
-         "the sample response", &samples.response, true},
-        {BBR_CAP_RESPONSE_EVENT, "process_response_event", "response events",
-         "the sample SSE response", &samples.event_stream, true},
-    };
-    std::vector<std::string> ran;
-    for (const Hook& hook : hooks) {
-      if (!(type->capabilities & hook.capability)) continue;
-      if (hook.capability == BBR_CAP_RESPONSE && (type->capabilities & BBR_CAP_RESPONSE_CHUNK)) {
-        // plugin.h: the least buffering first, so serve never calls it.
-        summary += " response: never called (the chunk hook takes every response)";
-        continue;
-      }
-      report.step(fmt::format("{} of type '{}'", hook.name, name));
-      const bool stream_hook = hook.capability == BBR_CAP_RESPONSE_CHUNK ||
-                               hook.capability == BBR_CAP_RESPONSE_EVENT;
-      HookRun run = run_hook(instance, metrics,
-                             sample_exchange(samples, hook.response, hook.streaming), stream_hook);
-      if (!run.failure.empty()) {
-        report.fail(fmt::format("type '{}': {} on {} {}", name, hook.name, hook.sample,
-                                run.failure));
+    summary += fmt::format(" {}: {}", hook.label, run.outcome);
+    ran.push_back(hook.name);
+  }
+  summary += fmt::format("; hooks ran: {}",
+                         ran.empty() ? "none" : fmt::format("{}", fmt::join(ran, ", ")));
+  return true;
+}
+
+// Runs in the child. Returns the exit status.
+int validate_in_child(const fs::path& file, const ValidateOptions& opts,
+                      const nlohmann::ordered_json& parameters, const Samples& samples,
+                      Reporter& report) {
+  std::shared_ptr<PluginLibrary> library = open_library(file, opts.plugins.load_options(), report);
+  if (!library) return 1;
+  Metrics metrics;  // the instances' own: validate counts, serve's registry is not involved
+  for (const bbr_plugin_type_t* type : library->types()) {
+    const std::string name = type->name;
+    std::string summary = fmt::format("{} {} [{}]", name, or_empty(type->version),
+                                      capability_list(type->capabilities, ","));
+    std::shared_ptr<PluginInstance> instance;
+    switch (create_for_validation(PluginTypeRef{library, type}, parameters, summary, metrics,
+                                  report, instance)) {
+      case Created::kFailed:
         return 1;
-      }
-      summary += fmt::format(" {}: {}", hook.label, run.outcome);
-      ran.push_back(hook.name);
+      case Created::kSkipped:
+        continue;
+      case Created::kInstance:
+        break;
     }
-    summary += fmt::format("; hooks ran: {}", ran.empty() ? "none" : fmt::format("{}", fmt::join(ran, ", ")));
+    if (!run_declared_hooks(*type, instance, metrics, samples, summary, report)) return 1;
     report.step(fmt::format("destroy() of type '{}'", name));
     instance.reset();
     report.info(summary);

@@ -319,6 +319,58 @@ int run_serve(const ServeFlags& flags) {
   return 1;
 }
 
+// Flags the reference accepts that have no effect here: a chart written for
+// the reference starts bbr-host unchanged.
+void add_compatibility_flags(CLI::App* serve, ServeFlags* flags) {
+  serve->add_flag("--tracing", flags->tracing,
+                  "Accepted for compatibility with the reference; bbr-host emits no traces.");
+  serve->add_flag("--metrics-endpoint-auth", flags->metrics_endpoint_auth,
+                  "Accepted for compatibility; /metrics is served without authentication.");
+  serve->add_flag("--enable-pprof", flags->enable_pprof,
+                  "Accepted for compatibility; bbr-host has no pprof handlers.");
+  serve->add_flag("--zap-devel", flags->zap_devel,
+                  "Accepted for compatibility with the reference; ignored.")
+      ->group("Compatibility (ignored)");
+  for (auto [name, target] : {std::pair{"--zap-encoder", &flags->zap_encoder},
+                              std::pair{"--zap-log-level", &flags->zap_log_level},
+                              std::pair{"--zap-stacktrace-level", &flags->zap_stacktrace_level},
+                              std::pair{"--zap-time-encoding", &flags->zap_time_encoding}}) {
+    serve->add_option(name, *target, "Accepted for compatibility with the reference; ignored.")
+        ->group("Compatibility (ignored)");
+  }
+}
+
+// The bounds on bodies, streams and messages, and what a client is told past them.
+void add_limit_options(CLI::App* serve, ServeFlags* flags) {
+  serve->add_option("--max-body-bytes", flags->max_body_bytes,
+                    "Largest request or response body accepted (bigger ones answer 413)")
+      ->capture_default_str();
+  serve->add_option("--grace-period", flags->grace_period_seconds,
+                    "Seconds in-flight streams may take to finish after SIGTERM/SIGINT")
+      ->capture_default_str();
+  serve->add_option("--workers", flags->workers,
+                    "Completion queues serving ext_proc, one thread each (default: the CPUs "
+                    "this process may use, affinity and cgroup quota; docs/operations.md)");
+  serve->add_option("--max-inflight-body-bytes", flags->max_inflight_body_bytes,
+                    "Body bytes all streams may hold together; past it a request answers 503 "
+                    "(0: a quarter of the cgroup memory limit, else of the machine's memory)")
+      ->capture_default_str();
+  serve->add_option("--max-concurrent-streams", flags->max_concurrent_streams,
+                    "Streams served at once; past it a stream answers 503 (0: unbounded)")
+      ->capture_default_str();
+  serve->add_option("--max-message-bytes", flags->max_message_bytes,
+                    "Largest single gRPC message accepted (0: the larger of --max-body-bytes + "
+                    "1 MiB and 16 MiB)")
+      ->capture_default_str();
+  serve->add_option("--retry-after", flags->retry_after_seconds,
+                    "Retry-After seconds on a 503 answered when a bound is reached")
+      ->capture_default_str();
+  serve->add_option("--routing-headers", flags->routing_headers,
+                    "Comma-separated headers only the chain may decide: a client-sent one no "
+                    "plugin set is removed (empty: keep client values)")
+      ->capture_default_str();
+}
+
 }  // namespace
 
 void add_serve_command(CLI::App& app, int& exit_code) {
@@ -347,54 +399,13 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   serve->add_option("-v,--v", flags->verbosity, "Number for the log level verbosity.")
       ->capture_default_str();
 
-  serve->add_flag("--tracing", flags->tracing,
-                  "Accepted for compatibility with the reference; bbr-host emits no traces.");
-  serve->add_flag("--metrics-endpoint-auth", flags->metrics_endpoint_auth,
-                  "Accepted for compatibility; /metrics is served without authentication.");
-  serve->add_flag("--enable-pprof", flags->enable_pprof,
-                  "Accepted for compatibility; bbr-host has no pprof handlers.");
-  serve->add_flag("--zap-devel", flags->zap_devel,
-                  "Accepted for compatibility with the reference; ignored.")
-      ->group("Compatibility (ignored)");
-  for (auto [name, target] : {std::pair{"--zap-encoder", &flags->zap_encoder},
-                              std::pair{"--zap-log-level", &flags->zap_log_level},
-                              std::pair{"--zap-stacktrace-level", &flags->zap_stacktrace_level},
-                              std::pair{"--zap-time-encoding", &flags->zap_time_encoding}}) {
-    serve->add_option(name, *target, "Accepted for compatibility with the reference; ignored.")
-        ->group("Compatibility (ignored)");
-  }
+  add_compatibility_flags(serve, flags.get());
 
   serve->add_option("--config", flags->config_file,
                     "Chain configuration file (YAML or JSON); not with --plugin")
       ->check(CLI::ExistingFile);
   flags->plugin_source.add_options(*serve);
-  serve->add_option("--max-body-bytes", flags->max_body_bytes,
-                    "Largest request or response body accepted (bigger ones answer 413)")
-      ->capture_default_str();
-  serve->add_option("--grace-period", flags->grace_period_seconds,
-                    "Seconds in-flight streams may take to finish after SIGTERM/SIGINT")
-      ->capture_default_str();
-  serve->add_option("--workers", flags->workers,
-                    "Completion queues serving ext_proc, one thread each (default: the CPUs "
-                    "this process may use, affinity and cgroup quota; docs/operations.md)");
-  serve->add_option("--max-inflight-body-bytes", flags->max_inflight_body_bytes,
-                    "Body bytes all streams may hold together; past it a request answers 503 "
-                    "(0: a quarter of the cgroup memory limit, else of the machine's memory)")
-      ->capture_default_str();
-  serve->add_option("--max-concurrent-streams", flags->max_concurrent_streams,
-                    "Streams served at once; past it a stream answers 503 (0: unbounded)")
-      ->capture_default_str();
-  serve->add_option("--max-message-bytes", flags->max_message_bytes,
-                    "Largest single gRPC message accepted (0: the larger of --max-body-bytes + "
-                    "1 MiB and 16 MiB)")
-      ->capture_default_str();
-  serve->add_option("--retry-after", flags->retry_after_seconds,
-                    "Retry-After seconds on a 503 answered when a bound is reached")
-      ->capture_default_str();
-  serve->add_option("--routing-headers", flags->routing_headers,
-                    "Comma-separated headers only the chain may decide: a client-sent one no "
-                    "plugin set is removed (empty: keep client values)")
-      ->capture_default_str();
+  add_limit_options(serve, flags.get());
   serve->add_option("--cert-path", flags->cert_path,
                     "TLS certificate chain (PEM) for secure serving; default: self-signed")
       ->check(CLI::ExistingFile);
