@@ -350,7 +350,7 @@ struct Request11 {
 
 }  // namespace
 
-TEST_CASE("the ABI 1.1 test plugin refuses a 1.0 host from its entry", "[loader][abi11]") {
+TEST_CASE("the ABI 1.1 test plugin refuses a 1.0 host from its entry", "[loader][minor_version]") {
   void* handle = dlopen(abi_plugin("abi_1_1").c_str(), RTLD_NOW | RTLD_LOCAL);
   REQUIRE(handle != nullptr);
   auto entry = reinterpret_cast<bbr_plugin_entry_fn>(dlsym(handle, BBR_PLUGIN_ENTRY_SYMBOL));
@@ -366,7 +366,7 @@ TEST_CASE("the ABI 1.1 test plugin refuses a 1.0 host from its entry", "[loader]
   CHECK(library->warning().empty());
 }
 
-TEST_CASE("the ABI 1.1 test plugin uses every 1.1 call in a chain", "[loader][chain][abi11]") {
+TEST_CASE("the ABI 1.1 test plugin uses every 1.1 call in a chain", "[loader][chain][minor_version]") {
   bbr::Metrics metrics;
   auto type = only_type("abi_1_1");
   bbr::Chain chain;
@@ -412,7 +412,7 @@ TEST_CASE("the ABI 1.1 test plugin uses every 1.1 call in a chain", "[loader][ch
   CHECK(answer.headers[0].key == "retry-after");
 }
 
-TEST_CASE("the ABI 1.1 test plugin's event hook drops and adds SSE events", "[loader][abi11]") {
+TEST_CASE("the ABI 1.1 test plugin's event hook drops and adds SSE events", "[loader][minor_version]") {
   auto type = only_type("abi_1_1");
   REQUIRE(type.type->process_response_event != nullptr);
   // The hook called as the streamed-response session calls it, on an instance

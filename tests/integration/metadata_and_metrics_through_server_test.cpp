@@ -53,8 +53,8 @@ std::string header_set(const envoy::service::ext_proc::v3::CommonResponse& commo
 
 }  // namespace
 
-TEST_CASE("ABI 1.1 through the server: metadata, route cache, attributes, reject_with, metrics",
-          "[chain][abi11]") {
+TEST_CASE("through the server: metadata, route cache, attributes, reject_with, metrics",
+          "[chain][metadata][route_cache][metrics]") {
   TempDir dir;
   for (bool streaming : {false, true}) {
     INFO((streaming ? "streaming" : "buffered"));

@@ -62,9 +62,10 @@ std::string create_problem(const PluginSpec& spec, const bbr_plugin_type_t& type
                      spec.name, spec.type);
 }
 
-// Built against ABI 1.1 or later: a library says so; a type linked into a
-// test (no library) by the size of its descriptor.
-bool built_for_1_1(const PluginTypeRef& type) {
+// The schema's defaults are filled in for a type built against ABI 1.1 or
+// later: a library says which it was built for; a type linked into a test (no
+// library), the size of its descriptor.
+bool takes_schema_defaults(const PluginTypeRef& type) {
   if (type.library) return type.library->abi_minor() >= 1;
   return BBR_HAS_FIELD(type.type, bbr_plugin_type_t, process_response_event);
 }
@@ -137,7 +138,7 @@ std::optional<PluginParameters> check_parameters(const PluginSpec& spec, const P
     return std::nullopt;
   }
   // A 1.0 plugin gets exactly what was written, as it always did.
-  if (built_for_1_1(type)) {
+  if (takes_schema_defaults(type)) {
     ordered_json filled = spec.parameters.is_null() ? ordered_json::object() : spec.parameters;
     fill_defaults(filled, schema);
     if (!filled.empty() || !spec.parameters.is_null()) checked.document = std::move(filled);

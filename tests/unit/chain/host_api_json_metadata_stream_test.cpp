@@ -57,7 +57,7 @@ int32_t record(void* user, const bbr_json_entry_t* e) {
 
 }  // namespace
 
-TEST_CASE("the table is the whole 1.1 table", "[host_api][abi11]") {
+TEST_CASE("the table is the whole 1.1 table", "[host_api][table]") {
   CHECK(api().struct_size == sizeof(bbr_host_api_t));
   CHECK(api().abi_major == BBR_ABI_MAJOR);
   CHECK(api().abi_minor == BBR_ABI_MINOR);
@@ -69,7 +69,7 @@ TEST_CASE("the table is the whole 1.1 table", "[host_api][abi11]") {
   for (size_t i = 0; i < count; ++i) CHECK(slots[i] != nullptr);
 }
 
-TEST_CASE("message_info reports the unit, the position and the request path", "[host_api][abi11]") {
+TEST_CASE("message_info reports the unit, the position and the request path", "[host_api][message_info]") {
   Fixture f("{}", BBR_PHASE_RESPONSE);
   f.msg.set_request_path("/v1/chat/completions");
   bbr::BodyPosition p;
@@ -108,7 +108,7 @@ TEST_CASE("message_info reports the unit, the position and the request path", "[
 TEST_CASE(
     "json_for_each walks an array and an object once, in document order, with escaped "
     "pointers",
-    "[host_api][abi11]") {
+    "[host_api][json]") {
   Fixture f(R"({"list":["a",2,{"k":1}],"obj":{"z":1,"a/b":"s","t~x":3,"z":9}})");
   Walk w;
   REQUIRE(api().json_for_each(f.handle(), "/list", 5, record, &w) == BBR_OK);
@@ -150,7 +150,7 @@ TEST_CASE(
   CHECK(api().json_for_each(bad.handle(), "", 0, record, &none) == BBR_NOT_JSON);
 }
 
-TEST_CASE("json_for_each walks an edited document too (the mutable side)", "[host_api][abi11]") {
+TEST_CASE("json_for_each walks an edited document too (the mutable side)", "[host_api][json]") {
   Fixture f(R"({"a":[1,2]})");
   REQUIRE(api().json_set_integer(f.handle(), "/a/-", 4, 3) == BBR_OK);
   Walk w;
@@ -176,7 +176,7 @@ int32_t edit_during_walk(void* user, const bbr_json_entry_t*) {
 }  // namespace
 
 TEST_CASE("edits during json_for_each answer BBR_UNSUPPORTED; after the walk they work",
-          "[host_api][abi11]") {
+          "[host_api][json]") {
   Fixture f(R"({"a":[1]})");
   EditInWalk e{f.handle(), {}};
   REQUIRE(api().json_for_each(f.handle(), "/a", 2, edit_during_walk, &e) == BBR_OK);
@@ -186,7 +186,7 @@ TEST_CASE("edits during json_for_each answer BBR_UNSUPPORTED; after the walk the
 }
 
 TEST_CASE("typed setters make the JSON text; bad UTF-8 and non-finite numbers are refused",
-          "[host_api][abi11]") {
+          "[host_api][json]") {
   Fixture f(R"({"model":"m"})");
   const char quoted[] = "say \"hi\"\n\\";
   CHECK(api().json_set_string(f.handle(), "/s", 2, quoted, sizeof(quoted) - 1) == BBR_OK);
@@ -208,7 +208,7 @@ TEST_CASE("typed setters make the JSON text; bad UTF-8 and non-finite numbers ar
 }
 
 TEST_CASE("prompt_text reads the prompt by endpoint, only in the request phase",
-          "[host_api][abi11]") {
+          "[host_api][prompt_text]") {
   Fixture f(R"({"messages":[{"role":"user","content":"hi"},{"role":"user","content":"there"}]})");
   bbr_buffer_t text{};
   CHECK(api().prompt_text(f.handle(), &text) == BBR_NOT_FOUND);  // no path: no endpoint
@@ -221,7 +221,7 @@ TEST_CASE("prompt_text reads the prompt by endpoint, only in the request phase",
 }
 
 TEST_CASE("reject_with keeps status, body, headers and details; headers checked as set_header's",
-          "[host_api][abi11]") {
+          "[host_api][reject]") {
   Fixture f("{}");
   bbr_header_pair_t headers[] = {{{"retry-after", 11}, {"30", 2}},
                                  {{"content-type", 12}, {"text/plain", 10}}};
@@ -281,7 +281,7 @@ TEST_CASE("reject_with keeps status, body, headers and details; headers checked 
 }
 
 TEST_CASE("dynamic metadata is validated JSON, one entry per namespace and key",
-          "[host_api][abi11]") {
+          "[host_api][metadata]") {
   Fixture f("{}");
   CHECK(api().set_dynamic_metadata(f.handle(), "envoy.lb", 8, "model", 5, "\"m1\"", 4) == BBR_OK);
   CHECK(api().set_dynamic_metadata(f.handle(), "envoy.lb", 8, "n", 1, "{\"a\":[1]}", 9) == BBR_OK);
@@ -296,7 +296,7 @@ TEST_CASE("dynamic metadata is validated JSON, one entry per namespace and key",
   CHECK(entries[1].json_value == "{\"a\":[1]}");
 }
 
-TEST_CASE("dynamic metadata nesting is bounded outside strings only", "[host_api][abi11]") {
+TEST_CASE("dynamic metadata nesting is bounded outside strings only", "[host_api][metadata]") {
   Fixture f("{}");
   // Brackets inside a string are text, not nesting.
   const std::string brackets = "\"" + std::string(2000, '[') + "\"";
@@ -311,7 +311,7 @@ TEST_CASE("dynamic metadata nesting is bounded outside strings only", "[host_api
                                    within.size()) == BBR_OK);
 }
 
-TEST_CASE("route cache: any CLEAR wins, else any KEEP, else DEFAULT", "[host_api][abi11]") {
+TEST_CASE("route cache: any CLEAR wins, else any KEEP, else DEFAULT", "[host_api][route_cache]") {
   Fixture f("{}");
   CHECK(f.msg.route_cache() == BBR_ROUTE_CACHE_DEFAULT);
   CHECK(api().set_route_cache(f.handle(), BBR_ROUTE_CACHE_KEEP) == BBR_OK);
@@ -325,7 +325,7 @@ TEST_CASE("route cache: any CLEAR wins, else any KEEP, else DEFAULT", "[host_api
 }
 
 TEST_CASE("get_attribute and get_metadata read what Envoy sent, NOT_FOUND otherwise",
-          "[host_api][abi11]") {
+          "[host_api][attributes]") {
   Fixture f("{}");
   bbr_buffer_t out{};
   CHECK(api().get_attribute(f.handle(), "request.id", 10, &out) == BBR_NOT_FOUND);
@@ -344,7 +344,7 @@ TEST_CASE("get_attribute and get_metadata read what Envoy sent, NOT_FOUND otherw
 }
 
 TEST_CASE("event_drop works on an SSE event only; event_add also at the stream's end",
-          "[host_api][abi11]") {
+          "[host_api][sse]") {
   Fixture whole("{}", BBR_PHASE_RESPONSE);
   CHECK(api().event_drop(whole.handle()) == BBR_UNSUPPORTED);
   CHECK(api().event_add(whole.handle(), "", 0, "x", 1) == BBR_UNSUPPORTED);
@@ -372,7 +372,7 @@ TEST_CASE("event_drop works on an SSE event only; event_add also at the stream's
   CHECK(end.msg.added_events().size() == 1);
 }
 
-TEST_CASE("metric_define / metric_add / metric_observe through the table", "[host_api][abi11]") {
+TEST_CASE("metric_define / metric_add / metric_observe through the table", "[host_api][metrics]") {
   bbr::Metrics metrics;
   bbr::PluginCounters counters(&metrics, "inst");
   bbr_plugin_context ctx;
@@ -408,7 +408,7 @@ TEST_CASE("metric_define / metric_add / metric_observe through the table", "[hos
 }
 
 TEST_CASE("parameter_for_each walks the parameters in document order; views live until destroy",
-          "[host_api][abi11]") {
+          "[host_api][parameters]") {
   bbr_plugin_context ctx;
   ctx.parameters =
       nlohmann::ordered_json::parse(R"({"rules":[{"header":"x-a"},{"header":"x-b"}],"n":1})");
@@ -432,7 +432,7 @@ TEST_CASE("parameter_for_each walks the parameters in document order; views live
 }
 
 TEST_CASE("chunk and event hooks cannot change headers, dynamic metadata or the route cache",
-          "[host_api][abi11]") {
+          "[host_api][streaming]") {
   // Those hooks run after the response headers were answered: a change would
   // go nowhere, so plugin.h promises BBR_UNSUPPORTED instead of a silent drop.
   for (bbr_body_unit_t unit : {BBR_BODY_CHUNK, BBR_BODY_SSE_EVENT, BBR_BODY_STREAM_END}) {

@@ -90,7 +90,7 @@ TEST_CASE("plugins list shows the in-tree plugins with version, ABI and capabili
   CHECK_THAT(r.out, Contains(kInTreePlugins + "/body-field-to-header.so"));
 }
 
-TEST_CASE("plugins list names the streamed-response capabilities (ABI 1.1)", "[cli][plugins]") {
+TEST_CASE("plugins list names the streamed-response capabilities", "[cli][plugins]") {
   // guardrail declares the SSE event hook; a list that hid it would tell an
   // operator the plugin needs the whole response buffered.
   auto r = run({"plugins", "list", "--json"});
@@ -542,7 +542,7 @@ TEST_CASE("chain run: a failing response plugin gives the immediate response ser
   CHECK_THAT(r.err, !Contains("request seen"));
 }
 
-TEST_CASE("chain run shows the ABI 1.1 outcomes as serve sends them: dynamic metadata, route "
+TEST_CASE("chain run shows the answer outcomes as serve sends them: dynamic metadata, route "
           "cache kept, metrics defined at create, reject_with headers and details",
           "[cli][chain]") {
   auto r = run({"chain", "run", "--plugin-dir", kAbiPlugins, "--plugin", "abi-test-1-1:a11",
