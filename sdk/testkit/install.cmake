@@ -12,13 +12,8 @@ install(FILES ${CMAKE_CURRENT_LIST_DIR}/bbr-sdk-testkit.cmake
 
 # pkg-config bbr-testkit.pc, relocatable as bbr-sdk.pc is (prefix from the
 # .pc file's own place).
-if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
-  set(BBR_TESTKIT_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
-else()
-  file(RELATIVE_PATH up "/root/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/root")
-  string(REGEX REPLACE "/$" "" up "${up}")
-  set(BBR_TESTKIT_PC_PREFIX "\${pcfiledir}/${up}")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/../cmake/pc_prefix.cmake)
+bbr_pc_prefix(BBR_TESTKIT_PC_PREFIX)
 # Versioned as the SDK package is: the ABI version bbr/plugin.h declares.
 file(STRINGS ${CMAKE_CURRENT_LIST_DIR}/../include/bbr/plugin.h abi_lines
   REGEX "^#define BBR_ABI_(MAJOR|MINOR) [0-9]+")
