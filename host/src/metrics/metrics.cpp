@@ -408,14 +408,26 @@ void* PluginCounters::labelled_series(Defined& metric, std::string_view label_va
   return series;
 }
 
+namespace {
+
+// A write by id fits a defined metric of the same kind; an unlabelled metric
+// takes no label value, a labelled one takes any (an empty value is
+// Prometheus's "no value"). A template: PluginCounters::Defined is private.
+template <typename DefinedMetric>
+bool write_fits(const DefinedMetric& metric, PluginMetricSpec::Kind kind,
+                std::string_view label_value) {
+  return metric.kind == kind && (metric.labelled || label_value.empty());
+}
+
+}  // namespace
+
 MetricStatus PluginCounters::add(uint32_t id, std::string_view label_value,
                                  uint64_t delta) noexcept {
   if (id >= defined_count_.load(std::memory_order_acquire)) return MetricStatus::kInvalid;
   Defined& metric = *defined_[id];
-  if (metric.kind != PluginMetricSpec::Kind::kCounter) return MetricStatus::kInvalid;
-  // An unlabelled metric takes no label value; a labelled one takes any
-  // (an empty value is Prometheus's "no value").
-  if (!metric.labelled && !label_value.empty()) return MetricStatus::kInvalid;
+  if (!write_fits(metric, PluginMetricSpec::Kind::kCounter, label_value)) {
+    return MetricStatus::kInvalid;
+  }
   try {
     void* series = metric.labelled ? labelled_series(metric, label_value) : metric.series;
     if (series != nullptr) {
@@ -431,10 +443,9 @@ MetricStatus PluginCounters::observe(uint32_t id, std::string_view label_value,
                                      double value) noexcept {
   if (id >= defined_count_.load(std::memory_order_acquire)) return MetricStatus::kInvalid;
   Defined& metric = *defined_[id];
-  if (metric.kind != PluginMetricSpec::Kind::kHistogram) return MetricStatus::kInvalid;
-  // An unlabelled metric takes no label value; a labelled one takes any
-  // (an empty value is Prometheus's "no value").
-  if (!metric.labelled && !label_value.empty()) return MetricStatus::kInvalid;
+  if (!write_fits(metric, PluginMetricSpec::Kind::kHistogram, label_value)) {
+    return MetricStatus::kInvalid;
+  }
   if (std::isnan(value)) return MetricStatus::kInvalid;
   try {
     void* series = metric.labelled ? labelled_series(metric, label_value) : metric.series;
