@@ -1,5 +1,7 @@
 #include "body/go_json.hpp"
 
+#include "body/json_text.hpp"
+
 #include <simdjson.h>
 
 #include <algorithm>
@@ -267,19 +269,10 @@ bool is_valid_utf8(std::string_view text) {
 }
 
 std::string go_number_range_error(std::string_view text) {
-  bool in_string = false;
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
     if (c == '"') {
-      in_string = true;
+      i = skip_json_string(text, i) - 1;
       continue;
     }
     if (c != '-' && (c < '0' || c > '9')) continue;

@@ -2,19 +2,23 @@
 
 namespace bbr {
 
+std::size_t skip_json_string(std::string_view text, std::size_t open) {
+  for (std::size_t i = open + 1; i < text.size(); ++i) {
+    if (text[i] == '\\') {
+      ++i;
+    } else if (text[i] == '"') {
+      return i + 1;
+    }
+  }
+  return text.size();
+}
+
 bool nesting_within_limit(std::string_view s, int max_depth) {
   int depth = 0;
-  bool in_string = false;
   for (std::size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
+    if (c == '"') {
+      i = skip_json_string(s, i) - 1;
     } else if (c == '{' || c == '[') {
       if (++depth > max_depth) return false;
     } else if (c == '}' || c == ']') {

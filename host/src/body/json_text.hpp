@@ -4,9 +4,15 @@
 
 #include "body/json_value.hpp"
 
+#include <cstddef>
 #include <string_view>
 
 namespace bbr {
+
+// The index just past the JSON string literal whose opening quote is at
+// `open` (text.size() when it does not end): a backslash escapes the byte
+// after it. Byte scans of JSON text use it to pass over strings.
+std::size_t skip_json_string(std::string_view text, std::size_t open);
 
 // Nesting depth of `text` outside strings is at most `max_depth`. A cheap byte
 // scan that keeps hostile nesting away from the recursive parts of the JSON
