@@ -28,17 +28,11 @@ class ParameterObject {
                            ": must be an object, got " + object_.type_name());
   }
 
-  // The parameters text create() receives ("" means none: an empty object).
+  // The parameters text create() receives ("" means none: an empty object),
+  // read as flat parameters are (parameters.hpp): one set of words for text
+  // that is not JSON or not an object.
   static nlohmann::json parse(std::string_view json_text) {
-    if (json_text.empty()) return nlohmann::json::object();
-    nlohmann::json parsed;
-    try {
-      parsed = nlohmann::json::parse(json_text);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw ParameterError(std::string("parameters: not valid JSON: ") + e.what());
-    }
-    if (parsed.is_null()) return nlohmann::json::object();
-    return parsed;
+    return Parameters(json_text).object();
   }
 
   std::string where(std::string_view member) const {
