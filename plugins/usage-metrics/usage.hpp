@@ -77,45 +77,31 @@ inline std::string header_name(const Config& config, std::string_view field) {
 inline constexpr const char* kHeaderFields[] = {
     "prompt-tokens", "completion-tokens", "total-tokens", "cached-tokens", "reasoning-tokens"};
 
+// Reads the parameters, checked against the schema (usage_metrics.cpp) by the
+// host before create(): types, the modelFrom choices, a non-empty prefix and
+// list, unknown names. What is checked here is what a schema cannot say: the
+// buckets ascend, and the prefix makes header names the plugin may set.
 inline Config parse_config(std::string_view json_text) {
-  bbr_plugins::Parameters checked(json_text);  // JSON syntax and object-ness, worded
-  nlohmann::json object =
-      json_text.empty() ? nlohmann::json::object() : nlohmann::json::parse(json_text);
-  if (object.is_null()) object = nlohmann::json::object();
+  const bbr_plugins::Parameters parameters(json_text);  // JSON syntax and object-ness, worded
+  const nlohmann::json& object = parameters.object();
   Config config;
-  for (const auto& [key, value] : object.items()) {
-    if (value.is_null()) continue;
-    if (key == "headers") {
-      if (!value.is_boolean())
-        throw ParameterError(std::string("headers: must be a boolean, got ") + value.type_name());
-      config.headers = value.get<bool>();
-    } else if (key == "headerPrefix") {
-      if (!value.is_string() || value.get<std::string>().empty())
-        throw ParameterError("headerPrefix: must be a non-empty string");
-      config.header_prefix = value.get<std::string>();
-    } else if (key == "modelFrom") {
-      std::string from = value.is_string() ? value.get<std::string>() : "";
-      if (from == "response") {
-        config.model_from = ModelFrom::kResponse;
-      } else if (from == "request") {
-        config.model_from = ModelFrom::kRequest;
-      } else {
-        throw ParameterError("modelFrom: must be response or request");
-      }
-    } else if (key == "buckets") {
-      if (!value.is_array() || value.empty())
-        throw ParameterError("buckets: must be a non-empty list of numbers");
-      for (std::size_t i = 0; i < value.size(); ++i) {
-        if (!value[i].is_number())
-          throw ParameterError("buckets[" + std::to_string(i) + "]: must be a number");
-        double bound = value[i].get<double>();
-        if (!config.buckets.empty() && bound <= config.buckets.back())
-          throw ParameterError("buckets[" + std::to_string(i) +
-                               "]: must be greater than the one before");
-        config.buckets.push_back(bound);
-      }
+  try {
+    config.headers = object.value("headers", config.headers);
+    config.header_prefix = object.value("headerPrefix", config.header_prefix);
+    if (object.value("modelFrom", std::string("response")) == "request") {
+      config.model_from = ModelFrom::kRequest;
     }
-    // Any other name: the schema (usage_metrics.cpp) refuses it before create().
+    if (const auto buckets = object.find("buckets"); buckets != object.end() && !buckets->is_null()) {
+      config.buckets = buckets->get<std::vector<double>>();
+    }
+  } catch (const nlohmann::json::exception& e) {
+    // Only when created without the host's schema check.
+    throw ParameterError(std::string("parameters: do not match the schema: ") + e.what());
+  }
+  for (std::size_t i = 1; i < config.buckets.size(); ++i) {
+    if (config.buckets[i] <= config.buckets[i - 1])
+      throw ParameterError("buckets[" + std::to_string(i) +
+                           "]: must be greater than the one before");
   }
   if (config.headers) {
     for (const char* field : kHeaderFields) {

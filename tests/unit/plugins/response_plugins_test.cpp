@@ -110,6 +110,12 @@ TEST_CASE("response-model-rewrite refuses bad parameters at create") {
             .find("modelheader: unknown field (did you mean modelHeader?)") != std::string::npos);
   CHECK(load_error("usage-metrics", R"({"bucket":[1]})")
             .find("bucket: unknown field (did you mean buckets?)") != std::string::npos);
+  CHECK(load_error("usage-metrics", R"({"modelFrom":"both"})")
+            .find("modelFrom: must be one of") != std::string::npos);
+  CHECK(load_error("usage-metrics", R"({"buckets":[]})")
+            .find("buckets: must have at least 1 item") != std::string::npos);
+  CHECK(load_error("usage-metrics", R"({"buckets":[0.1,0.05]})")
+            .find("buckets[1]: must be greater than the one before") != std::string::npos);
 }
 
 TEST_CASE("guardrail refuses a disallowed parameter with 403 and an OpenAI error") {

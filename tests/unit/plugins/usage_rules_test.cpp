@@ -76,7 +76,6 @@ TEST_CASE("usage-metrics parameters: defaults and errors") {
         "headerPrefix: \"x-envoy-prompt-tokens\" is a header Envoy does not let an ext_proc server "
         "set");
   CHECK(config_error(R"({"headers":false,"headerPrefix":"x usage-"})") == "(accepted)");
-  CHECK(config_error(R"({"modelFrom":"both"})") == "modelFrom: must be response or request");
   CHECK(config_error(R"({"buckets":[0.1,0.05]})") ==
         "buckets[1]: must be greater than the one before");
 }
