@@ -57,7 +57,8 @@ inline std::shared_ptr<bbr::PluginInstance> create(const std::string& type, cons
 // when it accepts them). Created directly, without the host's parameter check
 // in front: serve, config check and the test kit refuse what a type's schema
 // refuses before create() runs (tests/unit/sdk/parameter_parity_test.cpp), so
-// these are the plugin's own words, its defence when created without that check.
+// these are the plugin's own words: the checks a schema cannot make. What the
+// schema says is checked through the kit (request_harness.hpp's load_error).
 inline std::string own_create_error(const std::string& type, const std::string& params) {
   try {
     create(type, params);
