@@ -32,12 +32,9 @@ constexpr const char* kParametersSchema = R"json({
 class ResponseModelRewrite {
  public:
   explicit ResponseModelRewrite(const bbr::CreateContext& ctx) {
-    // Parameters reports malformed text with the parser's own words first.
+    // The host checked the parameters against the schema above (types, a
+    // non-empty list, unknown names); what it cannot say is checked here.
     bbr_plugins::Parameters parameters(ctx.parameters_json);
-    nlohmann::json params = ctx.parameters_json.empty()
-                                ? nlohmann::json::object()
-                                : nlohmann::json::parse(ctx.parameters_json);
-    if (params.is_null()) params = nlohmann::json::object();
     model_header_ = parameters.optional_string("modelHeader", "");
     if (!model_header_.empty()) {
       std::string problem = bbr_plugins::header_name_problem(model_header_);
@@ -46,9 +43,8 @@ class ResponseModelRewrite {
         throw bbr_plugins::ParameterError("modelHeader: " + problem);
     }
     pointers_ = {"/model", "/response/model"};
+    const nlohmann::json& params = parameters.object();
     if (auto it = params.find("pointers"); it != params.end() && !it->is_null()) {
-      if (!it->is_array() || it->empty())
-        throw bbr_plugins::ParameterError("pointers: must be a non-empty list of JSON Pointers");
       pointers_.clear();
       for (std::size_t i = 0; i < it->size(); ++i) {
         const auto& p = (*it)[i];
