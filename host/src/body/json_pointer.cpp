@@ -2,6 +2,8 @@
 
 #include "body/go_json.hpp"
 
+#include <bbr/pointer_token.hpp>
+
 #include <vector>
 
 namespace bbr {
@@ -17,15 +19,7 @@ bool valid_pointer(std::string_view text) {
 
 void append_pointer_token(std::string& out, std::string_view token) {
   out.push_back('/');
-  for (char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out.push_back(c);
-    }
-  }
+  append_escaped_pointer_token(out, token);
 }
 
 void append_pointer_index(std::string& out, std::size_t index) {

@@ -1,9 +1,12 @@
-// RFC 6901 JSON Pointers, the host's one implementation: syntax, escaping a
-// reference token, walking the unescaped tokens, array indexes, and lookups in
-// the mutable (nlohmann) document. The simdjson DOM's lookup is in dom_view.
+// RFC 6901 JSON Pointers in the host: syntax, escaping a reference token (with
+// the SDK's bbr/pointer_token.hpp, which plugins use too), walking the
+// unescaped tokens, array indexes, and lookups in the mutable (nlohmann)
+// document. The simdjson DOM's lookup is in dom_view.
 #pragma once
 
 #include "body/json_value.hpp"
+
+#include <bbr/pointer_token.hpp>
 
 #include <cstddef>
 #include <string>
@@ -38,14 +41,7 @@ bool for_each_token(std::string_view pointer, F&& on_token) {
     std::string_view token = pointer.substr(start, end - start);
     if (token.find('~') != std::string_view::npos) {
       unescaped.clear();
-      for (std::size_t i = 0; i < token.size(); ++i) {
-        if (token[i] == '~') {
-          unescaped += token[i + 1] == '0' ? '~' : '/';
-          ++i;
-        } else {
-          unescaped += token[i];
-        }
-      }
+      append_unescaped_pointer_token(unescaped, token);
       token = unescaped;
     }
     if (!on_token(token)) return false;

@@ -33,6 +33,7 @@
 #define BBR_PLUGIN_HPP
 
 #include <bbr/plugin.h>
+#include <bbr/pointer_token.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -289,41 +290,12 @@ class Json {
 // JSON Pointers (RFC 6901)
 // ---------------------------------------------------------------------------
 
-// One reference token escaped for a JSON Pointer: "~" -> "~0", "/" -> "~1".
-inline std::string escape_pointer_token(std::string_view token) {
-  std::string out;
-  out.reserve(token.size());
-  for (char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-// The reverse: "a~1b~0c" -> "a/b~c". A '~' not followed by 0 or 1 is kept.
-inline std::string unescape_pointer_token(std::string_view token) {
-  std::string out;
-  out.reserve(token.size());
-  for (std::size_t i = 0; i < token.size(); ++i) {
-    if (token[i] == '~' && i + 1 < token.size() && (token[i + 1] == '0' || token[i + 1] == '1')) {
-      out += token[i + 1] == '0' ? '~' : '/';
-      ++i;
-    } else {
-      out += token[i];
-    }
-  }
-  return out;
-}
+// escape_pointer_token / unescape_pointer_token: bbr/pointer_token.hpp.
 
 namespace detail {
 inline void append_token(std::string& out, std::string_view token) {
   out += '/';
-  out += escape_pointer_token(token);
+  append_escaped_pointer_token(out, token);
 }
 inline void append_token(std::string& out, const std::string& token) {
   append_token(out, std::string_view(token));
