@@ -69,7 +69,7 @@ std::optional<std::string_view> Message::header(std::string_view name) const {
       return std::string_view(*m.value);
     }
   }
-  for (const auto& h : received_) {
+  for (const auto& h : received_headers()) {
     if (header_name_equals(h.key, name)) return std::string_view(h.value);
   }
   return std::nullopt;
@@ -78,7 +78,7 @@ std::optional<std::string_view> Message::header(std::string_view name) const {
 const Headers& Message::current_view() const {
   if (!view_stale_) return view_;
   view_.clear();
-  for (const auto& h : received_) {
+  for (const auto& h : received_headers()) {
     bool touched = std::any_of(mutations_.begin(), mutations_.end(), [&](const HeaderMutation& m) {
       return header_name_equals(m.key, h.key);
     });

@@ -7,7 +7,7 @@
 #include "body/json_body.hpp"
 
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <map>
 #include <optional>
 #include <string>
@@ -96,7 +96,14 @@ class RequestState {
 class Message {
  public:
   Message(bbr_phase_t phase, Headers headers, JsonBody body, RequestState& state)
-      : phase_(phase), received_(std::move(headers)), body_(std::move(body)), state_(state) {}
+      : phase_(phase), owned_(std::move(headers)), body_(std::move(body)), state_(state) {}
+  // Reads `headers` where they are instead of copying them: for messages made
+  // many times over the same headers (one per SSE event). They must outlive
+  // the message.
+  struct BorrowHeaders {};
+  Message(bbr_phase_t phase, const Headers& headers, BorrowHeaders, JsonBody body,
+          RequestState& state)
+      : phase_(phase), borrowed_(&headers), body_(std::move(body)), state_(state) {}
 
   bbr_phase_t phase() const { return phase_; }
 
@@ -109,7 +116,7 @@ class Message {
   bbr_status_t remove_header(std::string_view name);
 
   // The headers as received, untouched by plugins.
-  const Headers& received_headers() const { return received_; }
+  const Headers& received_headers() const { return borrowed_ != nullptr ? *borrowed_ : owned_; }
   // What the plugins changed, one entry per key (see HeaderMutation).
   const std::vector<HeaderMutation>& header_mutations() const { return mutations_; }
 
@@ -168,7 +175,9 @@ class Message {
 
   // A fresh string for a text whose view goes to a plugin (json_get_text).
   // Every such text stays valid until the plugin callback returns, however
-  // many the plugin asks for: a deque never moves its elements as it grows.
+  // many the plugin asks for: a list never moves its elements as it grows,
+  // and an empty one allocates nothing (a deque allocates its map and a
+  // block when constructed: two allocations per message that asks for none).
   std::string& scratch_text() { return scratch_texts_.emplace_back(); }
   std::size_t scratch_text_count() const { return scratch_texts_.size(); }
   // Drops the texts of the callback that just returned.
@@ -178,15 +187,16 @@ class Message {
   const Headers& current_view() const;
 
   bbr_phase_t phase_;
-  Headers received_;
-  mutable Headers view_;  // received_ + mutations_, rebuilt when stale
+  Headers owned_;                      // the received headers, when the message owns them
+  const Headers* borrowed_ = nullptr;  // or where they are (BorrowHeaders)
+  mutable Headers view_;  // received headers + mutations_, rebuilt when stale
   mutable bool view_stale_ = true;
   JsonBody body_;
   RequestState& state_;
   std::vector<HeaderMutation> mutations_;
   std::optional<ImmediateResponse> immediate_;
   std::string error_;
-  std::deque<std::string> scratch_texts_;
+  std::list<std::string> scratch_texts_;
   std::string request_path_;
   BodyPosition position_;
   bool event_dropped_ = false;

@@ -1,6 +1,7 @@
 // `bbr-host serve` (also what runs when no subcommand is named): the
 // reference's flags with its names and defaults, plus ours for plugins,
 // configuration files, TLS files, body limits and draining.
+#include "body/body_buffer_pool.hpp"
 #include "cli/commands.hpp"
 #include "cli/memory_limit.hpp"
 #include "cli/plugin_source.hpp"
@@ -127,8 +128,8 @@ std::string describe_chain(const Chain& chain) {
 // with sigwait, so no work runs inside a signal handler.
 //
 // Meanwhile, every 2 s: once a burst of streams is over (none active), the
-// memory it freed inside malloc's heaps goes back to the kernel, so RSS
-// returns near its idle size instead of staying at the burst's peak. Done
+// body buffers pooled for it and the memory it freed inside malloc's heaps go
+// back to the kernel, so RSS returns near its idle size instead of staying at the burst's peak. Done
 // here, on the otherwise idle main thread, never on a serving thread.
 int wait_for_stop_signal(const sigset_t& stop_signals, const ExtProcServer& server) {
   const timespec period{2, 0};
@@ -139,6 +140,7 @@ int wait_for_stop_signal(const sigset_t& stop_signals, const ExtProcServer& serv
     if (server.active_streams() != 0) {
       trimmed = false;
     } else if (!trimmed) {
+      BodyBufferPool::drain();  // pooled body buffers too: idle RSS is the idle size
       malloc_trim(0);
       trimmed = true;
     }

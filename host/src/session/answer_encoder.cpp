@@ -1,5 +1,7 @@
 #include "session/answer_encoder.hpp"
 
+#include "body/body_buffer_pool.hpp"
+
 #include "log/log.hpp"
 
 #include <fmt/format.h>
@@ -138,9 +140,15 @@ void AnswerEncoder::empty_body(Step& step, bbr_phase_t phase) {
   step.add(std::move(out));
 }
 
+bool AnswerEncoder::memory_tight() const {
+  const InflightBudget* budget = options_.inflight_budget;
+  return budget != nullptr && budget->limit() != 0 && budget->used() > budget->limit() / 2;
+}
+
 void AnswerEncoder::chunks(Step& step, bbr_phase_t phase, std::string bytes,
                            bool end_of_stream) const {
-  step.add_streamed_body(phase, std::move(bytes), end_of_stream, options_.stream_chunk_bytes);
+  step.add_streamed_body(phase, std::move(bytes), end_of_stream, options_.stream_chunk_bytes,
+                         /*recycle=*/!memory_tight());
 }
 
 void AnswerEncoder::as_received(Step& step, bbr_phase_t phase, bool streamed,
@@ -172,6 +180,7 @@ void AnswerEncoder::body_answers(Step& step, const Message& msg, std::string bod
       chunks(step, phase, std::move(body), outcome.end_of_stream);
     } else {
       empty_body(step, phase);
+      if (!memory_tight()) BodyBufferPool::give_back(std::move(body));
     }
     return;
   }

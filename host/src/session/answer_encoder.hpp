@@ -70,6 +70,9 @@ class AnswerEncoder {
   static Step shed(unsigned retry_after_seconds, const char* reason);
 
  private:
+  // Over half the in-flight budget is in use: body buffers are freed, not
+  // pooled, so that pooled memory never crowds out live bodies.
+  bool memory_tight() const;
   bool is_routing_header(std::string_view key) const;
   void strip_routing_headers(const Headers& received, const std::vector<HeaderMutation>* mutations,
                              std::vector<std::string>& removes) const;

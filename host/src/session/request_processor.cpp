@@ -11,6 +11,7 @@ using Step = Session::Step;
 
 Step RequestProcessor::on_headers(const envoy::service::ext_proc::v3::HttpHeaders& headers) {
   headers_ = to_headers(headers.headers());
+  body_.expect(headers_);
   for (const Header& h : headers_) {
     if (h.key == ":path") ctx_.request_path = h.value;
   }
@@ -46,7 +47,7 @@ Step RequestProcessor::on_body(envoy::service::ext_proc::v3::HttpBody& body) {
     case State::kHoldingHeaders: break;
   }
 
-  switch (body_.take(*body.mutable_body(), ctx_)) {
+  switch (body_.take(*body.mutable_body(), body.end_of_stream(), ctx_)) {
     case HeldBody::Taken::kKept: break;
     case HeldBody::Taken::kOverLimit:
       log::info("request body over the limit of {} bytes: answering 413",

@@ -18,6 +18,7 @@ bool ResponseProcessor::is_event_stream() const {
 
 Step ResponseProcessor::on_headers(const ext_proc::HttpHeaders& headers) {
   headers_ = to_headers(headers.headers());
+  body_.expect(headers_);
   Step step;
   if (headers.end_of_stream() || mode_ == BodyMode::kNone) {
     ctx_.encoder.plain_headers(step, BBR_PHASE_RESPONSE, headers_);
@@ -62,7 +63,7 @@ Step ResponseProcessor::on_body(ext_proc::HttpBody& body) {
     case State::kHoldingHeaders: break;
   }
 
-  switch (body_.take(*body.mutable_body(), ctx_)) {
+  switch (body_.take(*body.mutable_body(), body.end_of_stream(), ctx_)) {
     case HeldBody::Taken::kKept: break;
     case HeldBody::Taken::kOverBudget:
       if (ctx_.options.metrics != nullptr) ctx_.options.metrics->record_shed("inflight_body_bytes");

@@ -27,7 +27,8 @@ std::string ResponseStream::Item::bytes() const {
 }
 
 Message ResponseStream::make_message(std::string body, BodyPosition position) {
-  Message msg(BBR_PHASE_RESPONSE, headers_, JsonBody(std::move(body)), state_);
+  Message msg(BBR_PHASE_RESPONSE, headers_, Message::BorrowHeaders{}, JsonBody(std::move(body)),
+              state_);  // the stream's headers outlive each event's message: read, not copied
   msg.set_request_path(request_path_);
   msg.set_envoy_context(envoy_context_);
   msg.set_position(std::move(position));

@@ -5,6 +5,7 @@
 // every answer.
 #include "session/session.hpp"
 
+#include "body/body_buffer_pool.hpp"
 #include "session/answer_encoder.hpp"
 #include "session/envoy_context.hpp"
 #include "session/request_processor.hpp"
@@ -33,9 +34,19 @@ BodyMode mode_from_protocol(ProcessingMode::BodySendMode mode) {
 // ------------------------------------------------------------------------ Step
 
 void Step::add_streamed_body(bbr_phase_t phase, std::string bytes, bool end_of_stream,
-                             std::size_t chunk_bytes) {
-  items_.emplace_back(StreamedBody{phase, std::make_shared<const std::string>(std::move(bytes)),
-                                   end_of_stream, std::max<std::size_t>(chunk_bytes, 1)});
+                             std::size_t chunk_bytes, bool recycle) {
+  std::shared_ptr<const std::string> shared;
+  if (recycle && bytes.capacity() >= BodyBufferPool::kMinPooledCapacity) {
+    // The last chunk gRPC is done with gives the buffer back to the pool.
+    shared.reset(new std::string(std::move(bytes)), [](const std::string* done) {
+      BodyBufferPool::give_back(std::move(*const_cast<std::string*>(done)));
+      delete done;
+    });
+  } else {
+    shared = std::make_shared<const std::string>(std::move(bytes));
+  }
+  items_.emplace_back(
+      StreamedBody{phase, std::move(shared), end_of_stream, std::max<std::size_t>(chunk_bytes, 1)});
 }
 
 bool Step::next(ProcessingResponse*& response, Chunk& chunk) {

@@ -68,8 +68,9 @@ class Session {
     void add(ProcessingResponse response) { items_.emplace_back(std::move(response)); }
     // `bytes` as streamed_response chunks of at most `chunk_bytes` (an empty
     // body is one empty chunk); end_of_stream on the last one only.
+    // `recycle`: a large buffer goes back to BodyBufferPool once sent.
     void add_streamed_body(bbr_phase_t phase, std::string bytes, bool end_of_stream,
-                           std::size_t chunk_bytes);
+                           std::size_t chunk_bytes, bool recycle = false);
 
     // The next thing to send: a ready response (`*response` set; it may be
     // moved from) or a chunk. False when everything has been handed out.

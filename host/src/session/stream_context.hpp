@@ -4,6 +4,7 @@
 // a direction keeps until its chain runs.
 #pragma once
 
+#include "body/body_buffer_pool.hpp"
 #include "chain/chain.hpp"
 #include "chain/message.hpp"
 #include "session/answer_encoder.hpp"
@@ -12,6 +13,7 @@
 #include "session/session.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 #include <string>
 #include <utility>
@@ -58,23 +60,68 @@ struct StreamContext {
 
 // The body bytes one direction keeps until its chain runs, counted against
 // --max-body-bytes and the in-flight budget.
+//
+// The buffer comes from BodyBufferPool when it must grow (a large body then
+// reuses resident pages instead of faulting in fresh ones), sized at once
+// for the whole body when Envoy sent its Content-Length, so it never regrows
+// and copies what came before.
 class HeldBody {
  public:
   enum class Taken { kKept, kOverLimit, kOverBudget };
 
-  // Adds a body message's bytes (moved out of `incoming` when nothing is held yet).
-  Taken take(std::string& incoming, StreamContext& ctx) {
-    if (ctx.over_limit(bytes_.size() + incoming.size())) return Taken::kOverLimit;
-    if (!ctx.budget.grow(incoming.size())) return Taken::kOverBudget;
-    if (bytes_.empty()) {
-      bytes_.swap(incoming);  // the first chunk is taken, not copied
-    } else {
-      // Grow geometrically with the parser's padding already in place, so the
-      // joined body is never copied again to make room for it.
-      const std::size_t needed = bytes_.size() + incoming.size() + JsonBody::kParsePadding;
-      if (bytes_.capacity() < needed) bytes_.reserve(std::max(needed, 2 * bytes_.capacity()));
-      bytes_.append(incoming);
+  HeldBody() = default;
+  HeldBody(const HeldBody&) = delete;
+  HeldBody& operator=(const HeldBody&) = delete;
+  ~HeldBody() { BodyBufferPool::give_back(std::move(bytes_)); }
+
+  // The body's length as Envoy announced it (the Content-Length header), or
+  // none: used only to size the buffer, never trusted for anything else.
+  void expect(const Headers& headers) {
+    expected_ = 0;
+    for (const Header& h : headers) {
+      if (h.key.size() != 14 || !header_name_equals(h.key, "content-length")) continue;
+      std::size_t value = 0;
+      const char* end = h.value.data() + h.value.size();
+      auto [at, ec] = std::from_chars(h.value.data(), end, value);
+      if (ec == std::errc() && at == end) expected_ = value;
     }
+  }
+
+  // Adds a body message's bytes (moved out of `incoming` when nothing is
+  // held yet and no larger buffer is wanted). `last`: no more bytes follow.
+  Taken take(std::string& incoming, bool last, StreamContext& ctx) {
+    if (ctx.over_limit(bytes_.size() + incoming.size())) return Taken::kOverLimit;
+    if (!ctx.budget.grow(incoming.size())) {
+      BodyBufferPool::drain();  // memory is tight: pooled buffers go first
+      return Taken::kOverBudget;
+    }
+    const std::size_t size = bytes_.size() + incoming.size();
+    // The parser's padding is in place from the start, so the joined body is
+    // never copied again to make room for it.
+    const std::size_t needed = size + JsonBody::kParsePadding;
+    if (bytes_.capacity() >= needed) {
+      bytes_.append(incoming);
+      return Taken::kKept;
+    }
+    if (bytes_.empty() && (last || (expected_ != 0 && expected_ <= incoming.size()))) {
+      bytes_.swap(incoming);  // the whole body in one message: taken, not copied
+      return Taken::kKept;
+    }
+    // The whole announced body at once, when it is plausible (not below what
+    // came, not over the stream's limit).
+    std::size_t want = needed;
+    if (expected_ > size && !ctx.over_limit(expected_)) want = expected_ + JsonBody::kParsePadding;
+    std::string bigger;
+    if (!BodyBufferPool::take_pooled(want, bigger)) {
+      if (bytes_.empty() && want == needed) {
+        bytes_.swap(incoming);  // length unknown, no pooled buffer: the first chunk is taken
+        return Taken::kKept;
+      }
+      bigger.reserve(std::max(want, 2 * bytes_.capacity()));  // geometric: amortised copies
+    }
+    bigger.append(bytes_);
+    bigger.append(incoming);
+    bytes_.swap(bigger);
     return Taken::kKept;
   }
   const std::string& bytes() const { return bytes_; }
@@ -83,6 +130,7 @@ class HeldBody {
 
  private:
   std::string bytes_;
+  std::size_t expected_ = 0;
 };
 
 }  // namespace bbr
