@@ -102,15 +102,7 @@ void ResponseStream::run_event(Item item, std::size_t from, std::string& out) {
         item.event.data = msg.body().release();
         item.edited = true;
       }
-      for (auto& add : msg.added_events()) {
-        Item next;
-        next.event.name = std::move(add.event_name);
-        next.event.data = std::move(add.data);
-        next.event.has_data = true;
-        next.edited = true;
-        next.sequence = sequence_++;
-        added.emplace_back(std::move(next), i + 1);
-      }
+      for (auto& add : msg.added_events()) added.emplace_back(added_item(add), i + 1);
       dropped = msg.event_dropped();
     } else if (unit == ResponseUnit::kChunk) {
       BodyPosition position;
@@ -127,6 +119,16 @@ void ResponseStream::run_event(Item item, std::size_t from, std::string& out) {
   }
   if (!dropped) out.append(item.bytes());
   for (auto& [next, start] : added) run_event(std::move(next), start, out);
+}
+
+ResponseStream::Item ResponseStream::added_item(AddedEvent& added) {
+  Item item;
+  item.event.name = std::move(added.event_name);
+  item.event.data = std::move(added.data);
+  item.event.has_data = true;
+  item.edited = true;
+  item.sequence = sequence_++;
+  return item;
 }
 
 std::string ResponseStream::run_chunk(std::string bytes, bool end_of_stream) {
@@ -161,15 +163,7 @@ void ResponseStream::stream_end(std::string& out) {
       if (msg.body().changed()) out.append(msg.body().release());
       continue;
     }
-    for (auto& add : msg.added_events()) {
-      Item next;
-      next.event.name = std::move(add.event_name);
-      next.event.data = std::move(add.data);
-      next.event.has_data = true;
-      next.edited = true;
-      next.sequence = sequence_++;
-      run_event(std::move(next), i + 1, out);
-    }
+    for (auto& add : msg.added_events()) run_event(added_item(add), i + 1, out);
   }
 }
 

@@ -63,6 +63,8 @@ class ResponseStream {
   // without data goes on as it came.
   void dispatch(sse::Event event, std::string& out);
   void run_event(Item item, std::size_t from, std::string& out);
+  // An event a plugin added: encoded from its name and data, numbered next.
+  Item added_item(AddedEvent& added);
   std::string run_chunk(std::string bytes, bool end_of_stream);
   void stream_end(std::string& out);
   Message make_message(std::string body, BodyPosition position);
