@@ -22,7 +22,7 @@ struct Fixture {
 TEST_CASE(
     "Envoy's attributes are flattened by name and metadata kept by namespace and key, as "
     "JSON text",
-    "[answer_encoder]") {
+    "[answer_encoder][protobuf_map]") {
   ext_proc::ProcessingRequest request;
   auto& attributes = (*request.mutable_attributes())["envoy.filters.http.ext_proc"];
   (*attributes.mutable_fields())["request.id"].set_string_value("r1");
@@ -39,7 +39,8 @@ TEST_CASE(
   CHECK_FALSE(bbr::absorb_envoy_context(ext_proc::ProcessingRequest(), context));
 }
 
-TEST_CASE("dynamic metadata becomes Struct{namespace: Struct{key: Value}}", "[answer_encoder]") {
+TEST_CASE("dynamic metadata becomes Struct{namespace: Struct{key: Value}}",
+          "[answer_encoder][protobuf_map]") {
   Fixture f;
   ext_proc::ProcessingResponse none;
   bbr::encode_dynamic_metadata(f.msg, none);
