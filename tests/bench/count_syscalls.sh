@@ -84,10 +84,10 @@ count_instructions() {
   local load=("$yardstick/load/bench.sh" --target "127.0.0.1:$port" --size "$size" $sflag
               --clients 1 --streams 1 --max-seconds 600)
   "${load[@]}" --requests 200 --check none >/dev/null 2>&1 || true
-  callgrind_control -i on "$pid" >/dev/null
+  callgrind_control -i on "$pid" >/dev/null 2>&1
   "${load[@]}" --requests "$instr_streams" --check none >/dev/null 2>&1 ||
     echo "count_syscalls.sh: $name $mode load under valgrind failed" >&2
-  callgrind_control -i off "$pid" >/dev/null
+  callgrind_control -i off "$pid" >/dev/null 2>&1
   kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=""
   awk -v n="$instr_streams" '/^(summary|totals):/ { total = $2 } END { printf " instr=%.0f", total / n }' "$profile"
 }
