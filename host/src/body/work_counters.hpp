@@ -13,4 +13,12 @@ inline std::atomic<std::uint64_t> dom_builds{0};
 
 inline void count_dom_build() { dom_builds.fetch_add(1, std::memory_order_relaxed); }
 
+// Values Envoy sent (attributes, metadata) turned into JSON text: only those a
+// plugin reads (chain/message.hpp, EnvoyValue).
+inline std::atomic<std::uint64_t> envoy_value_conversions{0};
+
+inline void count_envoy_value_conversion() {
+  envoy_value_conversions.fetch_add(1, std::memory_order_relaxed);
+}
+
 }  // namespace bbr::work_counters

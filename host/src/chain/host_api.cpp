@@ -644,7 +644,7 @@ bbr_status_t api_get_attribute(bbr_message_t* msg, const char* name, size_t name
     if (context == nullptr) return BBR_NOT_FOUND;
     auto found = context->attributes.find(sv(name, name_length));
     if (found == context->attributes.end()) return BBR_NOT_FOUND;
-    *json_out = buffer(found->second);
+    *json_out = buffer(found->second.json());
     return BBR_OK;
   });
 }
@@ -663,7 +663,7 @@ bbr_status_t api_get_metadata(bbr_message_t* msg, const char* ns, size_t ns_leng
     if (space == context->metadata.end()) return BBR_NOT_FOUND;
     auto found = space->second.find(sv(key, key_length));
     if (found == space->second.end()) return BBR_NOT_FOUND;
-    *json_out = buffer(found->second);
+    *json_out = buffer(found->second.json());
     return BBR_OK;
   });
 }

@@ -1,5 +1,7 @@
 #include "chain/message.hpp"
 
+#include "body/work_counters.hpp"
+
 #include <algorithm>
 #include <array>
 
@@ -28,6 +30,15 @@ bool header_name_equals(std::string_view a, std::string_view b) {
     if (a[i] != b[i] && ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   }
   return true;
+}
+
+const std::string& EnvoyValue::json() const {
+  if (to_json_ != nullptr) {
+    text_ = to_json_(text_);
+    to_json_ = nullptr;
+    work_counters::count_envoy_value_conversion();
+  }
+  return text_;
 }
 
 RequestState::~RequestState() {

@@ -64,13 +64,37 @@ struct DynamicMetadataEntry {
   std::string json_value;  // validated JSON text
 };
 
+// One value Envoy sent (an attribute, a metadata key): kept as Envoy encoded
+// it and turned into JSON text the first time a plugin reads it. Most streams
+// never ask, and the conversion (protobuf's JSON printer) costs more than the
+// rest of a small request's header work. The encoding and its converter come
+// from the session (session/envoy_context.cpp); the chain sees JSON text only.
+class EnvoyValue {
+ public:
+  using ToJson = std::string (*)(std::string_view encoded);
+  EnvoyValue() = default;
+  // Already JSON text (the offline driver's and the tests' values).
+  EnvoyValue(std::string json) : text_(std::move(json)) {}  // NOLINT: implicit on purpose
+  EnvoyValue(const char* json) : text_(json) {}              // NOLINT: implicit on purpose
+  EnvoyValue(std::string encoded, ToJson to_json) : text_(std::move(encoded)), to_json_(to_json) {}
+
+  // The JSON text; converts on the first call. A stream's values are only
+  // read on the stream's own thread (plugin.h: a message is touched by one
+  // thread at a time), so the conversion needs no lock.
+  const std::string& json() const;
+
+ private:
+  mutable std::string text_;  // encoded until converted, then JSON text
+  mutable ToJson to_json_ = nullptr;
+};
+
 // What Envoy sent besides headers and body (ProcessingRequest.attributes and
-// metadata_context), kept by the session for the whole stream, as JSON text.
+// metadata_context), kept by the session for the whole stream.
 struct EnvoyContext {
-  // attribute name ("request.id") -> JSON text of its value
-  std::map<std::string, std::string, std::less<>> attributes;
-  // namespace -> key -> JSON text
-  std::map<std::string, std::map<std::string, std::string, std::less<>>, std::less<>> metadata;
+  // attribute name ("request.id") -> its value
+  std::map<std::string, EnvoyValue, std::less<>> attributes;
+  // namespace -> key -> value
+  std::map<std::string, std::map<std::string, EnvoyValue, std::less<>>, std::less<>> metadata;
 };
 
 // Per-stream values shared by the plugins across request and response phases

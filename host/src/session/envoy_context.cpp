@@ -6,10 +6,19 @@
 namespace bbr {
 namespace {
 
-std::string to_json_text(const google::protobuf::Value& value) {
+// EnvoyValue's converter: the value as absorb_envoy_context encoded it.
+std::string value_to_json(std::string_view encoded) {
+  google::protobuf::Value value;
   std::string out;
-  if (!google::protobuf::util::MessageToJsonString(value, &out).ok()) return "null";
+  if (!value.ParseFromArray(encoded.data(), static_cast<int>(encoded.size())) ||
+      !google::protobuf::util::MessageToJsonString(value, &out).ok()) {
+    return "null";
+  }
   return out;
+}
+
+EnvoyValue keep(const google::protobuf::Value& value) {
+  return EnvoyValue(value.SerializeAsString(), &value_to_json);
 }
 
 }  // namespace
@@ -29,7 +38,7 @@ bool absorb_envoy_context(const envoy::service::ext_proc::v3::ProcessingRequest&
   for (const auto& [space, fields] : request.attributes()) {
     (void)space;  // Envoy keys the attributes by the filter's name; plugins ask by attribute
     for (const auto& [name, value] : fields.fields()) {
-      context.attributes[name] = to_json_text(value);
+      context.attributes[name] = keep(value);
       any = true;
     }
   }
@@ -37,7 +46,7 @@ bool absorb_envoy_context(const envoy::service::ext_proc::v3::ProcessingRequest&
     for (const auto& [space, fields] : request.metadata_context().filter_metadata()) {
       auto& keys = context.metadata[space];
       for (const auto& [key, value] : fields.fields()) {
-        keys[key] = to_json_text(value);
+        keys[key] = keep(value);
         any = true;
       }
     }

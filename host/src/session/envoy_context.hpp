@@ -14,8 +14,10 @@ Headers to_headers(const envoy::config::core::v3::HeaderMap& map);
 
 // Adds what this ProcessingRequest carries to `context`:
 // attributes (map<string, Struct>: each struct's fields, flattened into
-// attribute name -> JSON text; a later message's value replaces an earlier
-// one) and metadata_context.filter_metadata (namespace -> key -> JSON text).
+// attribute name -> value; a later message's value replaces an earlier one)
+// and metadata_context.filter_metadata (namespace -> key -> value). Each value
+// is kept encoded and becomes JSON text only when a plugin reads it
+// (EnvoyValue).
 // True when the request carried either.
 bool absorb_envoy_context(const envoy::service::ext_proc::v3::ProcessingRequest& request,
                           EnvoyContext& context);

@@ -330,8 +330,8 @@ TEST_CASE("get_attribute and get_metadata read what Envoy sent, NOT_FOUND otherw
   bbr_buffer_t out{};
   CHECK(api().get_attribute(f.handle(), "request.id", 10, &out) == BBR_NOT_FOUND);
   bbr::EnvoyContext context;
-  context.attributes["request.id"] = "\"abc\"";
-  context.metadata["envoy.filters.http.jwt"]["sub"] = "\"alice\"";
+  context.attributes["request.id"] = std::string("\"abc\"");
+  context.metadata["envoy.filters.http.jwt"]["sub"] = std::string("\"alice\"");
   f.msg.set_envoy_context(&context);
   REQUIRE(api().get_attribute(f.handle(), "request.id", 10, &out) == BBR_OK);
   CHECK(str(out) == "\"abc\"");

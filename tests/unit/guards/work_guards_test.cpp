@@ -14,6 +14,7 @@
 #include "config/chain_builder.hpp"
 #include "config/config.hpp"
 #include "loader/plugin_library.hpp"
+#include "session/envoy_context.hpp"
 #include "session/session.hpp"
 
 #include <catch2/catch.hpp>
@@ -283,6 +284,36 @@ TEST_CASE("a 1 MiB streamed request with the default chain builds no DOM", "[gua
   const RequestWork work = steady_work(true, 1024 * 1024);
   CHECK(work.responses >= 2);
   CHECK(work.dom_builds == 0);
+}
+
+TEST_CASE("attributes and metadata Envoy sends are converted to JSON only when a plugin reads them",
+          "[guards][protobuf_map]") {
+  // Budget 0 conversions: neither default plugin reads an attribute, and
+  // protobuf's JSON printer per value was the largest fixed cost of a small
+  // request whose Envoy sends attributes.
+  static DefaultChain chain;
+  std::vector<ProcessingRequest> messages = stream_messages(1024, false);
+  auto& attributes = (*messages.front().mutable_attributes())["envoy.filters.http.ext_proc"];
+  (*attributes.mutable_fields())["request.id"].set_string_value("5f0c6d3e");
+  (*attributes.mutable_fields())["source.address"].set_string_value("10.0.0.7:41234");
+  auto& jwt = (*messages.front().mutable_metadata_context()->mutable_filter_metadata())["jwt"];
+  (*jwt.mutable_fields())["sub"].set_string_value("alice");
+  bbr::SessionOptions options;
+  const std::uint64_t before = bbr::work_counters::envoy_value_conversions.load();
+  {
+    bbr::Session session(chain.chain(), options);
+    for (auto& message : messages) {
+      if (session.on_request(message).finish) break;
+    }
+  }
+  CHECK(bbr::work_counters::envoy_value_conversions.load() == before);
+
+  // The counter is alive: a read converts once, a second read reuses it.
+  bbr::EnvoyContext context;
+  REQUIRE(bbr::absorb_envoy_context(messages.front(), context));
+  CHECK(context.attributes.at("request.id").json() == "\"5f0c6d3e\"");
+  CHECK(context.attributes.at("request.id").json() == "\"5f0c6d3e\"");
+  CHECK(bbr::work_counters::envoy_value_conversions.load() == before + 1);
 }
 
 #if BBR_GUARDS_COUNT_ALLOCATIONS

@@ -20,8 +20,8 @@ struct Fixture {
 }  // namespace
 
 TEST_CASE(
-    "Envoy's attributes are flattened by name and metadata kept by namespace and key, as "
-    "JSON text",
+    "Envoy's attributes are flattened by name and metadata kept by namespace and key, read "
+    "as JSON text",
     "[answer_encoder][protobuf_map]") {
   ext_proc::ProcessingRequest request;
   auto& attributes = (*request.mutable_attributes())["envoy.filters.http.ext_proc"];
@@ -32,9 +32,9 @@ TEST_CASE(
       .set_string_value("alice");
   bbr::EnvoyContext context;
   REQUIRE(bbr::absorb_envoy_context(request, context));
-  CHECK(context.attributes.at("request.id") == "\"r1\"");
-  CHECK(context.attributes.at("request.size") == "12");
-  CHECK(context.metadata.at("jwt").at("claims") == R"({"sub":"alice"})");
+  CHECK(context.attributes.at("request.id").json() == "\"r1\"");
+  CHECK(context.attributes.at("request.size").json() == "12");
+  CHECK(context.metadata.at("jwt").at("claims").json() == R"({"sub":"alice"})");
   // A message without either adds nothing.
   CHECK_FALSE(bbr::absorb_envoy_context(ext_proc::ProcessingRequest(), context));
 }
