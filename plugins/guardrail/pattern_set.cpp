@@ -42,7 +42,8 @@ namespace guardrail {
 // text Hyperscan reports for such a pattern is confirmed by the pattern's RE2.
 // In a case-insensitive pattern, Hyperscan folds ASCII letters
 // (HS_FLAG_CASELESS) and the two non-ASCII characters RE2 also folds into
-// ASCII letters are added as alternatives: U+212A with k, U+017F with s.
+// ASCII letters are added as alternatives: U+212A with k, U+017F with s
+// (and left out of a second form, used on text that holds neither).
 // Anything else (a non-ASCII byte in the pattern, ., \D \W \S, [^...], (?flags),
 // non-default RE2 options) keeps the pattern on the RE2::Set.
 namespace {
@@ -68,7 +69,10 @@ void append_hex(std::string& out, int c) {
 
 class Translator {
  public:
-  Translator(std::string_view pattern, bool caseless) : p_(pattern), caseless_(caseless) {}
+  // fold_non_ascii false: without the two non-ASCII folds (the form used
+  // on text that holds neither character).
+  Translator(std::string_view pattern, bool caseless, bool fold_non_ascii = true)
+      : p_(pattern), caseless_(caseless), fold_non_ascii_(fold_non_ascii) {}
 
   // Whether a word-boundary assertion was left out (the form is a superset).
   bool relaxed() const { return relaxed_; }
@@ -197,7 +201,7 @@ class Translator {
 
   void literal(int c) {
     quantifiable_ = true;
-    if (caseless_ && (lower(c) == 'k' || lower(c) == 's')) {
+    if (caseless_ && fold_non_ascii_ && (lower(c) == 'k' || lower(c) == 's')) {
       out_ += "(?:";
       out_ += static_cast<char>(c);
       out_ += '|';
@@ -350,8 +354,8 @@ class Translator {
       for (int c = 'a'; c <= 'z'; ++c) {
         if (set[c] || set[upper(c)]) set.set(c).set(upper(c));
       }
-      kelvin = set['k'];
-      long_s = set['s'];
+      kelvin = fold_non_ascii_ && set['k'];
+      long_s = fold_non_ascii_ && set['s'];
     }
     if (kelvin || long_s) out_ += "(?:";
     out_ += '[';
@@ -377,6 +381,7 @@ class Translator {
 
   std::string_view p_;
   bool caseless_;
+  bool fold_non_ascii_;
   std::size_t i_ = 0;
   int depth_ = 0;
   bool quantifiable_ = false;
@@ -397,7 +402,9 @@ std::optional<HyperscanExpression> translate_for_hyperscan(const RE2& pattern) {
   Translator translator(pattern.pattern(), caseless);
   auto expression = translator.run();
   if (!expression) return std::nullopt;
-  return HyperscanExpression{std::move(*expression), caseless, translator.relaxed()};
+  auto ascii = Translator(pattern.pattern(), caseless, false).run();
+  return HyperscanExpression{std::move(*expression), caseless, translator.relaxed(),
+                             ascii.value_or(std::string())};
 }
 
 // ---------------------------------------------------------------------------
@@ -509,6 +516,13 @@ struct PatternSet::Impl {
   std::vector<int> re2_ids;
 #if defined(BBR_HAVE_HYPERSCAN)
   std::unique_ptr<HyperscanDatabase> hyperscan;
+  // When some pattern folds a non-ASCII character into k or s: the same
+  // patterns without those folds, plus the two characters themselves as
+  // patterns (ids `gate` and gate + 1). Those folds cost Hyperscan a fifth of
+  // its speed and almost no text holds the characters: a text where either
+  // is found is scanned again with `hyperscan`.
+  std::unique_ptr<HyperscanDatabase> ascii_hyperscan;
+  int gate = 0;
 #endif
   std::size_t hyperscan_patterns = 0;
 };
@@ -530,6 +544,33 @@ bool PatternSet::hyperscan_available() {
 }
 
 namespace {
+
+#if defined(BBR_HAVE_HYPERSCAN)
+// The database of Impl::ascii_hyperscan for the patterns `ids` not `refused`,
+// or nullptr when no pattern folds a non-ASCII character (or it does not compile).
+std::unique_ptr<HyperscanDatabase> ascii_database(const std::vector<HyperscanExpression>& all,
+                                                  const std::vector<int>& ids,
+                                                  const std::vector<int>& refused, int& gate) {
+  std::vector<HyperscanExpression> expressions;
+  std::vector<int> kept;
+  bool folds = false;
+  for (std::size_t k = 0; k < all.size(); ++k) {
+    if (std::find(refused.begin(), refused.end(), ids[k]) != refused.end()) continue;
+    folds = folds || all[k].ascii_expression != all[k].expression;
+    expressions.push_back({all[k].ascii_expression, all[k].caseless, all[k].relaxed, {}});
+    kept.push_back(ids[k]);
+  }
+  if (!folds) return nullptr;
+  gate = *std::max_element(ids.begin(), ids.end()) + 1;
+  expressions.push_back({std::string(kLongS), false, false, {}});
+  kept.push_back(gate);
+  expressions.push_back({std::string(kKelvinSign), false, false, {}});
+  kept.push_back(gate + 1);
+  std::vector<int> not_compiled;
+  auto db = HyperscanDatabase::compile(std::move(expressions), std::move(kept), not_compiled);
+  return not_compiled.empty() ? std::move(db) : nullptr;
+}
+#endif
 
 // The patterns `ids` in one RE2::Set with the options they were compiled
 // with, or nullptr when it does not compile within their memory budget.
@@ -572,7 +613,9 @@ PatternSet::PatternSet(const std::vector<const RE2*>& patterns, Options options)
     }
     std::vector<bool> relaxed;
     for (const auto& expression : expressions) relaxed.push_back(expression.relaxed);
+    const std::vector<HyperscanExpression> all = expressions;
     impl->hyperscan = HyperscanDatabase::compile(std::move(expressions), ids, rest);
+    if (impl->hyperscan) impl->ascii_hyperscan = ascii_database(all, ids, rest, impl->gate);
     if (impl->hyperscan) {
       impl->confirm.resize(patterns.size());
       for (std::size_t k = 0; k < ids.size(); ++k) {
@@ -615,7 +658,16 @@ bool PatternSet::matching(std::string_view text, std::vector<int>& matched) cons
   if (!impl_) return false;
 #if defined(BBR_HAVE_HYPERSCAN)
   if (impl_->hyperscan) {
-    if (!impl_->hyperscan->scan(text, matched)) {
+    bool scanned = false;
+    if (impl_->ascii_hyperscan) {
+      scanned = impl_->ascii_hyperscan->scan(text, matched);
+      if (scanned && std::any_of(matched.begin(), matched.end(),
+                                 [&](int id) { return id >= impl_->gate; })) {
+        matched.clear();
+        scanned = false;  // a folded character is there: every fold is needed
+      }
+    }
+    if (!scanned && !impl_->hyperscan->scan(text, matched)) {
       matched.clear();
       return false;
     }

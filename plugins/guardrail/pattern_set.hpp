@@ -27,10 +27,13 @@ namespace guardrail {
 // RE2's. `relaxed`: the form matches a superset of what the pattern matches
 // (word-boundary assertions left out), so what it reports is confirmed by
 // RE2. Pure text work: defined whether or not Hyperscan is built in.
+// `ascii_expression`: the same without the two non-ASCII characters RE2
+// folds into k and s, exact on a text that holds neither.
 struct HyperscanExpression {
   std::string expression;
   bool caseless = false;
   bool relaxed = false;
+  std::string ascii_expression;
 };
 std::optional<HyperscanExpression> translate_for_hyperscan(const RE2& pattern);
 

@@ -270,6 +270,13 @@ TEST_CASE("pattern set: what goes to Hyperscan, written in its syntax") {
   CHECK(expression("a\\sb") == "a[\\x09-\\x0A\\x0C-\\x0D\\x20]b");
   CHECK(expression("(\\d+)-x") == "(?:[\\x30-\\x39]+)\\x2Dx");
   CHECK(expression("ask", true) == "a(?:s|\\xC5\\xBF)(?:k|\\xE2\\x84\\xAA)");
+  {
+    // Without the two non-ASCII folds: what runs on a text holding neither.
+    RE2::Options caseless;
+    caseless.set_case_sensitive(false);
+    const RE2 re("ask", caseless);
+    CHECK(guardrail::translate_for_hyperscan(re)->ascii_expression == "ask");
+  }
   CHECK(expression("[a-c]{2,}?", true) == "[\\x41-\\x43\\x61-\\x63]{2,}");
   CHECK(expression("[r-t]", true) == "(?:[\\x52-\\x54\\x72-\\x74]|\\xC5\\xBF)");
   // \b and \B are left out, and the pattern's RE2 confirms what is found.
