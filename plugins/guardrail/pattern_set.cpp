@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bitset>
 #include <cstdint>
+#include <limits>
 #include <utility>
 
 #if defined(BBR_HAVE_HYPERSCAN)
@@ -462,6 +463,8 @@ class HyperscanDatabase {
 
   // Appends the ids of the patterns matching in `text`; false on a scan error.
   bool scan(std::string_view text, std::vector<int>& matched) const {
+    // hs_scan takes an unsigned int length: a longer text is not answered here.
+    if (text.size() > std::numeric_limits<unsigned int>::max()) return false;
     hs_scratch_t* scratch = take();
     if (scratch == nullptr) return false;
     auto on_match = [](unsigned int id, unsigned long long, unsigned long long, unsigned int,
