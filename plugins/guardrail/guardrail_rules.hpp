@@ -5,9 +5,9 @@
 #pragma once
 
 #include "common/parameters.hpp"
+#include "guardrail/pattern_set.hpp"
 
 #include <re2/re2.h>
-#include <re2/set.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -33,67 +33,21 @@ struct Pattern {
   std::unique_ptr<RE2> re;
 };
 
-// Every deny pattern in one automaton (RE2::Set): one pass over a text says
-// which patterns match somewhere in it, whatever their number. Same parser and
-// options as each pattern's own RE2, so the same texts match. The set only
-// answers "which"; where a match lies (for redaction) is asked of the one
-// pattern's RE2, and only of the patterns the set found.
-class PatternSet {
- public:
-  PatternSet() = default;
-
-  // From the compiled patterns, in config order (index i is patterns[i]).
-  // Left empty (every question answered "don't know") when the set does not
-  // compile within its memory budget: callers then use the patterns one by one.
-  explicit PatternSet(const std::vector<Pattern>& patterns) {
-    if (patterns.empty()) return;
-    RE2::Options options = patterns.front().re->options();
-    options.set_case_sensitive(true);  // per pattern, below
-    // The budget the patterns had one by one, shared.
-    options.set_max_mem(patterns.front().re->options().max_mem() *
-                        static_cast<int64_t>(patterns.size()));
-    auto set = std::make_unique<RE2::Set>(options, RE2::UNANCHORED);
-    for (std::size_t i = 0; i < patterns.size(); ++i) {
-      const RE2& re = *patterns[i].re;
-      // (?i) at the front applies to the whole of this pattern only.
-      std::string text = re.options().case_sensitive() ? re.pattern() : "(?i)" + re.pattern();
-      if (set->Add(text, nullptr) != static_cast<int>(i)) return;
-    }
-    if (!set->Compile()) return;
-    set_ = std::move(set);
-  }
-
-  // The indexes of the patterns matching somewhere in `text`, ascending, in
-  // `matched`; false when the set cannot answer (not built, or its DFA ran out
-  // of memory on this text): then nothing is known.
-  bool matching(std::string_view text, std::vector<int>& matched) const {
-    matched.clear();
-    if (!set_) return false;
-    const re2::StringPiece whole(text.data(), text.size());
-    RE2::Set::ErrorInfo error{RE2::Set::kNoError};
-    // Whether any pattern matches first: that pass stops at the first match
-    // and allocates nothing, and "none" is the usual answer. Which ones is a
-    // second pass, taken only for a text that is refused or redacted.
-    if (!set_->Match(whole, nullptr, &error)) return error.kind == RE2::Set::kNoError;
-    if (!set_->Match(whole, &matched, &error)) {
-      matched.clear();
-      return false;
-    }
-    std::sort(matched.begin(), matched.end());  // RE2 gives them in no order
-    return true;
-  }
-
-  bool built() const { return set_ != nullptr; }
-
- private:
-  std::unique_ptr<RE2::Set> set_;
-};
+// Every deny pattern in one pass (pattern_set.hpp): the patterns' RE2s, in
+// config order (index i is patterns[i]).
+inline PatternSet make_pattern_set(const std::vector<Pattern>& patterns,
+                                   PatternSet::Options options = {}) {
+  std::vector<const RE2*> regexes;
+  regexes.reserve(patterns.size());
+  for (const auto& pattern : patterns) regexes.push_back(pattern.re.get());
+  return PatternSet(regexes, options);
+}
 
 enum class ResponseAction { kNone, kRedact, kError };
 
 struct Config {
   std::vector<Pattern> patterns;
-  PatternSet pattern_set;  // `patterns` as one automaton
+  PatternSet pattern_set;  // `patterns` in one pass (their RE2s, owned above)
   bool check_prompt = true;
   bool check_response = true;
   std::optional<int64_t> max_prompt_chars;
@@ -173,7 +127,7 @@ inline std::optional<int64_t> optional_integer(const nlohmann::json& object, con
 inline Config read_config(const nlohmann::json& object) {
   Config config;
   config.patterns = deny_patterns(object);
-  config.pattern_set = PatternSet(config.patterns);
+  config.pattern_set = make_pattern_set(config.patterns);
   config.check_prompt = object.value("checkPrompt", true);
   config.check_response = object.value("checkResponse", true);
   config.max_prompt_chars = optional_integer(object, "maxPromptChars");

@@ -12,9 +12,9 @@ if(TARGET unit_plugins)
     endif()
   endforeach()
   # The plugins' own logic (plugins/<name>/*.hpp) is also tested without a
-  # host: it needs RE2 and the plugins' headers.
-  include(${PROJECT_SOURCE_DIR}/plugins/common/re2.cmake)
+  # host: it needs RE2, the guardrail's pattern engine and the plugins' headers.
+  include(${PROJECT_SOURCE_DIR}/plugins/guardrail/pattern_set.cmake)
   target_include_directories(unit_plugins PRIVATE ${PROJECT_SOURCE_DIR}/plugins)
-  target_link_libraries(unit_plugins PRIVATE PkgConfig::RE2 nlohmann_json::nlohmann_json)
+  target_link_libraries(unit_plugins PRIVATE guardrail_pattern_set nlohmann_json::nlohmann_json)
   target_link_libraries(unit_plugins PRIVATE bbr_testkit)
 endif()
