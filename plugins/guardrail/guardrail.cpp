@@ -1,8 +1,10 @@
 // guardrail: refuses requests whose prompt matches a deny pattern or that
-// exceed configured limits (an OpenAI-shaped JSON error, 403 by default), and
-// scans the generated text of responses, JSON or streamed (SSE), redacting
-// matches or replacing the stream with an error event. Built against the SDK
-// headers only (+ RE2, nlohmann for the parameters).
+// exceed configured limits (an OpenAI-shaped JSON error, 403 by default),
+// masks personal data and secrets in the prompts it lets through
+// (requestDetectors), and scans the generated text of responses, JSON or
+// streamed (SSE), redacting matches or replacing the stream with an error
+// event. Built against the SDK headers only (+ RE2, nlohmann for the
+// parameters).
 #include <bbr/plugin.hpp>
 
 #include "common/openai_text.hpp"
