@@ -1,11 +1,14 @@
 // guardrail: refuses requests whose prompt matches a deny pattern or that
-// exceed configured limits (an OpenAI-shaped JSON error, 403 by default), and
-// scans the generated text of responses, JSON or streamed (SSE), redacting
-// matches or replacing the stream with an error event. Built against the SDK
-// headers only (+ RE2, nlohmann for the parameters).
+// exceed configured limits (an OpenAI-shaped JSON error, 403 by default),
+// masks personal data and secrets in the prompts it lets through
+// (requestDetectors), and scans the generated text of responses, JSON or
+// streamed (SSE), redacting matches or replacing the stream with an error
+// event. Built against the SDK headers only (+ RE2, nlohmann for the
+// parameters).
 #include <bbr/plugin.hpp>
 
 #include "common/openai_text.hpp"
+#include "common/prompt_strings.hpp"
 #include "guardrail/guardrail_rules.hpp"
 
 #include <string>
@@ -37,12 +40,27 @@ constexpr const char* kParametersSchema = R"json({
     "responseAction": {"enum": ["redact", "error", "none"]},
     "redaction": {"type": "string"},
     "responseMessage": {"type": "string", "minLength": 1},
-    "streamWindowBytes": {"type": "integer", "minimum": 1, "maximum": 65536}
+    "streamWindowBytes": {"type": "integer", "minimum": 1, "maximum": 65536},
+    "requestDetectors": {"type": "array",
+      "description": "Personal data and secrets looked for in prompts, in priority order: each match redacted (replaced by a placeholder naming its kind) or the request refused",
+      "items": {"type": "object", "additionalProperties": false,
+        "properties": {
+          "detector": {"enum": ["email", "phone", "card", "iban", "api-key"],
+                       "description": "a built-in detector"},
+          "name": {"type": "string", "minLength": 1, "description": "a custom pattern's name (metric label, placeholder)"},
+          "pattern": {"type": "string", "minLength": 1, "description": "a custom RE2 pattern"},
+          "caseInsensitive": {"type": "boolean", "description": "a custom pattern's case rule (false)"},
+          "action": {"enum": ["redact", "refuse"], "description": "redact (default) or refuse the request"},
+          "placeholder": {"type": "string", "description": "replaces a match (default [REDACTED_<NAME>])"}},
+        "oneOf": [
+          {"required": ["detector"], "properties": {"name": false, "pattern": false, "caseInsensitive": false}},
+          {"required": ["name", "pattern"], "properties": {"detector": false}}]}}
   },
   "additionalProperties": false
 })json";
 
 constexpr std::string_view kMatchesMetric = "bbr_guardrail_matches_total";
+constexpr std::string_view kRedactionsMetric = "bbr_guardrail_redactions_total";
 constexpr std::string_view kPolicyCode = "content_policy_violation";
 
 class Guardrail {
@@ -58,8 +76,16 @@ class Guardrail {
           "guardrail: prompt checks need a host with ABI 1.1 (prompt_text); this host has 1." +
           std::to_string(ctx.plugin.host_abi_minor()));
     }
+    if (!config_.request_detectors.empty() &&
+        !BBR_HAS_FIELD(ctx.plugin.api(), bbr_host_api_t, json_set_string)) {
+      throw guardrail::ParameterError(
+          "requestDetectors: redaction needs a host with ABI 1.1 (json_set_string); this host has "
+          "1." + std::to_string(ctx.plugin.host_abi_minor()));
+    }
     matches_ = ctx.counter(kMatchesMetric,
                            "Requests refused and responses redacted or stopped, by check", "check");
+    redactions_ = ctx.counter(kRedactionsMetric, "Prompt matches replaced by a placeholder, by detector",
+                              "detector");
   }
 
   bbr_result_t on_request(bbr::Message& msg) {
@@ -87,11 +113,11 @@ class Guardrail {
       }
     }
     const bool patterns = config_.check_prompt && !config_.patterns.empty();
-    if (!patterns && !config_.max_prompt_chars) return BBR_CONTINUE;
+    if (!patterns && !config_.max_prompt_chars) return redact_prompt(msg);
     // nullopt: no prompt field, or a body that is not JSON (the constructor
     // refused a 1.0 host, and this is the request phase).
     const std::optional<std::string_view> prompt_text = msg.prompt_text();
-    if (!prompt_text) return BBR_CONTINUE;
+    if (!prompt_text) return redact_prompt(msg);
     const std::string_view prompt = *prompt_text;
     if (config_.max_prompt_chars) {
       const std::size_t chars = guardrail::utf8_length(prompt);
@@ -109,7 +135,7 @@ class Guardrail {
                       "prompt matches " + pattern->name);
       }
     }
-    return BBR_CONTINUE;
+    return redact_prompt(msg);
   }
 
   // A whole (buffered) response body.
@@ -175,6 +201,54 @@ class Guardrail {
   }
 
  private:
+  // The request detectors over each string of the prompt: a match of a
+  // `refuse` detector refuses the request; otherwise each changed string is
+  // set in place (json_set_string), so the rest of the body is untouched.
+  bbr_result_t redact_prompt(bbr::Message& msg) {
+    const guardrail::RequestDetectors& detectors = config_.request_detectors;
+    if (detectors.empty()) return BBR_CONTINUE;
+    struct Edit {
+      std::string pointer;
+      std::string text;
+    };
+    std::vector<Edit> edits;  // made after the walk: an edit ends its views
+    std::vector<uint64_t> counts(detectors.detectors().size());
+    const guardrail::Detector* refused = nullptr;
+    bbr_plugins::for_each_prompt_string(msg, [&](const bbr_plugins::PromptString& s) {
+      if (refused != nullptr) return;
+      const std::vector<guardrail::Finding> findings = detectors.find(s.text);
+      if (findings.empty()) return;
+      for (const auto& f : findings) {
+        const guardrail::Detector& d = detectors.detectors()[f.detector];
+        if (d.action == guardrail::DetectorAction::kRefuse) {
+          refused = &d;
+          return;
+        }
+        ++counts[f.detector];
+      }
+      edits.push_back({s.pointer, guardrail::redact_findings(s.text, findings, detectors.detectors())});
+    });
+    if (refused != nullptr) {
+      return refuse(msg, "prompt_detector", kPolicyCode, config_.message, std::nullopt,
+                    "prompt matches " + refused->name);
+    }
+    for (const auto& edit : edits) {
+      const bbr_status_t status = msg.json_set_string(edit.pointer, edit.text);
+      // Never let the request go on with the text unredacted.
+      if (status != BBR_OK)
+        return msg.fail(BBR_FAIL_INTERNAL, "redacting " + edit.pointer + " failed (status " +
+                                               std::to_string(status) + ")");
+    }
+    uint64_t total = 0;
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+      if (counts[i] == 0) continue;
+      redactions_.add_labelled(detectors.detectors()[i].name, counts[i]);
+      total += counts[i];
+    }
+    if (total > 0) log_match("redacted " + std::to_string(total) + " match(es) in the prompt");
+    return BBR_CONTINUE;
+  }
+
   struct Piece {
     int64_t choice;
     std::string pointer;
@@ -242,12 +316,13 @@ class Guardrail {
   guardrail::Config config_;
   std::string state_key_;
   bbr::Counter matches_;
+  bbr::Counter redactions_;
 };
 
 }  // namespace
 
 BBR_EXPORT_PLUGINS(bbr::plugin_type<Guardrail>(
     "guardrail", "1.0.0",
-    "Refuses prompts matching deny patterns or over limits; redacts or stops matching generated "
-    "text",
+    "Refuses prompts matching deny patterns or over limits; redacts personal data and secrets in "
+    "prompts; redacts or stops matching generated text",
     BBR_CAP_REQUEST | BBR_CAP_THREAD_SAFE, kParametersSchema))

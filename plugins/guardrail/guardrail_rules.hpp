@@ -6,6 +6,7 @@
 
 #include "common/parameters.hpp"
 #include "guardrail/pattern_set.hpp"
+#include "guardrail/request_redaction.hpp"
 
 #include <re2/re2.h>
 #include <nlohmann/json.hpp>
@@ -60,6 +61,7 @@ struct Config {
   std::string redaction = "[REDACTED]";
   std::string response_message = "The response was stopped by the content policy.";
   std::size_t stream_window_bytes = 256;
+  RequestDetectors request_detectors;  // redacted or refused in prompts
 };
 
 // A [begin, end) byte range of a text.
@@ -141,6 +143,9 @@ inline Config read_config(const nlohmann::json& object) {
   config.redaction = object.value("redaction", config.redaction);
   config.response_message = object.value("responseMessage", config.response_message);
   config.stream_window_bytes = object.value("streamWindowBytes", std::size_t{256});
+  std::vector<Detector> detectors = request_detectors(object);
+  const auto budget = kPatternMaxMem * static_cast<int64_t>(detectors.size());
+  config.request_detectors = RequestDetectors(std::move(detectors), budget);
   return config;
 }
 

@@ -4,6 +4,7 @@
 
 #include "common/parameters.hpp"
 #include "common/regex.hpp"
+#include "common/stable_hash.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -18,17 +19,9 @@ namespace model_rewrite {
 using bbr_plugins::ParameterError;
 using bbr_plugins::ParameterObject;
 
-// FNV-1a, 64 bits: a stable hash (the same on every host, build and restart),
-// so one x-request-id always lands in the same canary bucket, and replicas of
-// bbr-host agree.
-inline uint64_t stable_hash(std::string_view text) {
-  uint64_t hash = 14695981039346656037ull;
-  for (char c : text) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
+// The canary bucket's hash (common/stable_hash.hpp): one x-request-id always
+// lands in the same bucket, on every replica and after every restart.
+using bbr_plugins::stable_hash;
 
 struct WeightedTarget {
   std::string model;

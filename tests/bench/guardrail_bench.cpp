@@ -5,6 +5,10 @@
 // time (the plugin's fallback when the set cannot answer). The prompt
 // matches none of them: the common case, and the one that reads every byte.
 // Bytes processed are the prompt's, so the rate reads as MB/s of prompt.
+// Then the request-side redaction (requestDetectors: the five built-in
+// detectors) over the same prose with one email in the middle, next to the
+// scan of that same prompt and to one splice of it (what editing one string
+// of a 1 MiB body costs at the least: a copy with a piece replaced).
 #include "bench_support.hpp"
 #include "guardrail/guardrail_rules.hpp"
 
@@ -121,5 +125,67 @@ void BM_Guardrail_TenPatterns_StreamPiece(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Guardrail_TenPatterns_StreamPiece);
+
+// The same prose with one email address in the middle (inserted between two
+// sentences, so no UTF-8 sequence is cut).
+struct OneEmail {
+  guardrail::Config detectors = guardrail::parse_config(
+      R"({"requestDetectors":[{"detector":"api-key"},{"detector":"email"},{"detector":"iban"},)"
+      R"({"detector":"card"},{"detector":"phone"}]})");
+  std::string prompt = [] {
+    std::string text = clean_prompt(bbr_bench::kOneMiB);
+    const std::size_t at = text.find("please. ", text.size() / 2) + 8;
+    text.insert(at, "Write to jane.doe@example.com about it. ");
+    return text;
+  }();
+  std::size_t email_at = prompt.find("jane.doe@example.com");
+};
+
+const OneEmail& one_email() {
+  static const OneEmail fixture;
+  return fixture;
+}
+
+void BM_Guardrail_RequestRedaction_1MiB_OneEmail(benchmark::State& state) {
+  const auto& f = one_email();
+  const auto& d = f.detectors.request_detectors;
+  if (d.find(f.prompt).size() != 1) state.SkipWithError("expected exactly one finding");
+  for (auto _ : state) {
+    std::string out = guardrail::redact_findings(f.prompt, d.find(f.prompt), d.detectors());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * f.prompt.size()));
+}
+BENCHMARK(BM_Guardrail_RequestRedaction_1MiB_OneEmail);
+
+// The guardrail's own scan (the ten deny patterns, one pass) of that prompt.
+void BM_Guardrail_Scan_1MiB_OneEmail(benchmark::State& state) {
+  const auto& config = ten_patterns().config;
+  const auto& f = one_email();
+  if (guardrail::first_match(config, f.prompt) != nullptr) state.SkipWithError("the prompt matches");
+  for (auto _ : state) {
+    const auto* hit = guardrail::first_match(config, f.prompt);
+    benchmark::DoNotOptimize(hit);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * f.prompt.size()));
+}
+BENCHMARK(BM_Guardrail_Scan_1MiB_OneEmail);
+
+// One splice: the prompt copied with the email replaced by the placeholder.
+void BM_Guardrail_Splice_1MiB(benchmark::State& state) {
+  const auto& f = one_email();
+  const std::string_view prompt = f.prompt;
+  const std::size_t email = std::string_view("jane.doe@example.com").size();
+  for (auto _ : state) {
+    std::string out;
+    out.reserve(prompt.size());
+    out.append(prompt.substr(0, f.email_at));
+    out.append("[REDACTED_EMAIL]");
+    out.append(prompt.substr(f.email_at + email));
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * f.prompt.size()));
+}
+BENCHMARK(BM_Guardrail_Splice_1MiB);
 
 }  // namespace

@@ -57,7 +57,7 @@ TEST_CASE("examples/config/full-chain.yaml passes config check", "[example-chain
   const auto r = run_bbr_host({"config", "check", example_in(dir).string()});
   INFO(r.output);
   CHECK(r.exit_code == 0);
-  CHECK(r.output.find("request: usage, client-model, select, rewrite, guard, route, base-model; "
+  CHECK(r.output.find("request: usage, client-model, select, rewrite, guard, affinity, route, base-model; "
                       "response: client-model, guard, usage") != std::string::npos);
 }
 

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -53,12 +54,17 @@ RequestOutcome request_outcome(const Exchange& exchange) {
   return out;
 }
 
-ServerOptions example_server(bool streaming) {
+// A server running the chain of the config file `config`.
+ServerOptions config_server(const std::string& config, bool streaming) {
   ServerOptions options;
   options.streaming = streaming;
-  options.extra_args = {"--config",
-                        std::string(BBR_SOURCE_DIR) + "/examples/config/request-plugins.yaml"};
+  options.extra_args = {"--config", config};
   return options;
+}
+
+ServerOptions example_server(bool streaming) {
+  return config_server(std::string(BBR_SOURCE_DIR) + "/examples/config/request-plugins.yaml",
+                       streaming);
 }
 
 // Buffered: the body in one message, as Envoy sends it; streaming: in two
@@ -72,6 +78,19 @@ std::vector<ProcessingRequest> chat_request(const std::string& body, const Heade
   const std::size_t half = body.size() / 2;
   return {request_headers(headers, false), request_body(body.substr(0, half), false),
           request_body(body.substr(half), true)};
+}
+
+// `plugins validate` of each in-tree type with its parameters, on `body`.
+void validate_each(const std::vector<std::pair<std::string, std::string>>& plugins,
+                   const std::filesystem::path& body) {
+  for (const auto& [type, parameters] : plugins) {
+    const std::string so = std::string(BBR_PLUGIN_OUTPUT_DIR) + "/" + type + ".so";
+    const CommandResult r = run_bbr_host(
+        {"plugins", "validate", so, "--body", body.string(), "--parameters", parameters});
+    INFO(type << "\n" << r.output);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.output, Contains(so + ": OK"));
+  }
 }
 
 }  // namespace
@@ -133,10 +152,7 @@ TEST_CASE(
                                 "{header: x-budget, pointer: /max_tokens, json: true}}\n");
   for (bool streaming : {false, true}) {
     INFO((streaming ? "streaming" : "buffered"));
-    ServerOptions options;
-    options.streaming = streaming;
-    options.extra_args = {"--config", config.string()};
-    ServerProcess server(options);
+    ServerProcess server(config_server(config.string(), streaming));
     const RequestOutcome out =
         request_outcome(run(server.channel(), chat_request(R"({"model":"m","messages":[]})",
                                                            {{"x-budget", "{nope"}}, streaming)));
@@ -198,14 +214,7 @@ TEST_CASE(
        R"({"virtualModel":"auto","defaultModel":"d","rules":[{"model":"r","when":{"keywords":"prove"}}]})"},
       {"body-fields-to-headers", R"({"fields":[{"pointer":"/model","header":"X-M"}]})"},
       {"header-to-body", R"({"header":"x-t","pointer":"/metadata/t","default":"p"})"}};
-  for (const auto& [type, parameters] : plugins) {
-    const std::string so = std::string(BBR_PLUGIN_OUTPUT_DIR) + "/" + type + ".so";
-    const CommandResult r = run_bbr_host(
-        {"plugins", "validate", so, "--body", body.string(), "--parameters", parameters});
-    INFO(type << "\n" << r.output);
-    CHECK(r.exit_code == 0);
-    CHECK_THAT(r.output, Contains(so + ": OK"));
-  }
+  validate_each(plugins, body);
 }
 
 TEST_CASE(
@@ -235,4 +244,91 @@ TEST_CASE(
                                 "rules[1].match.regex: invalid regex \"(a\""));
   CHECK_THAT(r.output, Contains("plugins[1] (type model-selector): create failed: "
                                 "rules[0].when.minPromptChars: greater than maxPromptChars"));
+}
+
+namespace {
+
+// affinity and the guardrail's request redaction, chained as in docs/plugins.md.
+const char* kAffinityAndRedaction =
+    "apiVersion: inference.networking.x-k8s.io/v1alpha1\n"
+    "kind: BodyBasedRoutingConfig\n"
+    "plugins:\n"
+    "  - {type: guardrail, name: pii, parameters: {requestDetectors: "
+    "[{detector: email}, {detector: card}, {detector: api-key}]}}\n"
+    "  - {type: affinity, name: affinity}\n"
+    "request: [{pluginRef: pii}, {pluginRef: affinity}]\n";
+
+}  // namespace
+
+TEST_CASE(
+    "through the server, buffered and streaming: the affinity header is the same for two turns "
+    "of one conversation, and the email in the prompt is masked in the body sent upstream",
+    "[request-plugins][affinity][redaction]") {
+  TempDir dir;
+  const auto config = dir.write("bbr.yaml", kAffinityAndRedaction);
+  const std::string turn_one =
+      R"({"model":"m","messages":[{"role":"system","content":"You are a support agent."},)"
+      R"({"role":"user","content":"My email is jane.doe@example.com, card 4111 1111 1111 1111."}]})";
+  const std::string turn_two =
+      R"({"model":"m","messages":[{"role":"system","content":"You are a support agent."},)"
+      R"({"role":"user","content":"My email is jane.doe@example.com, card 4111 1111 1111 1111."},)"
+      R"({"role":"assistant","content":"Thanks, noted."},)"
+      R"({"role":"user","content":"When does my order ship?"}]})";
+  const std::string other =
+      R"({"model":"m","messages":[{"role":"system","content":"You are a support agent."},)"
+      R"({"role":"user","content":"A different question"}]})";
+  for (bool streaming : {false, true}) {
+    INFO((streaming ? "streaming" : "buffered"));
+    ServerProcess server(config_server(config.string(), streaming));
+    auto send = [&](const std::string& body) {
+      return request_outcome(run(server.channel(), chat_request(body, {}, streaming)));
+    };
+    RequestOutcome one = send(turn_one);
+    RequestOutcome two = send(turn_two);
+    RequestOutcome three = send(other);
+    INFO(server.output());
+    REQUIRE_FALSE(one.immediate);
+    REQUIRE_FALSE(two.immediate);
+    const std::string key = one.headers["X-Gateway-Affinity-Key"];
+    CHECK(key.size() == 16);
+    CHECK(two.headers["X-Gateway-Affinity-Key"] == key);
+    CHECK(three.headers["X-Gateway-Affinity-Key"] != key);
+    // The redaction came first in the chain, so the key is the masked
+    // prompt's: the same for both turns all the same.
+    for (const RequestOutcome* out : {&one, &two}) {
+      const auto sent = nlohmann::json::parse(out->body);
+      CHECK(sent.at("messages").at(1).at("content") ==
+            "My email is [REDACTED_EMAIL], card [REDACTED_CARD].");
+      CHECK(sent.at("messages").at(0).at("content") == "You are a support agent.");
+      CHECK(sent.at("model") == "m");
+      CHECK(out->headers.at("Content-Length") == std::to_string(out->body.size()));
+    }
+    CHECK(nlohmann::json::parse(two.body).at("messages").at(3).at("content") ==
+          "When does my order ship?");
+    const std::string metrics = http_get(server.metrics_port(), "/metrics");
+    INFO(metrics);
+    CHECK_THAT(metrics, Contains("bbr_guardrail_redactions_total{detector=\"email\","
+                                 "plugin_name=\"pii\"} 2"));
+    CHECK_THAT(metrics, Contains("bbr_affinity_keys_total{plugin_name=\"affinity\","
+                                 "source=\"prompt\"} 3"));
+  }
+}
+
+TEST_CASE("affinity and guardrail redaction are listed and pass plugins validate",
+          "[request-plugins][affinity][redaction][cli]") {
+  const CommandResult list = run_bbr_host({"plugins", "list"});
+  INFO(list.output);
+  CHECK(list.exit_code == 0);
+  CHECK_THAT(list.output, Contains("affinity"));
+  TempDir dir;
+  const auto body = dir.write(
+      "body.json",
+      R"({"model":"m","user":"u-1","messages":[{"role":"user","content":"mail a@b.io"}]})");
+  const std::vector<std::pair<std::string, std::string>> plugins{
+      {"affinity",
+       R"({"sources":["prompt_cache_key","user","prompt"],"prompt":{"characters":2048}})"},
+      {"guardrail",
+       R"({"requestDetectors":[{"detector":"email"},)"
+       R"({"name":"employee-id","pattern":"EMP-\\d{6}"}]})"}};
+  validate_each(plugins, body);
 }

@@ -398,6 +398,39 @@ TEST_CASE("chain run maps a LoRA adapter to its base model through a config file
   CHECK(out["dynamicMetadata"] == nlohmann::json::object());
 }
 
+TEST_CASE("chain run shows request-side redaction: the body sent on, the affinity header, the "
+          "counters",
+          "[cli][chain]") {
+  const std::string body =
+      R"({"model":"m","messages":[{"role":"user","content":"Mail jane@example.com please"}],"n":1})";
+  for (const char* mode : {"buffered", "streaming"}) {
+    std::vector<std::string> args{"chain", "run", "--body", body, "--plugin",
+                                  R"(guardrail:pii:{"requestDetectors":[{"detector":"email"}]})",
+                                  "--plugin", "affinity:affinity"};
+    if (std::string(mode) == "streaming") args.push_back("--streaming");
+    auto r = run(args);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto out = nlohmann::json::parse(r.out);
+    CHECK(out["mode"] == mode);
+    CHECK(out["request"]["bodyChanged"] == true);
+    auto sent = nlohmann::json::parse(out["request"]["body"].get<std::string>());
+    CHECK(sent["messages"][0]["content"] == "Mail [REDACTED_EMAIL] please");
+    CHECK(sent["n"] == 1);
+    bool keyed = false;
+    for (const auto& h : out["request"]["headers"]) {
+      keyed = keyed || (h["key"] == "X-Gateway-Affinity-Key" && h["value"].get<std::string>().size() == 16);
+    }
+    CHECK(keyed);
+    bool counted = false;
+    for (const auto& m : out["metrics"]) {
+      counted = counted || (m["name"] == "bbr_guardrail_redactions_total" &&
+                            m["labels"]["detector"] == "email" && m["delta"] == 1);
+    }
+    CHECK(counted);
+  }
+}
+
 TEST_CASE("chain run without --config or --plugin runs the reference's default chain",
           "[cli][chain]") {
   auto r = run({"chain", "run", "--body", R"({"model":"llama-3-8b"})"});

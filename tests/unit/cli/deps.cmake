@@ -10,7 +10,7 @@ if(TARGET unit_cli)
   bbr_add_plugin(cli_test_stream_hooks SOURCES ${CMAKE_CURRENT_LIST_DIR}/plugins/stream_hooks.c
                  OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/cli-test-plugins)
   target_compile_options(cli_test_stream_hooks PRIVATE ${BBR_WARNINGS})
-  add_dependencies(unit_cli bbr-host body-field-to-header base-model-to-header guardrail abi_plugins
+  add_dependencies(unit_cli bbr-host body-field-to-header base-model-to-header guardrail affinity abi_plugins
                    cli_test_plugins cli_test_stream_hooks)
   target_compile_definitions(unit_cli PRIVATE
     BBR_CLI_TEST_PLUGIN_DIR="${CMAKE_BINARY_DIR}/cli-test-plugins")

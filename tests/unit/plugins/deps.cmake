@@ -6,7 +6,7 @@
 if(TARGET unit_plugins)
   # Every in-tree plugin the tests load (each only if this tree has it).
   foreach(plugin body-field-to-header base-model-to-header model-rewrite model-selector
-      body-fields-to-headers header-to-body response-model-rewrite guardrail usage-metrics)
+      body-fields-to-headers header-to-body response-model-rewrite guardrail usage-metrics affinity)
     if(TARGET ${plugin})
       add_dependencies(unit_plugins ${plugin})
     endif()
