@@ -4,7 +4,7 @@
 #pragma once
 
 #include "common/header_name.hpp"
-#include "common/parameter_tree.hpp"
+#include "common/parameters.hpp"
 #include "common/stable_hash.hpp"
 
 #include <cstddef>
@@ -49,8 +49,8 @@ struct Config {
 // types, ranges, the source names, unknown names. What is read here is what
 // a schema cannot say: the header is one the host lets a plugin set.
 inline Config parse_config(std::string_view json_text) {
-  const nlohmann::json object = ParameterObject::parse(json_text);
-  const ParameterObject parameters(object, "");
+  const bbr_plugins::Parameters parsed(json_text);
+  const ParameterObject parameters = parsed.root();
   Config config;
   config.header = parameters.string("header").value_or(config.header);
   bbr_plugins::require_settable_header_name("header", config.header);
@@ -68,8 +68,8 @@ inline Config parse_config(std::string_view json_text) {
   }
   if (parameters.has("prompt")) {
     const ParameterObject prompt = parameters.object("prompt");
-    config.prompt_messages = prompt.integer("messages", 0, 1000000).value_or(config.prompt_messages);
-    config.prompt_characters = prompt.integer("characters", 1, INT64_MAX);
+    config.prompt_messages = prompt.integer("messages").value_or(config.prompt_messages);
+    config.prompt_characters = prompt.integer("characters");
   }
   config.hash_identifiers = parameters.boolean("hashIdentifiers", true);
   return config;
