@@ -1,6 +1,8 @@
 #include "extproc_client.hpp"
 
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/text_format.h>
+#include <google/protobuf/util/json_util.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
@@ -478,6 +480,74 @@ std::string canonical(const std::vector<ProcessingResponse>& responses) {
     text += "}\n";
   }
   return text;
+}
+
+// ---- reading answers --------------------------------------------------------------
+
+Answered answered(const Exchange& exchange, bool request) {
+  Answered out;
+  google::protobuf::Struct metadata;
+  for (const auto& r : exchange.responses) {
+    for (const auto& [ns, value] : r.dynamic_metadata().fields()) {
+      (*metadata.mutable_fields())[ns].mutable_struct_value()->MergeFrom(value.struct_value());
+    }
+    const envoy::service::ext_proc::v3::CommonResponse* common = nullptr;
+    if (request ? r.has_request_headers() : r.has_response_headers())
+      common = request ? &r.request_headers().response() : &r.response_headers().response();
+    if (request ? r.has_request_body() : r.has_response_body())
+      common = request ? &r.request_body().response() : &r.response_body().response();
+    if (common == nullptr) continue;
+    for (const auto& h : common->header_mutation().set_headers())
+      out.set[h.header().key()] =
+          h.header().raw_value().empty() ? h.header().value() : h.header().raw_value();
+    for (const auto& key : common->header_mutation().remove_headers()) out.removed.push_back(key);
+    const auto& mutation = common->body_mutation();
+    if (mutation.has_streamed_response()) {
+      out.body = out.body.value_or("") + mutation.streamed_response().body();
+    } else if (mutation.mutation_case() ==
+               envoy::service::ext_proc::v3::BodyMutation::kBody) {
+      out.body = mutation.body();
+    }
+  }
+  if (!metadata.fields().empty()) {
+    out.metadata_json.clear();
+    (void)google::protobuf::util::MessageToJsonString(metadata, &out.metadata_json);
+  }
+  return out;
+}
+
+std::vector<std::string> sse_data(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t end = text.find("\n\n", at);
+    if (end == std::string::npos) end = text.size();
+    std::string event = text.substr(at, end - at);
+    std::string data;
+    std::istringstream lines(event);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("data:", 0) == 0) {
+        if (!data.empty()) data += "\n";
+        data += line.substr(line[5] == ' ' ? 6 : 5);
+      }
+    }
+    if (!event.empty()) out.push_back(data);
+    at = end + 2;
+  }
+  return out;
+}
+
+std::optional<double> metric_value(const std::string& page, const std::string& name,
+                                   const std::vector<std::string>& labels) {
+  std::istringstream lines(page);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(name + "{", 0) != 0) continue;
+    bool all = true;
+    for (const auto& label : labels) all = all && line.find(label) != std::string::npos;
+    if (!all) continue;
+    return std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return std::nullopt;
 }
 
 // ---- misc ----------------------------------------------------------------------

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -172,6 +173,28 @@ ProcessingResponse immediate_response(int http_status, const std::string& body);
 // reference's order is unspecified), remove_headers sorted, text format.
 std::string canonical(const std::vector<ProcessingResponse>& responses);
 std::string canonical(const ProcessingResponse& response);
+
+// ---- reading answers --------------------------------------------------------------
+
+// What the server answered for one direction of a stream, put together: the
+// headers set (key -> value) and removed, the body sent on (body_mutation.body,
+// or the streamed_response chunks joined; nullopt when neither), and the
+// dynamic metadata of every answer merged per namespace, as JSON text ("{}"
+// when there is none).
+struct Answered {
+  std::map<std::string, std::string> set;
+  std::vector<std::string> removed;
+  std::optional<std::string> body;
+  std::string metadata_json = "{}";
+};
+Answered answered(const Exchange& exchange, bool request);
+
+// The data: payloads of an SSE text, in order.
+std::vector<std::string> sse_data(const std::string& text);
+
+// The value of the first metrics line that starts with `name{` and holds every label.
+std::optional<double> metric_value(const std::string& page, const std::string& name,
+                                   const std::vector<std::string>& labels);
 
 // ---- misc ----------------------------------------------------------------------
 

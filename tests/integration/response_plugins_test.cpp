@@ -101,42 +101,6 @@ std::string streamed_response(const Exchange& exchange) {
   return out;
 }
 
-// The data: payloads of an SSE text, in order.
-std::vector<std::string> sse_data(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t at = 0;
-  while (at < text.size()) {
-    std::size_t end = text.find("\n\n", at);
-    if (end == std::string::npos) end = text.size();
-    std::string event = text.substr(at, end - at);
-    std::string data;
-    std::istringstream lines(event);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.rfind("data:", 0) == 0) {
-        if (!data.empty()) data += "\n";
-        data += line.substr(line[5] == ' ' ? 6 : 5);
-      }
-    }
-    if (!event.empty()) out.push_back(data);
-    at = end + 2;
-  }
-  return out;
-}
-
-// The value of the first metrics line that starts with `name{` and holds every label.
-std::optional<double> metric_value(const std::string& page, const std::string& name,
-                                   const std::vector<std::string>& labels) {
-  std::istringstream lines(page);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind(name + "{", 0) != 0) continue;
-    bool all = true;
-    for (const auto& label : labels) all = all && line.find(label) != std::string::npos;
-    if (!all) continue;
-    return std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return std::nullopt;
-}
-
 Exchange streamed_exchange(const ServerProcess& server, const std::string& request,
                            const std::string& sse, std::size_t chunk) {
   std::vector<ProcessingRequest> requests{

@@ -13,7 +13,9 @@
  *   test-chunk-counter  process_response_chunk: wraps each non-empty chunk in
  *                       `mark` ("<mark>chunk"), counts the calls per stream in
  *                       the request state and, at BBR_BODY_STREAM_END, writes
- *                       "chunks=<n>" when `trailer` is true. With
+ *                       "chunks=<n>" when `trailer` is true, and sets the
+ *                       dynamic metadata test.chunks/count = <n> when
+ *                       `metadata` is true. With
  *                       markSequence the mark carries message_info's
  *                       sequence ("<mark><sequence>:chunk").
  *   test-event-whole    process_response_event and process_response: the
@@ -45,6 +47,7 @@ typedef struct {
   char sequence_field[64];
   int mark_sequence;
   int trailer;
+  int metadata;
   int drop_done;
   int32_t fail;
 } stream_test_t;
@@ -86,6 +89,7 @@ static int stream_test_create(const bbr_create_args_t* args, void** instance_out
   if (self->sequence_field[1] != '\0') self->sequence_field[0] = '/';
   self->mark_sequence = (int)param_int(self, "/markSequence", 0);
   self->trailer = (int)param_int(self, "/trailer", 0);
+  self->metadata = (int)param_int(self, "/metadata", 0);
   self->drop_done = (int)param_int(self, "/dropDone", 0);
   self->fail = (int32_t)param_int(self, "/fail", 0);
   *instance_out = self;
@@ -208,6 +212,12 @@ static bbr_result_t chunk_counter(void* instance, bbr_message_t* msg) {
       memcpy(text, "chunks=", 7);
       size_t n = 7 + decimal(*count, text + 7);
       api->replace_body(msg, text, n);
+    }
+    if (self->metadata && BBR_HAS_FIELD(api, bbr_host_api_t, set_dynamic_metadata)) {
+      char number[24];
+      size_t n = decimal(*count, number);
+      if (api->set_dynamic_metadata(msg, "test.chunks", 11, "count", 5, number, n) != BBR_OK)
+        return BBR_FAIL_INTERNAL;
     }
     return BBR_CONTINUE;
   }

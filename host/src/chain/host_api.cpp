@@ -601,22 +601,14 @@ bbr_status_t api_set_dynamic_metadata(bbr_message_t* msg, const char* ns, size_t
         json_value == nullptr) {
       return BBR_INVALID_ARGUMENT;
     }
-    // A chunk or event hook runs after the response headers were answered:
-    // what it set would go nowhere, so it is refused (plugin.h).
-    if (from_handle(msg)->response_started()) return BBR_UNSUPPORTED;
+    // In a chunk, event or stream-end call the entry goes with a body answer
+    // (ResponseStream collects it): Envoy takes dynamic metadata from any
+    // answer, which is how a count known only at a stream's end reaches it.
     std::string_view text = sv(json_value, json_value_length);
     if (!is_json_text(text)) return BBR_INVALID_ARGUMENT;
-    auto& entries = from_handle(msg)->dynamic_metadata();
-    std::string_view n = sv(ns, ns_length);
-    std::string_view k = sv(key, key_length);
     // The same namespace and key again: the later value wins.
-    for (DynamicMetadataEntry& e : entries) {
-      if (e.ns == n && e.key == k) {
-        e.json_value.assign(text);
-        return BBR_OK;
-      }
-    }
-    entries.push_back(DynamicMetadataEntry{std::string(n), std::string(k), std::string(text)});
+    set_metadata_entry(from_handle(msg)->dynamic_metadata(), sv(ns, ns_length),
+                       sv(key, key_length), text);
     return BBR_OK;
   });
 }

@@ -41,6 +41,18 @@ const std::string& EnvoyValue::json() const {
   return text_;
 }
 
+void set_metadata_entry(std::vector<DynamicMetadataEntry>& entries, std::string_view ns,
+                        std::string_view key, std::string_view json_value) {
+  for (DynamicMetadataEntry& e : entries) {
+    if (e.ns == ns && e.key == key) {
+      e.json_value.assign(json_value);
+      return;
+    }
+  }
+  entries.push_back(
+      DynamicMetadataEntry{std::string(ns), std::string(key), std::string(json_value)});
+}
+
 RequestState::~RequestState() {
   for (auto& [key, entry] : entries_) {
     if (entry.destroy != nullptr) entry.destroy(entry.value);

@@ -64,6 +64,11 @@ struct DynamicMetadataEntry {
   std::string json_value;  // validated JSON text
 };
 
+// Sets namespace/key in `entries`: the same namespace and key again keeps
+// its place and takes the later value.
+void set_metadata_entry(std::vector<DynamicMetadataEntry>& entries, std::string_view ns,
+                        std::string_view key, std::string_view json_value);
+
 // One value Envoy sent (an attribute, a metadata key): kept as Envoy encoded
 // it and turned into JSON text the first time a plugin reads it. Most streams
 // never ask, and the conversion (protobuf's JSON printer) costs more than the
@@ -172,8 +177,9 @@ class Message {
   void set_position(BodyPosition position) { position_ = std::move(position); }
   const BodyPosition& position() const { return position_; }
   // True in a chunk, event or stream-end call: the response headers were
-  // answered before the body's pieces, so header changes, rejections,
-  // dynamic metadata and route-cache choices would go nowhere.
+  // answered before the body's pieces, so header changes, rejections and
+  // route-cache choices would go nowhere. (Dynamic metadata still goes, on
+  // a body answer: ResponseStream collects it.)
   bool response_started() const { return position_.unit != BBR_BODY_WHOLE; }
   // SSE edits made through event_drop / event_add during an SSE_EVENT call.
   void drop_event() { event_dropped_ = true; }

@@ -145,8 +145,26 @@ bool AnswerEncoder::memory_tight() const {
   return budget != nullptr && budget->limit() != 0 && budget->used() > budget->limit() / 2;
 }
 
-void AnswerEncoder::chunks(Step& step, bbr_phase_t phase, std::string bytes,
-                           bool end_of_stream) const {
+void AnswerEncoder::chunks(Step& step, bbr_phase_t phase, std::string bytes, bool end_of_stream,
+                           const std::vector<DynamicMetadataEntry>& metadata) const {
+  if (!metadata.empty()) {
+    // The first chunk carries the metadata: a ready message (copied), the
+    // rest go by reference as usual.
+    const std::size_t first =
+        std::min(bytes.size(), std::max<std::size_t>(options_.stream_chunk_bytes, 1));
+    const bool rest = first < bytes.size();
+    ProcessingResponse out;
+    auto* streamed = body_response(out, phase)
+                         ->mutable_response()
+                         ->mutable_body_mutation()
+                         ->mutable_streamed_response();
+    streamed->set_body(bytes.data(), first);
+    streamed->set_end_of_stream(end_of_stream && !rest);
+    encode_dynamic_metadata(metadata, out);
+    step.add(std::move(out));
+    if (!rest) return;
+    bytes.erase(0, first);
+  }
   step.add_streamed_body(phase, std::move(bytes), end_of_stream, options_.stream_chunk_bytes,
                          /*recycle=*/!memory_tight());
 }
@@ -173,7 +191,7 @@ void AnswerEncoder::trailers(Step& step, bbr_phase_t phase) {
 void AnswerEncoder::body_answers(Step& step, const Message& msg, std::string body,
                                  const BodyOutcome& outcome) const {
   const bbr_phase_t phase = msg.phase();
-  if (!outcome.chain_ran && !outcome.changed) {
+  if (!outcome.chain_ran && !outcome.changed && msg.dynamic_metadata().empty()) {
     // Nothing to tell Envoy but the body itself.
     if (outcome.streamed) {
       plain_headers(step, phase, msg.received_headers());
@@ -237,7 +255,11 @@ Step AnswerEncoder::shed(unsigned retry_after_seconds, const char* reason) {
 // ------------------------------------------------ route cache, metadata, extras
 
 void encode_dynamic_metadata(const Message& msg, ext_proc::ProcessingResponse& out) {
-  const auto& entries = msg.dynamic_metadata();
+  encode_dynamic_metadata(msg.dynamic_metadata(), out);
+}
+
+void encode_dynamic_metadata(const std::vector<DynamicMetadataEntry>& entries,
+                             ext_proc::ProcessingResponse& out) {
   if (entries.empty()) return;
   Struct* root = out.mutable_dynamic_metadata();
   for (const DynamicMetadataEntry& e : entries) {

@@ -47,8 +47,10 @@ class AnswerEncoder {
   // on as chunks; buffered, an empty body answer.
   void as_received(Step& step, bbr_phase_t phase, bool streamed,
                    envoy::service::ext_proc::v3::HttpBody& body) const;
-  // `bytes` re-sent as streamed_response chunks.
-  void chunks(Step& step, bbr_phase_t phase, std::string bytes, bool end_of_stream) const;
+  // `bytes` re-sent as streamed_response chunks; `metadata` (what chunk and
+  // event hooks set) goes with the first of them.
+  void chunks(Step& step, bbr_phase_t phase, std::string bytes, bool end_of_stream,
+              const std::vector<DynamicMetadataEntry>& metadata = {}) const;
   static void trailers(Step& step, bbr_phase_t phase);
 
   // The one way from a body the session is done with to its answers.
@@ -56,7 +58,7 @@ class AnswerEncoder {
   // `body` is the body to send on.
   //   buffered: body_response{header_mutation, body_mutation when changed,
   //             clear_route_cache} (only an empty body answer when neither a
-  //             chain ran nor the body changed)
+  //             chain ran nor the body changed nor metadata was set)
   //   streamed: headers_response{header_mutation + Content-Length, ...}, then
   //             the body as chunks (plain headers when nothing ran or changed)
   void body_answers(Step& step, const Message& msg, std::string body,
@@ -92,6 +94,8 @@ void set_overwriting(envoy::service::ext_proc::v3::HeaderMutation* out, std::str
 // ProcessingResponse.dynamic_metadata: Struct{namespace: Struct{key: Value}}
 // from the message's entries (nothing when there are none).
 void encode_dynamic_metadata(const Message& msg,
+                             envoy::service::ext_proc::v3::ProcessingResponse& out);
+void encode_dynamic_metadata(const std::vector<DynamicMetadataEntry>& entries,
                              envoy::service::ext_proc::v3::ProcessingResponse& out);
 
 // CommonResponse.clear_route_cache for the message's merged choice. DEFAULT

@@ -104,18 +104,25 @@ Step ResponseProcessor::stream_through_plugins(ext_proc::HttpBody& body) {
   Step step;
   const bool eos = body.end_of_stream();
   std::string out = stream_->feed(body.body(), eos);
+  // Metadata the hooks set goes with the next answer there is (Envoy takes
+  // it from any): kept in the stream until then.
+  std::vector<DynamicMetadataEntry> metadata;
   if (!eos && ctx_.over_limit(stream_->held_bytes())) {
     // An event that never ends would grow without bound: let it and the
     // rest of the stream through unchanged.
     log::info("SSE event over the limit of {} bytes: the rest of the response passes through",
               ctx_.options.max_body_bytes);
     out.append(stream_->abandon());
+    metadata = stream_->take_metadata();
     stream_.reset();
     state_ = State::kPassingThrough;
   }
   // A chunk that completed no event sends nothing: FULL_DUPLEX_STREAMED
   // does not pair answers with chunks, and nothing is held but the tail.
-  if (!out.empty() || eos) ctx_.encoder.chunks(step, BBR_PHASE_RESPONSE, std::move(out), eos);
+  if (!out.empty() || eos) {
+    if (stream_) metadata = stream_->take_metadata();
+    ctx_.encoder.chunks(step, BBR_PHASE_RESPONSE, std::move(out), eos, metadata);
+  }
   if (eos) {
     state_ = State::kComplete;
     stream_.reset();
@@ -148,15 +155,20 @@ Step ResponseProcessor::run_chain(bool keep_body, bool end_of_stream) {
   const bool stream_hooks = !keep_body && ctx_.chain.has_response_stream_hooks();
   std::string bytes = keep_body ? body_.bytes() : body_.release();
   bool changed = false;
+  std::vector<DynamicMetadataEntry> stream_metadata;
   if (stream_hooks) {
     ResponseStream stream(ctx_.chain, ctx_.state, headers_, ctx_.request_path, sse);
     stream.set_envoy_context(ctx_.envoy());
     std::string edited = stream.feed(bytes, /*end_of_stream=*/true);
     changed = edited != bytes;
     bytes = std::move(edited);
+    stream_metadata = stream.take_metadata();
   }
   Message msg(BBR_PHASE_RESPONSE, keep_body ? headers_ : std::move(headers_),
               JsonBody(std::move(bytes)), ctx_.state);
+  // What the chunk/event hooks set goes with this answer; whole-body plugins
+  // after them may set the same keys again.
+  msg.dynamic_metadata() = std::move(stream_metadata);
   ctx_.give_context(msg);
   Step step;
   BodyOutcome outcome;
@@ -183,7 +195,8 @@ Step ResponseProcessor::on_trailers() {
   if (state_ == State::kStreamingPlugins) {
     // Trailers end the body: flush and end the plugins' stream; the last
     // chunk keeps end_of_stream false, the trailers still follow.
-    ctx_.encoder.chunks(step, BBR_PHASE_RESPONSE, stream_->finish(), false);
+    std::string last = stream_->finish();
+    ctx_.encoder.chunks(step, BBR_PHASE_RESPONSE, std::move(last), false, stream_->take_metadata());
     stream_.reset();
     state_ = State::kComplete;
   } else if (state_ == State::kHoldingHeaders) {

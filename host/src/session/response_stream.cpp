@@ -35,6 +35,13 @@ Message ResponseStream::make_message(std::string body, BodyPosition position) {
   return msg;
 }
 
+void ResponseStream::run_hook(PluginInstance& plugin, Message& msg, ResponseUnit unit) {
+  chain_.run_stream_hook(plugin, msg, unit);
+  for (const DynamicMetadataEntry& e : msg.dynamic_metadata()) {
+    set_metadata_entry(metadata_, e.ns, e.key, e.json_value);
+  }
+}
+
 std::string ResponseStream::feed(std::string_view chunk, bool end_of_stream) {
   std::string out;
   if (ended_) {
@@ -97,7 +104,7 @@ void ResponseStream::run_event(Item item, std::size_t from, std::string& out) {
       position.event_name = item.event.name;
       position.event_id = item.event.id;
       Message msg = make_message(item.event.data, std::move(position));
-      chain_.run_stream_hook(plugin, msg, unit);
+      run_hook(plugin, msg, unit);
       if (msg.body().changed()) {
         item.event.data = msg.body().release();
         item.edited = true;
@@ -109,7 +116,7 @@ void ResponseStream::run_event(Item item, std::size_t from, std::string& out) {
       position.unit = BBR_BODY_CHUNK;
       position.sequence = item.sequence;  // the event's number, as its event hooks see
       Message msg = make_message(item.bytes(), std::move(position));
-      chain_.run_stream_hook(plugin, msg, unit);
+      run_hook(plugin, msg, unit);
       if (msg.body().changed()) {
         item.event.raw = msg.body().release();
         item.edited = false;
@@ -139,7 +146,7 @@ std::string ResponseStream::run_chunk(std::string bytes, bool end_of_stream) {
     position.sequence = sequence_;
     position.end_of_stream = end_of_stream;
     Message msg = make_message(std::move(bytes), std::move(position));
-    chain_.run_stream_hook(*plugin, msg, ResponseUnit::kChunk);
+    run_hook(*plugin, msg, ResponseUnit::kChunk);
     bytes = msg.body().release();
   }
   ++sequence_;
@@ -157,7 +164,7 @@ void ResponseStream::stream_end(std::string& out) {
     position.sequence = sequence_;
     position.end_of_stream = true;
     Message msg = make_message(std::string(), std::move(position));
-    chain_.run_stream_hook(plugin, msg, unit);
+    run_hook(plugin, msg, unit);
     if (unit == ResponseUnit::kChunk) {
       // Bytes a chunk hook writes at the end go out last, before end_of_stream.
       if (msg.body().changed()) out.append(msg.body().release());

@@ -41,6 +41,11 @@ class ResponseStream {
   // get_metadata in the hooks); null when Envoy sent none. Must outlive this.
   void set_envoy_context(const EnvoyContext* context) { envoy_context_ = context; }
 
+  // The dynamic metadata the hooks set so far and not yet taken, merged
+  // (the same namespace and key: the later value). The caller sends it with
+  // the next answer it gives to Envoy; Envoy takes metadata from any answer.
+  std::vector<DynamicMetadataEntry> take_metadata() { return std::move(metadata_); }
+
   // Bytes held back (the incomplete event).
   std::size_t held_bytes() const { return splitter_.tail().size(); }
   // Hands the held bytes out unchanged and stops processing: the caller lets
@@ -68,6 +73,8 @@ class ResponseStream {
   std::string run_chunk(std::string bytes, bool end_of_stream);
   void stream_end(std::string& out);
   Message make_message(std::string body, BodyPosition position);
+  // Runs one hook on `msg` and keeps the dynamic metadata it set.
+  void run_hook(PluginInstance& plugin, Message& msg, ResponseUnit unit);
 
   const Chain& chain_;
   RequestState& state_;
@@ -82,6 +89,7 @@ class ResponseStream {
   // every plugin sees that number for it; STREAM_END sees the count.
   uint64_t sequence_ = 0;
   bool ended_ = false;
+  std::vector<DynamicMetadataEntry> metadata_;
 };
 
 }  // namespace bbr

@@ -483,8 +483,12 @@ typedef struct bbr_host_api {
    * ProcessingResponse.dynamic_metadata[namespace][key] = the JSON text
    * `json_value` as a protobuf Value. The namespace must be one Envoy's
    * ext_proc filter accepts (metadata_options.receiving_namespaces).
-   * Sent with the answer to the current message; BBR_UNSUPPORTED in
-   * process_response_chunk/_event (the headers were answered already).
+   * Sent with the answer to the current message. In
+   * process_response_chunk/_event (STREAM_END calls included) it goes with
+   * the next body answer the host sends, at the latest with the stream's
+   * last chunk: a count known only at the end of a stream reaches Envoy's
+   * rate limit filter (apply_on_stream_done). Earlier 1.1 hosts answered
+   * BBR_UNSUPPORTED there: check the status.
    * OWNERSHIP: copied. THREADS: message thread. */
   bbr_status_t (*set_dynamic_metadata)(bbr_message_t *msg, const char *ns, size_t ns_length,
                                        const char *key, size_t key_length,

@@ -431,10 +431,11 @@ TEST_CASE("parameter_for_each walks the parameters in document order; views live
   CHECK(api().parameter_for_each(&none, "", 0, record, &again) == BBR_NOT_FOUND);
 }
 
-TEST_CASE("chunk and event hooks cannot change headers, dynamic metadata or the route cache",
+TEST_CASE("chunk and event hooks cannot change headers or the route cache, but set metadata",
           "[host_api][streaming]") {
-  // Those hooks run after the response headers were answered: a change would
-  // go nowhere, so plugin.h promises BBR_UNSUPPORTED instead of a silent drop.
+  // Those hooks run after the response headers were answered: a header or
+  // route-cache change would go nowhere, so plugin.h promises BBR_UNSUPPORTED
+  // instead of a silent drop. Dynamic metadata goes with a body answer.
   for (bbr_body_unit_t unit : {BBR_BODY_CHUNK, BBR_BODY_SSE_EVENT, BBR_BODY_STREAM_END}) {
     Fixture s("{}", BBR_PHASE_RESPONSE);
     bbr::BodyPosition p;
@@ -442,11 +443,11 @@ TEST_CASE("chunk and event hooks cannot change headers, dynamic metadata or the 
     s.msg.set_position(p);
     CHECK(api().set_header(s.handle(), "x-a", 3, "1", 1) == BBR_UNSUPPORTED);
     CHECK(api().remove_header(s.handle(), "content-type", 12) == BBR_UNSUPPORTED);
-    CHECK(api().set_dynamic_metadata(s.handle(), "envoy.lb", 8, "k", 1, "1", 1) ==
-          BBR_UNSUPPORTED);
+    CHECK(api().set_dynamic_metadata(s.handle(), "envoy.lb", 8, "k", 1, "1", 1) == BBR_OK);
     CHECK(api().set_route_cache(s.handle(), BBR_ROUTE_CACHE_KEEP) == BBR_UNSUPPORTED);
     CHECK(s.msg.header_mutations().empty());
-    CHECK(s.msg.dynamic_metadata().empty());
+    REQUIRE(s.msg.dynamic_metadata().size() == 1);
+    CHECK(s.msg.dynamic_metadata()[0].json_value == "1");
   }
   Fixture whole("{}", BBR_PHASE_RESPONSE);
   CHECK(api().set_header(whole.handle(), "x-a", 3, "1", 1) == BBR_OK);

@@ -133,3 +133,25 @@ TEST_CASE(
   CHECK(r.counter("bbr_usage_responses_total") == 0);
   CHECK(r.observations("bbr_usage_time_to_first_event_seconds") == 1);
 }
+
+TEST_CASE(
+    "usage-metrics writes the usage of a stream without a DONE event as metadata under configured "
+    "names at its end, and drops the usage event only it asked for") {
+  auto d = plugin_for("usage-metrics",
+                      R"({"metadata":{"namespace":"quota","totalKey":"tokens"},)"
+                      R"("tenant":{"bodyField":"user"},"includeUsage":{}})");
+  auto usage = chunk(nlohmann::json::array());
+  usage["usage"] = {{"prompt_tokens", 4}, {"completion_tokens", 2}};
+  const std::string sse = event(chunk({{{"index", 0}, {"delta", {{"content", "x"}}}}})) +
+                          event(usage);
+  auto r = streamed(d, "/v1/chat/completions", R"({"model":"asked","stream":true,"user":"u1"})",
+                    sse, 1);
+  CHECK(r.metadata("quota", "tokens") == "6");  // prompt + completion: no total reported
+  CHECK(r.metadata("quota", "llm_input_token") == "4");
+  CHECK(r.metadata("quota", "llm_cached_input_token") == "0");
+  CHECK(r.metadata("quota", "tenant") == "\"u1\"");
+  CHECK(r.counter("bbr_usage_total_tokens_total") == 6);
+  auto events = data_of(r.body());
+  REQUIRE(events.size() == 1);
+  CHECK_FALSE(nlohmann::json::parse(events[0]).contains("usage"));
+}

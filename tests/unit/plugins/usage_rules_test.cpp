@@ -79,3 +79,42 @@ TEST_CASE("usage-metrics parameters: defaults and errors") {
   CHECK(config_error(R"({"buckets":[0.1,0.05]})") ==
         "buckets[1]: must be greater than the one before");
 }
+
+TEST_CASE("usage-metrics metadata, tenant and includeUsage parameters: defaults and errors") {
+  auto config = usage_metrics::parse_config("");
+  CHECK_FALSE(config.metadata.enabled);
+  CHECK_FALSE(config.tenant.enabled());
+  CHECK_FALSE(config.include_usage.enabled);
+  // Envoy AI Gateway's namespace and key names unless told otherwise.
+  config = usage_metrics::parse_config(R"({"metadata":{"totalKey":"tokens"},"includeUsage":{}})");
+  CHECK(config.metadata.enabled);
+  CHECK(config.metadata.ns == "io.envoy.ai_gateway");
+  CHECK(config.metadata.count_keys[0] == "llm_input_token");
+  CHECK(config.metadata.count_keys[1] == "llm_output_token");
+  CHECK(config.metadata.count_keys[2] == "tokens");
+  CHECK(config.metadata.count_keys[3] == "llm_cached_input_token");
+  CHECK(config.include_usage.enabled);
+  CHECK(config_error(R"({"tenant":{"header":"x-t","descriptorHeader":"x-envoy-t"}})") ==
+        "tenant.descriptorHeader: \"x-envoy-t\" is a header Envoy does not let an ext_proc "
+        "server set");
+}
+
+TEST_CASE("tenant values, model lists and the endpoints that take stream_options") {
+  CHECK(usage_metrics::usable_tenant("acme") == "acme");
+  CHECK(usage_metrics::usable_tenant("a\r\nx-evil: 1").empty());
+  CHECK(usage_metrics::usable_tenant(std::string(300, 't')).size() == usage_metrics::kMaxTenant);
+  usage_metrics::IncludeUsageConfig include;
+  include.enabled = true;
+  include.except_models = {"legacy-*", "exact"};
+  CHECK(usage_metrics::adds_include_usage(include, "gpt-4o"));
+  CHECK_FALSE(usage_metrics::adds_include_usage(include, "legacy-7b"));
+  CHECK_FALSE(usage_metrics::adds_include_usage(include, "exact"));
+  CHECK(usage_metrics::adds_include_usage(include, "exactly"));
+  include.models = {"gpt-*"};
+  CHECK(usage_metrics::adds_include_usage(include, "gpt-4o"));
+  CHECK_FALSE(usage_metrics::adds_include_usage(include, "llama"));
+  CHECK(usage_metrics::takes_stream_options("/v1/chat/completions"));
+  CHECK(usage_metrics::takes_stream_options("/v1/completions?x=1"));
+  CHECK_FALSE(usage_metrics::takes_stream_options("/v1/responses"));
+  CHECK_FALSE(usage_metrics::takes_stream_options(""));
+}

@@ -271,6 +271,46 @@ TEST_CASE("chunk hooks on a streamed JSON response: each chunk goes on at once t
   }
 }
 
+namespace {
+// test.chunks/count of a response's dynamic metadata; nullopt when absent.
+std::optional<double> chunk_count(const ProcessingResponse& r) {
+  const auto& spaces = r.dynamic_metadata().fields();
+  auto space = spaces.find("test.chunks");
+  if (space == spaces.end()) return std::nullopt;
+  const auto& keys = space->second.struct_value().fields();
+  auto count = keys.find("count");
+  if (count == keys.end()) return std::nullopt;
+  return count->second.number_value();
+}
+}  // namespace
+
+TEST_CASE(
+    "metadata a chunk hook sets at the stream's end goes with the last chunk (streamed) or with "
+    "the body's answer (buffered)",
+    "[session][stream][protobuf_map]") {
+  if (!host_has_event_calls()) return;
+  auto chain = make_chain({{"test-chunk-counter", "counter", R"({"metadata":true})", false, true}});
+  {
+    bbr::Session session(*chain, streamed_mode());
+    session.on_request(response_headers("application/json"));
+    for (const auto& r : session.on_request(body_message(false, R"({"a":)", false)).take_all())
+      CHECK_FALSE(r.has_dynamic_metadata());
+    auto last = session.on_request(body_message(false, "1}", true)).take_all();
+    REQUIRE(last.size() == 1);
+    CHECK(last[0].response_body().response().body_mutation().streamed_response().body() == "1}");
+    CHECK(last[0].response_body().response().body_mutation().streamed_response().end_of_stream());
+    CHECK(chunk_count(last[0]) == 2.0);
+  }
+  {
+    bbr::Session session(*chain, buffered_mode());
+    session.on_request(response_headers("application/json"));
+    auto answer = session.on_request(body_message(false, R"({"a":1})", true)).take_all();
+    REQUIRE(answer.size() == 1);
+    CHECK(answer[0].has_response_body());
+    CHECK(chunk_count(answer[0]) == 1.0);
+  }
+}
+
 TEST_CASE("an SSE stream with only chunk hooks is not split: chunks go through as they come",
           "[session][stream]") {
   auto chain = make_chain({{"test-chunk-counter", "counter", R"({"mark":"|"})", false, true}});
