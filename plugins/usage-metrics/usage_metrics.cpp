@@ -3,9 +3,12 @@
 // observes the time from the request to the first SSE event of a streamed
 // response. For SSE the usage is read from the events (the usage event that
 // stream_options.include_usage asks for; with continuous usage the last one
-// seen) and counted once, at [DONE] or when the stream ends.
+// seen; the Responses API's response.completed; Anthropic's message_start and
+// message_delta, each giving part of it) and counted once, at [DONE] or when
+// the stream ends.
 #include <bbr/plugin.hpp>
 
+#include "common/api_format.hpp"
 #include "usage-metrics/usage.hpp"
 
 #include <chrono>
@@ -38,7 +41,18 @@ struct StreamState {
   bool counted = false;
   std::string request_model;
   std::string response_model;
-  std::optional<usage_metrics::Usage> last_usage;
+  std::optional<usage_metrics::Usage> last_usage;  // as reported so far (total when said)
+};
+
+// An integer of a message's JSON body by pointer, for the usage readers.
+struct IntegerAt {
+  const bbr::Message& msg;
+  std::optional<int64_t> operator()(const std::string& pointer) const {
+    bbr::JsonValue value;
+    if (msg.json(pointer, value) != BBR_OK || value.type() != BBR_JSON_INTEGER)
+      return std::nullopt;
+    return value.raw.integer;
+  }
 };
 
 class UsageMetrics {
@@ -80,7 +94,7 @@ class UsageMetrics {
     auto usage = read(msg);
     if (!usage) return BBR_CONTINUE;
     auto* state = msg.state<StreamState>(state_key_);
-    std::string model = model_label(state, msg.json_string("/model"));
+    std::string model = model_label(state, bbr_plugins::response_model(msg));
     count(model, *usage);
     if (state != nullptr) state->counted = true;
     if (config_.headers) {
@@ -116,7 +130,7 @@ class UsageMetrics {
       state->first_event_seen = true;
       if (state->has_start && ttfe_.ok()) {
         std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - state->start;
-        std::string model = model_label(state, msg.json_string("/model"));
+        std::string model = model_label(state, bbr_plugins::response_model(msg));
         ttfe_.observe_labelled(model, elapsed.count());
       }
     }
@@ -125,11 +139,13 @@ class UsageMetrics {
       return BBR_CONTINUE;
     }
     if (state->counted) return BBR_CONTINUE;
-    if (auto model = msg.json_string("/model"))
-      state->response_model = label(*model);
-    else if (auto nested = msg.json_string("/response/model"))
-      state->response_model = label(*nested);
-    if (auto usage = read(msg)) state->last_usage = *usage;
+    if (auto model = bbr_plugins::response_model(msg)) state->response_model = label(*model);
+    if (auto usage = bbr_plugins::read_token_usage(IntegerAt{msg})) {
+      if (state->last_usage)
+        state->last_usage->update(*usage);
+      else
+        state->last_usage = *usage;
+    }
     return BBR_CONTINUE;
   }
 
@@ -150,18 +166,13 @@ class UsageMetrics {
   }
 
   static std::optional<usage_metrics::Usage> read(const bbr::Message& msg) {
-    return usage_metrics::read_usage([&](const std::string& pointer) -> std::optional<int64_t> {
-      bbr::JsonValue value;
-      if (msg.json(pointer, value) != BBR_OK || value.type() != BBR_JSON_INTEGER)
-        return std::nullopt;
-      return value.raw.integer;
-    });
+    return usage_metrics::read_usage(IntegerAt{msg});
   }
 
   void flush(StreamState& state) {
     if (state.counted || !state.last_usage) return;
     state.counted = true;
-    count(model_label(&state, std::nullopt), *state.last_usage);
+    count(model_label(&state, std::nullopt), state.last_usage->with_total());
   }
 
   void count(const std::string& model, const usage_metrics::Usage& usage) const {
