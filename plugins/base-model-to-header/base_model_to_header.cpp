@@ -83,12 +83,16 @@ class BaseModelState {
 class BaseModelToHeader {
  public:
   explicit BaseModelToHeader(const bbr::CreateContext& ctx) {
-    bbr_plugins::Parameters parameters(ctx.parameters_json);
-    std::filesystem::path dir = parameters.optional_string("adaptersDir", kDefaultAdaptersDir);
-    std::string field_name = parameters.optional_string("fieldName", "model");
-    header_name_ = parameters.optional_string("headerName", "X-Gateway-Base-Model-Name");
+    // The schema (kParametersSchema) bounds every value and names the
+    // defaults the host fills in; the fallbacks here are the same defaults
+    // for a plugin created without the host (the unit tests' direct create).
+    const bbr_plugins::Parameters parsed(ctx.parameters_json);
+    const bbr_plugins::ParameterObject parameters = parsed.root();
+    std::filesystem::path dir = parameters.string("adaptersDir").value_or(kDefaultAdaptersDir);
+    std::string field_name = parameters.string("fieldName").value_or("model");
+    header_name_ = parameters.string("headerName").value_or("X-Gateway-Base-Model-Name");
     bbr_plugins::require_settable_header_name("headerName", header_name_);
-    auto poll_ms = parameters.optional_integer("pollIntervalMs", 1000, 10, 3600000);
+    const int64_t poll_ms = parameters.integer("pollIntervalMs").value_or(1000);
     // A missing directory is not fatal: the reference starts with an empty
     // store until its ConfigMaps appear, and the host's default chain names
     // /etc/bbr/adapters whether or not it exists. The watcher picks it up later.

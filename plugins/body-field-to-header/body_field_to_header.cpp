@@ -30,7 +30,8 @@ constexpr std::string_view kFieldEmptyMetric = "bbr_body_field_empty_total";
 class BodyFieldToHeader {
  public:
   explicit BodyFieldToHeader(const bbr::CreateContext& ctx) : plugin_(ctx.plugin) {
-    bbr_plugins::Parameters parameters(ctx.parameters_json);
+    const bbr_plugins::Parameters parsed(ctx.parameters_json);
+    const bbr_plugins::ParameterObject parameters = parsed.root();
     field_name_ = parameters.required_string("fieldName");
     header_name_ = parameters.required_string("headerName");
     bbr_plugins::require_settable_header_name("headerName", header_name_);

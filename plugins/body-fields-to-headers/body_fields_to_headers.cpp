@@ -8,7 +8,7 @@
 #include "common/go_value_format.hpp"
 #include "common/header_name.hpp"
 #include "common/json_text.hpp"
-#include "common/parameter_tree.hpp"
+#include "common/parameters.hpp"
 
 #include <optional>
 #include <string>
@@ -55,15 +55,15 @@ class BodyFieldsToHeaders {
   explicit BodyFieldsToHeaders(const bbr::CreateContext& ctx) : plugin_(ctx.plugin) {
     using bbr_plugins::ParameterError;
     using bbr_plugins::ParameterObject;
-    const nlohmann::json parsed = ParameterObject::parse(ctx.parameters_json);
-    ParameterObject parameters(parsed, "");
+    const bbr_plugins::Parameters parsed(ctx.parameters_json);
+    const ParameterObject parameters = parsed.root();
     const nlohmann::json* list = parameters.array("fields");
     if (list == nullptr || list->empty())
       throw ParameterError("fields: required, at least one {pointer, header}");
     for (std::size_t i = 0; i < list->size(); ++i) {
       ParameterObject item((*list)[i], parameters.element_path("fields", i));
       Field field{item.required_string("pointer"), item.required_string("header"),
-                  item.string("default", /*allow_empty=*/true)};
+                  item.string("default")};
       bbr_plugins::require_json_pointer(item.where("pointer"), field.pointer, false);
       bbr_plugins::require_settable_header_name(item.where("header").c_str(), field.header);
       if (field.fallback) {

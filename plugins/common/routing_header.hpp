@@ -5,7 +5,7 @@
 #pragma once
 
 #include "common/header_name.hpp"
-#include "common/parameter_tree.hpp"
+#include "common/parameters.hpp"
 
 #include <bbr/plugin.hpp>
 

@@ -5,7 +5,7 @@
 
 #include "common/header_name.hpp"
 #include "common/json_text.hpp"
-#include "common/parameter_tree.hpp"
+#include "common/parameters.hpp"
 
 #include <optional>
 #include <string>
@@ -32,12 +32,12 @@ class HeaderToBody {
  public:
   explicit HeaderToBody(const bbr::CreateContext& ctx) : plugin_(ctx.plugin) {
     using bbr_plugins::ParameterObject;
-    const nlohmann::json parsed = ParameterObject::parse(ctx.parameters_json);
-    ParameterObject parameters(parsed, "");
+    const bbr_plugins::Parameters parsed(ctx.parameters_json);
+    const ParameterObject parameters = parsed.root();
     header_ = parameters.required_string("header");
     pointer_ = parameters.required_string("pointer");
     as_json_ = parameters.boolean("json", false);
-    fallback_ = parameters.string("default", /*allow_empty=*/true);
+    fallback_ = parameters.string("default");
     // Any header may be read (x-envoy-* too), so only the token rule applies.
     std::string_view token =
         header_.front() == ':' ? std::string_view(header_).substr(1) : std::string_view(header_);

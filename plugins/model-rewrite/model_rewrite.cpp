@@ -6,7 +6,7 @@
 #include <bbr/plugin.hpp>
 
 #include "common/header_name.hpp"
-#include "common/parameter_tree.hpp"
+#include "common/parameters.hpp"
 #include "common/routing_header.hpp"
 #include "model-rewrite/rewrite_rules.hpp"
 
@@ -79,8 +79,8 @@ class ModelRewrite {
  public:
   explicit ModelRewrite(const bbr::CreateContext& ctx) : plugin_(ctx.plugin) {
     using bbr_plugins::ParameterObject;
-    const nlohmann::json parsed = ParameterObject::parse(ctx.parameters_json);
-    ParameterObject parameters(parsed, "");
+    const bbr_plugins::Parameters parsed(ctx.parameters_json);
+    const ParameterObject parameters = parsed.root();
     rules_.parse(parameters);
     original_header_ = parameters.string("originalModelHeader").value_or("");
     retired_header_ = parameters.string("retiredHeader").value_or("");

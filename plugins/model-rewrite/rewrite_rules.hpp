@@ -2,7 +2,7 @@
 // applied to a model name, so they can be tested without a host.
 #pragma once
 
-#include "common/parameter_tree.hpp"
+#include "common/parameters.hpp"
 #include "common/regex.hpp"
 
 #include <cstdint>
@@ -69,13 +69,11 @@ class Rules {
  public:
   Rules() = default;
 
-  // Parses parameters.rules; `rules_json` is the list.
+  // Parses parameters.rules (checked against the schema by the host).
   void parse(const ParameterObject& parameters) {
-    const nlohmann::json* list = parameters.array("rules");
-    if (list == nullptr || list->empty())
-      throw ParameterError(parameters.where("rules") + ": required, at least one rule");
-    for (std::size_t i = 0; i < list->size(); ++i) {
-      ParameterObject object((*list)[i], parameters.element_path("rules", i));
+    const nlohmann::json& list = parameters.required_array("rules");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      ParameterObject object(list[i], parameters.element_path("rules", i));
       rules_.push_back(parse_rule(object));
       if (rules_.back().name.empty()) rules_.back().name = object.path();
     }
@@ -151,46 +149,33 @@ class Rules {
   static Rule parse_rule(const ParameterObject& object) {
     Rule rule;
     rule.name = object.string("name").value_or("");
+    // The schema requires exactly one of exact, prefix, regex (oneOf).
     ParameterObject match = object.object("match");
-    int kinds = 0;
-    if (auto exact = match.string("exact")) {
-      rule.kind = Rule::Kind::kExact;
-      rule.literal = *exact;
-      ++kinds;
-    }
-    if (auto prefix = match.string("prefix")) {
-      rule.kind = Rule::Kind::kPrefix;
-      rule.literal = *prefix;
-      ++kinds;
-    }
     std::optional<std::string> regex = match.string("regex");
     if (regex) {
       rule.kind = Rule::Kind::kRegex;
-      ++kinds;
+    } else if (auto prefix = match.string("prefix")) {
+      rule.kind = Rule::Kind::kPrefix;
+      rule.literal = *prefix;
+    } else {
+      rule.kind = Rule::Kind::kExact;
+      rule.literal = match.required_string("exact");
     }
-    if (kinds != 1)
-      throw ParameterError(match.path() + ": give exactly one of exact, prefix, regex");
     rule.case_insensitive = match.boolean("caseInsensitive", false);
     if (regex)
       rule.regex =
           bbr_plugins::compile_full_regex(match.where("regex"), *regex, rule.case_insensitive);
 
-    const bool has_target = object.has("target");
-    const bool has_targets = object.has("targets");
-    if (has_target == has_targets)
-      throw ParameterError(object.path() + ": give exactly one of target, targets");
-    if (has_target) {
+    // The schema requires exactly one of target, targets (oneOf).
+    if (!object.has("targets")) {
       rule.targets.push_back({object.required_string("target"), 1});
       check_rewrite(rule, object.where("target"), rule.targets.back().model);
     } else {
       const nlohmann::json* list = object.array("targets");
-      if (list->empty()) throw ParameterError(object.where("targets") + ": must not be empty");
       for (std::size_t i = 0; i < list->size(); ++i) {
         ParameterObject target((*list)[i], object.element_path("targets", i));
-        WeightedTarget weighted{target.required_string("model"), 0};
-        auto weight = target.integer("weight", 0, 1000000);
-        if (!weight) throw ParameterError(target.where("weight") + ": required");
-        weighted.weight = static_cast<uint64_t>(*weight);
+        WeightedTarget weighted{target.required_string("model"),
+                                static_cast<uint64_t>(target.required_integer("weight"))};
         check_rewrite(rule, target.where("model"), weighted.model);
         rule.targets.push_back(std::move(weighted));
       }

@@ -7,7 +7,7 @@
 #include <bbr/plugin.hpp>
 
 #include "common/header_name.hpp"
-#include "common/parameter_tree.hpp"
+#include "common/parameters.hpp"
 #include "common/request_text.hpp"
 #include "common/routing_header.hpp"
 #include "model-selector/selection_rules.hpp"
@@ -39,19 +39,22 @@ constexpr const char* kParametersSchema = R"schema({
             "type": "object",
             "additionalProperties": false,
             "properties": {
-              "minPromptChars": {"type": "integer", "minimum": 0},
-              "maxPromptChars": {"type": "integer", "minimum": 0},
-              "minPromptTokens": {"type": "integer", "minimum": 0,
+              "minPromptChars": {"type": "integer", "minimum": 0, "maximum": 1099511627776},
+              "maxPromptChars": {"type": "integer", "minimum": 0, "maximum": 1099511627776},
+              "minPromptTokens": {"type": "integer", "minimum": 0, "maximum": 1099511627776,
                                   "description": "Estimated: characters / 4, rounded up"},
-              "maxPromptTokens": {"type": "integer", "minimum": 0},
-              "keywords": {"type": ["string", "array"], "items": {"type": "string", "minLength": 1},
+              "maxPromptTokens": {"type": "integer", "minimum": 0, "maximum": 1099511627776},
+              "keywords": {"type": ["string", "array"], "minLength": 1, "minItems": 1,
+                           "items": {"type": "string", "minLength": 1},
                            "description": "Any of them, as a substring of the prompt"},
-              "regex": {"type": ["string", "array"], "items": {"type": "string", "minLength": 1},
+              "regex": {"type": ["string", "array"], "minLength": 1, "minItems": 1,
+                        "items": {"type": "string", "minLength": 1},
                         "description": "Any of them (RE2 syntax), found anywhere in the prompt"},
               "caseInsensitive": {"type": "boolean",
                                   "description": "For keywords and regex; default true"},
-              "endpoints": {"type": ["string", "array"], "items": {"type": "string", "minLength": 1},
-                            "description": "Any of these request paths, e.g. /v1/chat/completions"},
+              "endpoints": {"type": ["string", "array"], "pattern": "^/", "minItems": 1,
+                            "items": {"type": "string", "pattern": "^/"},
+                            "description": "Any of these request paths (starting with /), e.g. /v1/chat/completions"},
               "stream": {"type": "boolean"},
               "tools": {"type": "boolean", "description": "The request offers tools"}
             }
@@ -75,8 +78,8 @@ class ModelSelector {
  public:
   explicit ModelSelector(const bbr::CreateContext& ctx) : plugin_(ctx.plugin) {
     using bbr_plugins::ParameterObject;
-    const nlohmann::json parsed = ParameterObject::parse(ctx.parameters_json);
-    ParameterObject parameters(parsed, "");
+    const bbr_plugins::Parameters parsed(ctx.parameters_json);
+    const ParameterObject parameters = parsed.root();
     virtual_model_ = parameters.required_string("virtualModel");
     default_model_ = parameters.required_string("defaultModel");
     rules_ = model_selector::parse_rules(parameters);

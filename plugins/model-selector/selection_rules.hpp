@@ -2,7 +2,7 @@
 // evaluated on facts about one request, so they can be tested without a host.
 #pragma once
 
-#include "common/parameter_tree.hpp"
+#include "common/parameters.hpp"
 #include "common/regex.hpp"
 #include "common/json_text.hpp"
 
@@ -76,9 +76,8 @@ inline std::vector<Rule> parse_rules(const ParameterObject& parameters) {
     rule.model = object.required_string("model");
     if (object.has("when")) {
       ParameterObject when = object.object("when");
-      constexpr int64_t kMax = int64_t{1} << 40;
       auto bound = [&](const char* name) -> std::optional<uint64_t> {
-        auto value = when.integer(name, 0, kMax);
+        auto value = when.integer(name);  // the schema bounds it to [0, 2^40]
         if (!value) return std::nullopt;
         return static_cast<uint64_t>(*value);
       };
@@ -92,14 +91,10 @@ inline std::vector<Rule> parse_rules(const ParameterObject& parameters) {
         throw ParameterError(when.where("minPromptTokens") + ": greater than maxPromptTokens");
       const bool case_insensitive = when.boolean("caseInsensitive", true);
       auto keywords = when.strings("keywords");
-      if (when.has("keywords") && keywords.empty())
-        throw ParameterError(when.where("keywords") + ": must not be empty");
       if (!keywords.empty())
         rule.keywords =
             bbr_plugins::compile_keywords(when.where("keywords"), keywords, case_insensitive);
       auto patterns = when.strings("regex");
-      if (when.has("regex") && patterns.empty())
-        throw ParameterError(when.where("regex") + ": must not be empty");
       for (std::size_t r = 0; r < patterns.size(); ++r) {
         std::string where = patterns.size() == 1 && when.find("regex")->is_string()
                                 ? when.where("regex")
@@ -107,11 +102,6 @@ inline std::vector<Rule> parse_rules(const ParameterObject& parameters) {
         rule.regexes.push_back(bbr_plugins::compile_regex(where, patterns[r], case_insensitive));
       }
       rule.endpoints = when.strings("endpoints");
-      for (std::size_t e = 0; e < rule.endpoints.size(); ++e) {
-        if (rule.endpoints[e].front() != '/')
-          throw ParameterError(when.element_path("endpoints", e) +
-                               ": must be a path starting with '/', e.g. /v1/chat/completions");
-      }
       rule.stream = when.optional_boolean("stream");
       rule.tools = when.optional_boolean("tools");
     }

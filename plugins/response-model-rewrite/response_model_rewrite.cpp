@@ -11,6 +11,7 @@
 
 #include "common/api_format.hpp"
 #include "common/header_name.hpp"
+#include "common/json_text.hpp"
 #include "common/parameters.hpp"
 
 #include <nlohmann/json.hpp>
@@ -38,8 +39,9 @@ class ResponseModelRewrite {
   explicit ResponseModelRewrite(const bbr::CreateContext& ctx) {
     // The host checked the parameters against the schema above (types, a
     // non-empty list, unknown names); what it cannot say is checked here.
-    bbr_plugins::Parameters parameters(ctx.parameters_json);
-    model_header_ = parameters.optional_string("modelHeader", "");
+    const bbr_plugins::Parameters parsed(ctx.parameters_json);
+    const bbr_plugins::ParameterObject parameters = parsed.root();
+    model_header_ = parameters.string("modelHeader").value_or("");
     if (!model_header_.empty()) {
       std::string problem = bbr_plugins::header_name_problem(model_header_);
       // Only reading: Envoy-owned names are fine, an invalid token is not.
@@ -48,16 +50,11 @@ class ResponseModelRewrite {
     }
     pointers_.assign(std::begin(bbr_plugins::kResponseModelPointers),
                      std::end(bbr_plugins::kResponseModelPointers));
-    const nlohmann::json& params = parameters.object();
-    if (auto it = params.find("pointers"); it != params.end() && !it->is_null()) {
-      pointers_.clear();
-      for (std::size_t i = 0; i < it->size(); ++i) {
-        const auto& p = (*it)[i];
-        if (!p.is_string() || p.get<std::string>().empty() || p.get<std::string>()[0] != '/')
-          throw bbr_plugins::ParameterError("pointers[" + std::to_string(i) +
-                                            "]: must be a JSON Pointer starting with /");
-        pointers_.push_back(p.get<std::string>());
-      }
+    if (parameters.has("pointers")) {
+      pointers_ = parameters.strings("pointers");
+      for (std::size_t i = 0; i < pointers_.size(); ++i)
+        bbr_plugins::require_json_pointer(parameters.element_path("pointers", i), pointers_[i],
+                                          /*allow_root=*/false);
     }
     state_key_ = "response-model-rewrite/";
     state_key_ += ctx.instance_name;

@@ -6,7 +6,7 @@
 #
 # usage: tests/bench/count_syscalls.sh [--size 1k|148k|1m] [--streams N]
 #          [--modes streaming,buffered] [--bbr-host PATH] [--workers N]
-#          [--page-faults] [--mallocs]
+#          [--page-faults] [--mallocs] [--instructions]
 #   --workers N    bbr-host --workers N, and the floor with N polling threads
 #                  (default 1: the floor's own default)
 #   --page-faults  also report minor page faults per stream (/proc/PID/stat
@@ -14,6 +14,12 @@
 #   --mallocs      also report malloc calls per stream in the whole server
 #                  (perf stat on a uprobe on libc's malloc; needs root and
 #                  linux-perf; the probe is added once and left in place)
+#   --instructions also report instructions executed per stream in the whole
+#                  server, user space (valgrind's callgrind: an exact count,
+#                  which no machine load changes; hardware counters are not
+#                  available in these VMs). Runs the server a second time
+#                  under valgrind, counting only the measured streams, and
+#                  keeps the profile (callgrind_annotate FILE shows where).
 # Needs strace, h2load (nghttp2-client) and the yardstick in ../shared or
 # $YARDSTICK (the floor is built into $YARDSTICK_OUT when missing).
 # Prints one line per server and mode:
@@ -26,8 +32,8 @@ repo="$(cd "$here/../.." && pwd)"
 yardstick="${YARDSTICK:-$repo/../shared/yardstick}"
 [[ -d "$yardstick" ]] || yardstick=/work/shared/yardstick
 export YARDSTICK_OUT="${YARDSTICK_OUT:-${TMPDIR:-/tmp}/bbr-yardstick}"
-size=1k streams=5000 modes=streaming,buffered bbr_host="$repo/build/bin/bbr-host" workers=1
-page_faults=0 mallocs=0
+size=1k streams=5000 instr_streams=1000 modes=streaming,buffered bbr_host="$repo/build/bin/bbr-host" workers=1
+page_faults=0 mallocs=0 instructions=0
 while (($#)); do
   case "$1" in
     --size) size="$2"; shift 2 ;;
@@ -37,6 +43,7 @@ while (($#)); do
     --workers) workers="$2"; shift 2 ;;
     --page-faults) page_faults=1; shift ;;
     --mallocs) mallocs=1; shift ;;
+    --instructions) instructions=1; shift ;;
     -h|--help) sed -n '2,23p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "count_syscalls.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -57,6 +64,33 @@ cleanup() {
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
+
+# count_instructions NAME MODE COMMAND...: the server again, under callgrind
+# with instrumentation off until the warm-up is done; prints " instr=N" (per
+# stream). Valgrind runs the server's threads one at a time, so the count is
+# the same whichever thread does the work.
+count_instructions() {
+  local name="$1" mode="$2"; shift 2
+  command -v valgrind >/dev/null || { echo " instr=(valgrind missing)"; return; }
+  local port sflag="" profile
+  [[ "$mode" == streaming ]] && sflag="--streaming"
+  port=$(free_port)
+  profile="${TMPDIR:-/tmp}/callgrind.$name.$mode.$size.out"
+  local cmd=("${@//\{port\}/$port}")
+  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$profile" \
+    "${cmd[@]}" $sflag >/dev/null 2>&1 </dev/null &
+  pid=$!
+  for _ in $(seq 600); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  local load=("$yardstick/load/bench.sh" --target "127.0.0.1:$port" --size "$size" $sflag
+              --clients 1 --streams 1 --max-seconds 600)
+  "${load[@]}" --requests 200 --check none >/dev/null 2>&1 || true
+  callgrind_control -i on "$pid" >/dev/null 2>&1
+  "${load[@]}" --requests "$instr_streams" --check none >/dev/null 2>&1 ||
+    echo "count_syscalls.sh: $name $mode load under valgrind failed" >&2
+  callgrind_control -i off "$pid" >/dev/null 2>&1
+  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  awk -v n="$instr_streams" '/^(summary|totals):/ { total = $2 } END { printf " instr=%.0f", total / n }' "$profile"
+}
 
 # count NAME MODE COMMAND...: start the server, warm it up, count one run.
 count() {
@@ -106,6 +140,9 @@ count() {
     rm -f "$stat_out"
   fi
   kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  if ((instructions)); then
+    faults+=$(count_instructions "$name" "$mode" "$@")
+  fi
   awk -v name="$name" -v mode="$mode" -v size="$size" -v n="$streams" -v faults="$faults" '
     $NF ~ /^(futex|epoll_wait|recvmsg|sendmsg)$/ { c[$NF] = $4 }
     $NF == "total" { total = $4 }

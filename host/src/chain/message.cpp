@@ -1,16 +1,33 @@
 #include "chain/message.hpp"
 
 #include <algorithm>
-#include <cctype>
+#include <array>
 
 namespace bbr {
 
+namespace {
+
+// ASCII only, as header names are: no locale lookup per character (std::tolower
+// and std::isalnum are calls into libc, on every header of every message).
+constexpr char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c; }
+
+// RFC 9110 tchar: ALPHA / DIGIT / "!#$%&'*+-.^_`|~".
+constexpr std::array<bool, 256> kTokenChar = [] {
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = table[c - 'a' + 'A'] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
+  return table;
+}();
+
+}  // namespace
+
 bool header_name_equals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i] && ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  }
+  return true;
 }
 
 RequestState::~RequestState() {
@@ -35,7 +52,12 @@ void* RequestState::get(std::string_view key) const {
 }
 
 bool is_safe_header_value(std::string_view value) {
-  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+  // One pass; std::string_view::find_first_of calls memchr over the set for
+  // every character of the value.
+  for (char c : value) {
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  }
+  return true;
 }
 
 bool is_valid_header_name(std::string_view name) {
@@ -43,11 +65,7 @@ bool is_valid_header_name(std::string_view name) {
   std::size_t start = name[0] == ':' ? 1 : 0;
   if (start == name.size()) return false;
   for (std::size_t i = start; i < name.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(name[i]);
-    // RFC 9110 tchar
-    bool ok = std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-                                     std::string_view::npos;
-    if (!ok) return false;
+    if (!kTokenChar[static_cast<unsigned char>(name[i])]) return false;
   }
   return true;
 }

@@ -3,6 +3,7 @@
 #include "config/spelling.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -32,6 +33,19 @@ std::string describe(const json& value) {
     case json::value_t::number_float: return "a number";
     default: return "an unsupported value";
   }
+}
+
+// The member names of a oneOf/anyOf whose every form is {"required": [name]}
+// (and says nothing else), or empty when the list is anything more.
+std::vector<std::string> required_alternatives(const json& list) {
+  std::vector<std::string> names;
+  for (const auto& form : list) {
+    if (!form.is_object() || form.size() != 1 || !form.contains("required")) return {};
+    const json& required = form["required"];
+    if (!required.is_array() || required.size() != 1 || !required[0].is_string()) return {};
+    names.push_back(required[0].get<std::string>());
+  }
+  return names;
 }
 
 std::string type_phrase(const std::string& type) {
@@ -275,7 +289,18 @@ class Validator {
           first_failure = std::move(problems);
         }
       }
-      if (matches == 0) {
+      const std::vector<std::string> alternatives = required_alternatives(list);
+      if (!alternatives.empty() && (matches == 0 || (one && matches > 1))) {
+        // The "give one of these members" idiom: {"oneOf": [{"required": ["a"]}, ...]}.
+        std::vector<std::string> given;
+        for (const auto& name : alternatives) {
+          if (value.is_object() && value.contains(name)) given.push_back(name);
+        }
+        add(path, fmt::format("give {} of {}{}", one ? "exactly one" : "at least one",
+                              fmt::join(alternatives, ", "),
+                              given.empty() ? std::string(" (none given)")
+                                            : fmt::format(" (got {})", fmt::join(given, ", "))));
+      } else if (matches == 0) {
         add(path, fmt::format("matches none of the {} allowed forms (first: {})", list.size(),
                               first_failure.empty() ? "?" : first_failure.front()));
       } else if (one && matches > 1) {

@@ -15,7 +15,7 @@ class CompletionQueueEvent {
 };
 
 // A member event that forwards to a method of its owner, so one object can
-// tell apart several operations in flight (e.g. a read and the done notice).
+// tell apart several operations in flight.
 template <class Owner, void (Owner::*Handler)(bool)>
 class EventOf final : public CompletionQueueEvent {
  public:

@@ -47,9 +47,10 @@ void encode_chunk(const Session::Step::Chunk& chunk, std::string& before, std::s
 void ProcessStream::await_next(StreamEnvironment& env, grpc::ServerCompletionQueue* queue) {
   if (env.shutting_down.load(std::memory_order_relaxed)) return;
   auto* stream = new ProcessStream(env, queue);
-  // The done notice must be asked for before the call is requested.
-  stream->context_.AsyncNotifyWhenDone(&stream->done_event_);
-  stream->operation_in_flight_ = true;
+  // No AsyncNotifyWhenDone: one operation is always in flight (the call
+  // request, a read, a write or the finish), and a cancelled call completes
+  // it with ok=false, which ends the stream the same way. The done notice
+  // would be one more completion-queue event per stream for nothing.
   env.service->request_process(&stream->context_, &stream->stream_, queue,
                                &stream->operation_event_);
 }
@@ -65,11 +66,10 @@ ProcessStream::~ProcessStream() {
 }
 
 void ProcessStream::on_operation(bool ok) {
-  operation_in_flight_ = false;
   switch (state_) {
     case State::kAwaitingCall:
       if (!ok) {
-        // The server shut down before a client came: no call, no done notice.
+        // The server shut down before a client came: there is no call.
         delete this;
         return;
       }
@@ -86,22 +86,11 @@ void ProcessStream::on_operation(bool ok) {
       write_next_or_read();
       return;
     case State::kFinishing:
-    case State::kFinished:
-      state_ = State::kFinished;
-      delete_when_idle();
+      // The finish was the call's last operation: nothing of gRPC's refers
+      // to this object any more.
+      delete this;
       return;
   }
-}
-
-void ProcessStream::on_done(bool /*ok*/) {
-  done_ = true;
-  delete_when_idle();
-}
-
-void ProcessStream::delete_when_idle() {
-  // Both the last operation and the done notice must have come back before
-  // the call's memory may go: either can arrive first.
-  if (done_ && !operation_in_flight_ && state_ == State::kFinished) delete this;
 }
 
 void ProcessStream::on_call_started() {
@@ -117,18 +106,13 @@ void ProcessStream::on_call_started() {
     session_.emplace(*env_.chain, *env_.session_options);
   }
   state_ = State::kReading;
-  operation_in_flight_ = true;
   stream_.Read(&incoming_, &operation_event_);
 }
 
 void ProcessStream::on_read(bool ok) {
   if (!ok) {
-    // The client half-closed (or the call was cancelled): a normal end.
-    if (done_ && context_.IsCancelled()) {
-      state_ = State::kFinished;
-      delete_when_idle();
-      return;
-    }
+    // The client half-closed, or the call was cancelled (then the finish
+    // completes at once with ok=false): a normal end either way.
     finish(grpc::Status::OK);
     return;
   }
@@ -183,7 +167,6 @@ void ProcessStream::write_next_or_read() {
       encode_chunk(chunk_, chunk_before_, chunk_after_, outgoing_);
       chunk_.body.reset();
     }
-    operation_in_flight_ = true;
     if (step_.finish && step_.exhausted() && step_.error == Session::StreamError::kNone) {
       // The last answer and the end of the stream in one operation.
       state_ = State::kFinishing;
@@ -205,7 +188,6 @@ void ProcessStream::write_next_or_read() {
   }
   step_ = Session::Step();
   state_ = State::kReading;
-  operation_in_flight_ = true;
   stream_.Read(&incoming_, &operation_event_);
 }
 
@@ -214,7 +196,6 @@ void ProcessStream::finish(const grpc::Status& status) {
   session_.reset();
   step_ = Session::Step();
   state_ = State::kFinishing;
-  operation_in_flight_ = true;
   final_status_ = status;
   stream_.Finish(final_status_, &operation_event_);
 }

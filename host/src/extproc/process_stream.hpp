@@ -65,32 +65,28 @@ class ProcessStream {
     kAwaitingCall,  // requested from gRPC, no client yet
     kReading,       // a read is in flight
     kWriting,       // the step's responses are being written, one at a time
-    kFinishing,     // Finish (or WriteAndFinish) is in flight
-    kFinished,      // nothing more will be started
+    kFinishing,     // Finish (or WriteAndFinish) is in flight: the last operation
   };
 
   ProcessStream(StreamEnvironment& env, grpc::ServerCompletionQueue* queue);
   ~ProcessStream();
 
-  void on_operation(bool ok);  // the one read / write / finish in flight completed
-  void on_done(bool ok);       // gRPC says the call is over (ended or cancelled)
+  // The one operation in flight (call request, read, write or finish)
+  // completed; ok=false when the call ended or was cancelled.
+  void on_operation(bool ok);
 
   void on_call_started();
   void on_read(bool ok);
   void write_next_or_read();
   void finish(const grpc::Status& status);
-  void delete_when_idle();
 
   StreamEnvironment& env_;
   grpc::ServerCompletionQueue* queue_;
   grpc::ServerContext context_;
   ExternalProcessorAsyncService::RawStream stream_{&context_};
   EventOf<ProcessStream, &ProcessStream::on_operation> operation_event_{this};
-  EventOf<ProcessStream, &ProcessStream::on_done> done_event_{this};
 
   State state_ = State::kAwaitingCall;
-  bool operation_in_flight_ = false;
-  bool done_ = false;
   bool counted_active_ = false;
   const char* shed_reason_ = nullptr;  // set: answer the first message with 503
 

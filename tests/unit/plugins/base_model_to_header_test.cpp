@@ -3,7 +3,7 @@
 // that the tests change while the plugin serves.
 #include <bbr/testkit.hpp>
 
-#include "plugin_harness.hpp"
+#include "request_harness.hpp"
 
 using bbr::testkit::Plugin;
 using plugin_test::eventually;
@@ -207,15 +207,23 @@ TEST_CASE("base-model-to-header ignores hidden files and other extensions") {
 }
 
 TEST_CASE("base-model-to-header refuses to create without a usable adaptersDir, naming it") {
-  CHECK_THAT(create_error(R"({"adaptersDir":""})"),
-             Catch::StartsWith("adaptersDir: must not be empty"));
+  // The schema's words (every front end checks it before create()).
+  CHECK_THAT(plugin_test::load_error("base-model-to-header", R"({"adaptersDir":""})"),
+             Catch::Contains("adaptersDir: must be at least 1 character long"));
   TempDir dir;
   write_file(dir.path() / "a-file", "x");
   CHECK_THAT(create_error(R"({"adaptersDir":")" + (dir.path() / "a-file").string() + R"("})"),
              Catch::StartsWith("adaptersDir: '" + (dir.path() / "a-file").string() +
                                "' is not a directory"));
-  CHECK_THAT(create_error(R"({"adaptersDir":")" + dir.path().string() + R"(","pollIntervalMs":0})"),
-             Catch::StartsWith("pollIntervalMs: must be between"));
+  CHECK_THAT(plugin_test::load_error("base-model-to-header", R"({"adaptersDir":")" +
+                                                                  dir.path().string() +
+                                                                  R"(","pollIntervalMs":0})"),
+             Catch::Contains("pollIntervalMs: must be >= 10 (got 0)"));
+  // 2.0 is an integer to JSON Schema, so the plugin reads it as one.
+  CHECK(plugin_test::load_error("base-model-to-header", R"({"adaptersDir":")" +
+                                                           dir.path().string() +
+                                                           R"(","pollIntervalMs":20.0})") ==
+        "(created)");
 }
 
 TEST_CASE("base-model-to-header starts without its directory and reads it once it appears") {

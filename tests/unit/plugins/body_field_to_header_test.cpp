@@ -2,7 +2,7 @@
 // (the host's loader and session): the reference's behaviour.
 #include <bbr/testkit.hpp>
 
-#include "plugin_harness.hpp"
+#include "request_harness.hpp"
 
 using bbr::testkit::Plugin;
 
@@ -114,13 +114,22 @@ TEST_CASE("body-field-to-header counts missing and empty fields with the referen
 }
 
 TEST_CASE("body-field-to-header refuses to create without a usable parameter, naming it") {
-  CHECK_THAT(create_error(""), Catch::StartsWith("fieldName: required"));
-  CHECK_THAT(create_error(R"({"headerName":"x"})"), Catch::StartsWith("fieldName: required"));
-  CHECK_THAT(create_error(R"({"fieldName":"model"})"), Catch::StartsWith("headerName: required"));
-  CHECK_THAT(create_error(R"({"fieldName":"","headerName":"x"})"),
-             Catch::StartsWith("fieldName: must not be empty"));
+  // The schema's words (every front end checks it before create()).
+  auto load_error = [](const std::string& params) {
+    return plugin_test::load_error("body-field-to-header", params);
+  };
+  CHECK_THAT(load_error(""), Catch::Contains("fieldName: required"));
+  CHECK_THAT(load_error(R"({"headerName":"x"})"), Catch::Contains("fieldName: required"));
+  CHECK_THAT(load_error(R"({"fieldName":"model"})"), Catch::Contains("headerName: required"));
+  CHECK_THAT(load_error(R"({"fieldName":"","headerName":"x"})"),
+             Catch::Contains("fieldName: must be at least 1 character long"));
+  CHECK_THAT(load_error(R"({"fieldName":7,"headerName":"x"})"),
+             Catch::Contains("fieldName: must be a string (got an integer)"));
+  // The plugin's own reading, without the host's check in front: refused
+  // naming where, never misread.
   CHECK_THAT(create_error(R"({"fieldName":7,"headerName":"x"})"),
-             Catch::StartsWith("fieldName: must be a string"));
+             Catch::StartsWith("fieldName: expected a string, got number"));
+  CHECK_THAT(create_error(R"({"headerName":"x"})"), Catch::StartsWith("fieldName: missing"));
   CHECK_THAT(create_error(R"([1])"), Catch::StartsWith("parameters: must be a JSON object"));
   CHECK_THAT(create_error(R"({"fieldName":)"), Catch::StartsWith("parameters: not valid JSON"));
 }

@@ -79,7 +79,7 @@ TEST_CASE("body-fields-to-headers refuses a value with a line break with 400",
 
 TEST_CASE("body-fields-to-headers refuses bad parameters, saying what and where",
           "[body-fields-to-headers]") {
-  CHECK_THAT(create_error("body-fields-to-headers", "{}"), Contains("fields: required"));
+  CHECK_THAT(load_error("body-fields-to-headers", "{}"), Contains("fields: required"));
   CHECK_THAT(
       create_error("body-fields-to-headers", R"({"fields":[{"pointer":"model","header":"X-M"}]})"),
       Contains("fields[0].pointer: must be a JSON Pointer starting with '/'"));

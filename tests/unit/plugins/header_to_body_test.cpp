@@ -5,6 +5,7 @@
 
 using Catch::Matchers::Contains;
 using plugin_test::create_error;
+using plugin_test::load_error;
 using plugin_test::run_one;
 
 namespace {
@@ -92,8 +93,8 @@ TEST_CASE("header-to-body sees a header an earlier plugin set", "[header-to-body
 }
 
 TEST_CASE("header-to-body refuses bad parameters, saying what and where", "[header-to-body]") {
-  CHECK_THAT(create_error("header-to-body", R"({"pointer":"/a"})"), Contains("header: required"));
-  CHECK_THAT(create_error("header-to-body", R"({"header":"x"})"), Contains("pointer: required"));
+  CHECK_THAT(load_error("header-to-body", R"({"pointer":"/a"})"), Contains("header: required"));
+  CHECK_THAT(load_error("header-to-body", R"({"header":"x"})"), Contains("pointer: required"));
   CHECK_THAT(create_error("header-to-body", R"({"header":"x y","pointer":"/a"})"),
              Contains("header: \"x y\" is not a valid HTTP header name"));
   CHECK_THAT(create_error("header-to-body", R"({"header":"x","pointer":"a"})"),
@@ -101,6 +102,10 @@ TEST_CASE("header-to-body refuses bad parameters, saying what and where", "[head
   CHECK_THAT(
       create_error("header-to-body", R"({"header":"x","pointer":"/a","json":true,"default":"{x"})"),
       Contains("default: with json: true it must be JSON text"));
+  CHECK_THAT(load_error("header-to-body", R"({"header":"x","pointer":"/a","json":"yes"})"),
+             Contains("json: must be a boolean (got a string)"));
+  // Created without the host's check, a value of the wrong type is refused
+  // naming where, not misread.
   CHECK_THAT(create_error("header-to-body", R"({"header":"x","pointer":"/a","json":"yes"})"),
-             Contains("json: must be true or false"));
+             Contains("json: expected true or false, got string"));
 }

@@ -206,20 +206,20 @@ TEST_CASE("model-rewrite: a non-ASCII model name is rewritten and escaped correc
 }
 
 TEST_CASE("model-rewrite refuses bad parameters, saying what and where", "[model-rewrite]") {
-  CHECK_THAT(create_error("model-rewrite", "{}"), Contains("rules: required"));
-  CHECK_THAT(create_error("model-rewrite", R"({"rules":[{"match":{"exact":"a"},"target":"b"},
+  CHECK_THAT(load_error("model-rewrite", "{}"), Contains("rules: required"));
+  CHECK_THAT(load_error("model-rewrite", R"({"rules":[{"match":{"exact":"a"},"target":"b"},
       {"match":{"exact":"a","prefix":"b"},"target":"c"}]})"),
-             Contains("rules[1].match: give exactly one of exact, prefix, regex"));
+             Contains("rules[1].match: give exactly one of exact, prefix, regex (got exact, prefix)"));
   CHECK_THAT(create_error("model-rewrite", R"({"rules":[{"match":{"regex":"(a"},"target":"b"}]})"),
              Contains("rules[0].match.regex: invalid regex"));
   CHECK_THAT(create_error("model-rewrite", R"({"rules":[{"match":{"regex":"a"},"target":"\\2"}]})"),
              Contains("rules[0].target:"));
-  CHECK_THAT(create_error("model-rewrite", R"({"rules":[{"match":{"exact":"a"}}]})"),
-             Contains("rules[0]: give exactly one of target, targets"));
+  CHECK_THAT(load_error("model-rewrite", R"({"rules":[{"match":{"exact":"a"}}]})"),
+             Contains("rules[0]: give exactly one of target, targets (none given)"));
   CHECK_THAT(create_error("model-rewrite", R"({"rules":[{"match":{"exact":"a"},"targets":[
       {"model":"b","weight":0}]}]})"),
              Contains("rules[0].targets: the weights must not all be 0"));
-  CHECK_THAT(create_error("model-rewrite", R"({"rules":[{"match":{"exact":"a"},"targets":[
+  CHECK_THAT(load_error("model-rewrite", R"({"rules":[{"match":{"exact":"a"},"targets":[
       {"model":"b"}]}]})"),
              Contains("rules[0].targets[0].weight: required"));
   CHECK_THAT(load_error("model-rewrite",

@@ -164,9 +164,9 @@ TEST_CASE("model-selector: a 1 MiB prompt of a regex-hostile shape is handled in
 }
 
 TEST_CASE("model-selector refuses bad parameters, saying what and where", "[model-selector]") {
-  CHECK_THAT(create_error("model-selector", R"({"defaultModel":"d"})"),
+  CHECK_THAT(load_error("model-selector", R"({"defaultModel":"d"})"),
              Contains("virtualModel: required"));
-  CHECK_THAT(create_error("model-selector", R"({"virtualModel":"auto"})"),
+  CHECK_THAT(load_error("model-selector", R"({"virtualModel":"auto"})"),
              Contains("defaultModel: required"));
   CHECK_THAT(create_error("model-selector", R"({"virtualModel":"a","defaultModel":"d","rules":[
       {"model":"x"},{"model":"y","when":{"regex":["ok","(bad"]}}]})"),
@@ -177,10 +177,16 @@ TEST_CASE("model-selector refuses bad parameters, saying what and where", "[mode
   CHECK_THAT(create_error("model-selector", R"({"virtualModel":"a","defaultModel":"d","rules":[
       {"model":"x","when":{"minPromptChars":10,"maxPromptChars":5}}]})"),
              Contains("rules[0].when.minPromptChars: greater than maxPromptChars"));
-  CHECK_THAT(create_error("model-selector", R"({"virtualModel":"a","defaultModel":"d","rules":[
+  CHECK_THAT(load_error("model-selector", R"({"virtualModel":"a","defaultModel":"d","rules":[
       {"model":"x","when":{"endpoints":["v1/chat"]}}]})"),
-             Contains("rules[0].when.endpoints[0]: must be a path"));
-  CHECK_THAT(create_error("model-selector",
+             Contains("rules[0].when.endpoints[0]: must match the pattern \"^/\""));
+  CHECK_THAT(load_error("model-selector", R"({"virtualModel":"a","defaultModel":"d","rules":[
+      {"model":"x","when":{"keywords":[]}}]})"),
+             Contains("rules[0].when.keywords: must have at least 1 item"));
+  CHECK_THAT(load_error("model-selector", R"({"virtualModel":"a","defaultModel":"d","rules":[
+      {"model":"x","when":{"regex":""}}]})"),
+             Contains("rules[0].when.regex: must be at least 1 character long"));
+  CHECK_THAT(load_error("model-selector",
                           R"({"virtualModel":"a","defaultModel":"d","rules":[{"when":{}}]})"),
              Contains("rules[0].model: required"));
   CHECK_THAT(create_error("model-selector",

@@ -102,7 +102,7 @@ TEST_CASE(
 
 TEST_CASE("response-model-rewrite refuses bad parameters at create") {
   CHECK(create_error("response-model-rewrite", R"({"pointers":["model"]})")
-            .find("pointers[0]: must be a JSON Pointer starting with /") != std::string::npos);
+            .find("pointers[0]: must be a JSON Pointer starting with '/'") != std::string::npos);
   CHECK(create_error("response-model-rewrite", R"({"modelHeader":"bad header"})")
             .find("modelHeader: \"bad header\" is not a valid HTTP header name") !=
         std::string::npos);
