@@ -4,6 +4,7 @@
 // json_get) otherwise, so the plugins also run on a 1.0 host.
 #pragma once
 
+#include "common/api_format.hpp"
 #include "common/json_text.hpp"
 
 #include <bbr/plugin.hpp>
@@ -85,7 +86,7 @@ inline void append_content(const bbr::Message& msg, const std::string& pointer, 
   if (!first_part) append_piece(out, first, piece);
 }
 
-// messages (chat) or input items (responses): each one's "content".
+// messages (chat, Anthropic) or input items (responses): each one's "content".
 inline bbr_status_t append_contents(const bbr::Message& msg, const std::string& pointer,
                                     std::string& out, bool& first) {
   bbr::JsonValue list;
@@ -97,28 +98,50 @@ inline bbr_status_t append_contents(const bbr::Message& msg, const std::string& 
   return BBR_OK;
 }
 
+// The Responses API's instructions then input, or Anthropic's system then
+// messages. The first field: a string (Anthropic: also text blocks, read as
+// one content); the second: items read as chat messages (Responses: also a
+// string). BBR_OK when either is there.
+inline bbr_status_t append_preamble_and_items(const bbr::Message& msg, const char* preamble,
+                                              bool preamble_blocks, const char* items,
+                                              bool items_string, std::string& out, bool& first) {
+  bbr::JsonValue head;
+  bbr_status_t status = field(msg, preamble, head);
+  if (status == BBR_NOT_JSON) return status;
+  if (status == BBR_OK && head.is_string()) {
+    append_piece(out, first, head.string());
+  } else if (status == BBR_OK && preamble_blocks) {
+    append_content(msg, preamble, out, first);
+  }
+  bbr::JsonValue list;
+  bbr_status_t list_status = field(msg, items, list);
+  if (list_status == BBR_OK && items_string && list.is_string()) {
+    append_piece(out, first, list.string());
+  } else if (list_status == BBR_OK) {
+    append_contents(msg, items, out, first);
+  }
+  return status == BBR_OK || list_status == BBR_OK ? BBR_OK : list_status;
+}
+
 // prompt_text's rules (docs/prompt-text.md) through 1.0 calls (json_get), for
 // a host without it.
 inline bbr_status_t prompt_text_from_body(const bbr::Message& msg, std::string& out) {
-  const std::string path = request_path(msg);
   bool first = true;
-  if (ends_with(path, "/v1/chat/completions")) return append_contents(msg, "/messages", out, first);
-  if (ends_with(path, "/v1/completions")) return append_strings(msg, "/prompt", out, first);
-  if (ends_with(path, "/v1/embeddings")) return append_strings(msg, "/input", out, first);
-  if (!ends_with(path, "/v1/responses")) return BBR_NOT_FOUND;
-  bbr::JsonValue instructions;
-  bbr_status_t status = field(msg, "/instructions", instructions);
-  if (status == BBR_NOT_JSON) return status;
-  if (status == BBR_OK && instructions.is_string())
-    append_piece(out, first, instructions.string());
-  bbr::JsonValue input;
-  bbr_status_t input_status = field(msg, "/input", input);
-  if (input_status == BBR_OK && input.is_string()) {
-    append_piece(out, first, input.string());
-  } else if (input_status == BBR_OK) {
-    append_contents(msg, "/input", out, first);
+  switch (request_format(request_path(msg))) {
+    case ApiFormat::kChatCompletions:
+      return append_contents(msg, "/messages", out, first);
+    case ApiFormat::kCompletions:
+      return append_strings(msg, "/prompt", out, first);
+    case ApiFormat::kEmbeddings:
+      return append_strings(msg, "/input", out, first);
+    case ApiFormat::kResponses:
+      return append_preamble_and_items(msg, "/instructions", false, "/input", true, out, first);
+    case ApiFormat::kMessages:
+      return append_preamble_and_items(msg, "/system", true, "/messages", false, out, first);
+    case ApiFormat::kUnknown:
+      break;
   }
-  return status == BBR_OK || input_status == BBR_OK ? BBR_OK : input_status;
+  return BBR_NOT_FOUND;
 }
 
 }  // namespace detail

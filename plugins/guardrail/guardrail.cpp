@@ -174,14 +174,7 @@ class Guardrail {
       if (state == nullptr) return msg.fail(BBR_FAIL_INTERNAL, "state_get failed");
     }
     for (auto& piece : found) {
-      auto it = state->windows.find(piece.choice);
-      if (it == state->windows.end()) {
-        if (state->windows.size() >= bbr_plugins::kMaxChoices) continue;
-        it = state->windows
-                 .emplace(piece.choice, guardrail::StreamWindow(config_.stream_window_bytes))
-                 .first;
-      }
-      auto result = it->second.scan(config_, piece.text);
+      auto result = scan_event_text(*state, piece);
       if (!result.matched) continue;
       if (config_.response_action == guardrail::ResponseAction::kError) {
         // The event becomes the error; the rest of the stream is dropped,
@@ -253,7 +246,29 @@ class Guardrail {
     int64_t choice;
     std::string pointer;
     std::string text;
+    bool complete;  // a whole text, not the next piece of its choice's
   };
+
+  // One text of an SSE event: a piece scanned after its choice's text so far
+  // (in the choice's window), or a complete text on its own.
+  guardrail::StreamWindow::Result scan_event_text(guardrail::StreamState& state,
+                                                  const Piece& piece) const {
+    guardrail::StreamWindow::Result result;
+    if (piece.complete) {
+      auto spans = guardrail::find_spans(config_, piece.text);
+      result.matched = !spans.empty();
+      if (result.matched)
+        result.redacted = guardrail::redact(piece.text, 0, spans, config_.redaction);
+      return result;
+    }
+    auto it = state.windows.find(piece.choice);
+    if (it == state.windows.end()) {
+      if (state.windows.size() >= bbr_plugins::kMaxChoices) return result;
+      it = state.windows.emplace(piece.choice, guardrail::StreamWindow(config_.stream_window_bytes))
+               .first;
+    }
+    return it->second.scan(config_, piece.text);
+  }
 
   bool scans_responses() const {
     return config_.check_response && !config_.patterns.empty() &&
@@ -264,7 +279,7 @@ class Guardrail {
   static std::vector<Piece> pieces(const bbr::Message& msg) {
     std::vector<Piece> out;
     bbr_plugins::for_each_generated_text(msg, [&](const bbr_plugins::GeneratedText& t) {
-      out.push_back({t.choice, t.pointer, std::string(t.text)});
+      out.push_back({t.choice, t.pointer, std::string(t.text), t.complete});
     });
     return out;
   }

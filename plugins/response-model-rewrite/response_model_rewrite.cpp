@@ -1,18 +1,22 @@
 // response-model-rewrite: the client asked for model A, a request plugin
 // (model-rewrite, model-selector) sent it to model B; the response says B.
-// This plugin writes A back into the response's `model`, in a JSON response
-// and in every SSE event of a streamed one, so the client sees the name it
-// asked for. A is recorded in the request phase, from the request body's
-// `model` as this plugin sees it (so it runs before the rewriting plugin) or
-// from a request header a rewriting plugin set (so it runs after it).
+// This plugin writes A back where the response names its model, in a JSON
+// response and in every SSE event of a streamed one (`model`; the Responses
+// API's `response.model`; Anthropic's `message.model` in message_start), so
+// the client sees the name it asked for. A is recorded in the request phase,
+// from the request body's `model` as this plugin sees it (so it runs before
+// the rewriting plugin) or from a request header a rewriting plugin set (so it
+// runs after it).
 #include <bbr/plugin.hpp>
 
+#include "common/api_format.hpp"
 #include "common/header_name.hpp"
 #include "common/json_text.hpp"
 #include "common/parameters.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -25,7 +29,7 @@ constexpr const char* kParametersSchema = R"json({
     "modelHeader": {"type": "string", "minLength": 1,
                     "description": "Request header holding the client-facing model (e.g. the one model-rewrite records the original in); absent: the request body's model"},
     "pointers": {"type": "array", "minItems": 1, "items": {"type": "string"},
-                 "description": "JSON Pointers rewritten in responses and events (default [/model, /response/model])"}
+                 "description": "JSON Pointers rewritten in responses and events (default [/model, /response/model, /message/model])"}
   },
   "additionalProperties": false
 })json";
@@ -44,7 +48,8 @@ class ResponseModelRewrite {
       if (problem.find("not a valid") != std::string::npos)
         throw bbr_plugins::ParameterError("modelHeader: " + problem);
     }
-    pointers_ = {"/model", "/response/model"};
+    pointers_.assign(std::begin(bbr_plugins::kResponseModelPointers),
+                     std::end(bbr_plugins::kResponseModelPointers));
     if (parameters.has("pointers")) {
       pointers_ = parameters.strings("pointers");
       for (std::size_t i = 0; i < pointers_.size(); ++i)

@@ -1,10 +1,11 @@
-// usage-metrics' logic without a host: reading OpenAI token usage from a
-// response (Chat/Completions names and Responses API names), parameters,
-// the tenant and include_usage rules.
+// usage-metrics' logic without a host: the usage of a response (read by
+// plugins/common/token_usage.hpp, every API's shape), parameters, the tenant
+// and include_usage rules.
 #pragma once
 
 #include "common/header_name.hpp"
 #include "common/parameters.hpp"
+#include "common/token_usage.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -20,45 +21,18 @@ namespace usage_metrics {
 
 using bbr_plugins::ParameterError;
 
-struct Usage {
-  std::optional<int64_t> prompt;
-  std::optional<int64_t> completion;
-  std::optional<int64_t> total;
-  std::optional<int64_t> cached;     // prompt_tokens_details.cached_tokens
-  std::optional<int64_t> reasoning;  // completion_tokens_details.reasoning_tokens
-  bool any() const { return prompt || completion || total || cached || reasoning; }
-};
+// The counts of one response (plugins/common/token_usage.hpp reads every
+// API's shape).
+using Usage = bbr_plugins::TokenUsage;
 
-// Reads the usage object of a response body or SSE event through `integer`,
-// a callable (std::string pointer) -> std::optional<int64_t>. Looks at
-// /usage (Chat Completions, Completions, Responses) and /response/usage (the
-// Responses API's streamed response.completed event). Negative values are
-// ignored (a counter never goes down).
+// The usage of a whole response body (or one SSE event's data) through
+// `integer`, a callable (std::string pointer) -> std::optional<int64_t>, with
+// total = prompt + completion when the response does not say it.
 template <class IntegerAt>
 std::optional<Usage> read_usage(IntegerAt&& integer) {
-  for (const char* base : {"/usage", "/response/usage"}) {
-    const std::string b = base;
-    auto first = [&](std::initializer_list<const char*> names) -> std::optional<int64_t> {
-      for (const char* name : names) {
-        auto value = integer(b + name);
-        if (value && *value >= 0) return value;
-      }
-      return std::nullopt;
-    };
-    Usage usage;
-    usage.prompt = first({"/prompt_tokens", "/input_tokens"});
-    usage.completion = first({"/completion_tokens", "/output_tokens"});
-    usage.total = first({"/total_tokens"});
-    usage.cached =
-        first({"/prompt_tokens_details/cached_tokens", "/input_tokens_details/cached_tokens"});
-    usage.reasoning = first(
-        {"/completion_tokens_details/reasoning_tokens", "/output_tokens_details/reasoning_tokens"});
-    if (!usage.any()) continue;
-    if (!usage.total && usage.prompt && usage.completion)
-      usage.total = *usage.prompt + *usage.completion;
-    return usage;
-  }
-  return std::nullopt;
+  auto usage = bbr_plugins::read_token_usage(integer);
+  if (!usage) return std::nullopt;
+  return usage->with_total();
 }
 
 enum class ModelFrom { kResponse, kRequest };

@@ -3,7 +3,9 @@
 // observes the time from the request to the first SSE event of a streamed
 // response. For SSE the usage is read from the events (the usage event that
 // stream_options.include_usage asks for; with continuous usage the last one
-// seen) and counted once, at [DONE] or when the stream ends.
+// seen; the Responses API's response.completed; Anthropic's message_start and
+// message_delta, each giving part of it) and counted once, at [DONE] or when
+// the stream ends.
 //
 // For Envoy's global rate limiter it also writes the counts as dynamic
 // metadata (with the model and the tenant) and copies the tenant into a
@@ -15,6 +17,7 @@
 // both that it added the option and that it has read the event.
 #include <bbr/plugin.hpp>
 
+#include "common/api_format.hpp"
 #include "usage-metrics/usage.hpp"
 
 #include <chrono>
@@ -86,9 +89,20 @@ struct StreamState {
   bool counted = false;
   std::string request_model;
   std::string response_model;
-  std::optional<usage_metrics::Usage> last_usage;
+  std::optional<usage_metrics::Usage> last_usage;  // as reported so far (total when said)
   std::string tenant;              // "" when unknown
   bool usage_event_added = false;  // include_usage was added: drop the usage-only event
+};
+
+// An integer of a message's JSON body by pointer, for the usage readers.
+struct IntegerAt {
+  const bbr::Message& msg;
+  std::optional<int64_t> operator()(const std::string& pointer) const {
+    bbr::JsonValue value;
+    if (msg.json(pointer, value) != BBR_OK || value.type() != BBR_JSON_INTEGER)
+      return std::nullopt;
+    return value.raw.integer;
+  }
 };
 
 class UsageMetrics {
@@ -147,7 +161,7 @@ class UsageMetrics {
     auto usage = read(msg);
     if (!usage) return BBR_CONTINUE;
     auto* state = msg.state<StreamState>(state_key_);
-    std::string model = model_label(state, msg.json_string("/model"));
+    std::string model = model_label(state, bbr_plugins::response_model(msg));
     count(model, *usage);
     write_metadata(msg, model, state, *usage);
     if (state != nullptr) state->counted = true;
@@ -184,7 +198,7 @@ class UsageMetrics {
       state->first_event_seen = true;
       if (state->has_start && ttfe_.ok()) {
         std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - state->start;
-        std::string model = model_label(state, msg.json_string("/model"));
+        std::string model = model_label(state, bbr_plugins::response_model(msg));
         ttfe_.observe_labelled(model, elapsed.count());
       }
     }
@@ -193,12 +207,12 @@ class UsageMetrics {
       return BBR_CONTINUE;
     }
     if (state->counted) return BBR_CONTINUE;
-    if (auto model = msg.json_string("/model"))
-      state->response_model = label(*model);
-    else if (auto nested = msg.json_string("/response/model"))
-      state->response_model = label(*nested);
-    if (auto usage = read(msg)) {
-      state->last_usage = *usage;
+    if (auto model = bbr_plugins::response_model(msg)) state->response_model = label(*model);
+    if (auto usage = bbr_plugins::read_token_usage(IntegerAt{msg})) {
+      if (state->last_usage)
+        state->last_usage->update(*usage);
+      else
+        state->last_usage = *usage;
       // The usage-only event (no choices) that only we asked for: kept in
       // last_usage, counted at the end, not shown to the client.
       if (state->usage_event_added && is_usage_only(msg)) msg.event_drop();
@@ -223,20 +237,16 @@ class UsageMetrics {
   }
 
   static std::optional<usage_metrics::Usage> read(const bbr::Message& msg) {
-    return usage_metrics::read_usage([&](const std::string& pointer) -> std::optional<int64_t> {
-      bbr::JsonValue value;
-      if (msg.json(pointer, value) != BBR_OK || value.type() != BBR_JSON_INTEGER)
-        return std::nullopt;
-      return value.raw.integer;
-    });
+    return usage_metrics::read_usage(IntegerAt{msg});
   }
 
   void flush(bbr::Message& msg, StreamState& state) {
     if (state.counted || !state.last_usage) return;
     state.counted = true;
+    const usage_metrics::Usage usage = state.last_usage->with_total();
     std::string model = model_label(&state, std::nullopt);
-    count(model, *state.last_usage);
-    write_metadata(msg, model, &state, *state.last_usage);
+    count(model, usage);
+    write_metadata(msg, model, &state, usage);
   }
 
   static bool is_usage_only(const bbr::Message& msg) {

@@ -75,14 +75,14 @@ TEST_CASE("streaming: a 1 MiB body sent in 16 KiB chunks comes back whole in 620
   CHECK(streamed_bytes(exchange, true) == body);
 }
 
-TEST_CASE("real-shaped OpenAI requests route on their model in both modes", "[chain][fixtures]") {
+TEST_CASE("real-shaped OpenAI and Anthropic requests route on their model in both modes", "[chain][fixtures]") {
   TempDir dir;
   for (bool streaming : {false, true}) {
     ServerProcess server(reference_harness(dir, streaming));
     for (const char* file : {"chat-completions.request.json", "chat-completions-tools.request.json",
                              "chat-completions-multimodal.request.json", "chat-completions-stream.request.json",
                              "completions.request.json", "embeddings.request.json",
-                             "responses.request.json"}) {
+                             "responses.request.json", "messages.request.json"}) {
       const std::string body = fixture(file);
       const std::string expected = nlohmann::json::parse(body).at("model").get<std::string>();
       INFO(file << (streaming ? " streaming" : " buffered") << " model " << expected);

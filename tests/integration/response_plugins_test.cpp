@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 using namespace bbr::test;
@@ -102,9 +103,14 @@ std::string streamed_response(const Exchange& exchange) {
 }
 
 Exchange streamed_exchange(const ServerProcess& server, const std::string& request,
-                           const std::string& sse, std::size_t chunk) {
+                           const std::string& sse, std::size_t chunk,
+                           const std::string& path = "/v1/chat/completions") {
+  Headers headers = kRequestHeaders;
+  for (auto& [name, value] : headers) {
+    if (name == ":path") value = path;
+  }
   std::vector<ProcessingRequest> requests{
-      request_headers(kRequestHeaders, false), request_body(request, true),
+      request_headers(headers, false), request_body(request, true),
       response_headers({{":status", "200"}, {"content-type", "text/event-stream"}}, false)};
   for (std::size_t offset = 0; offset < sse.size(); offset += chunk) {
     requests.push_back(response_body(sse.substr(offset, chunk), offset + chunk >= sse.size()));
@@ -207,6 +213,75 @@ TEST_CASE("buffered JSON response: client's model back, text redacted, usage hea
   CHECK(headers["x-usage-prompt-tokens"] == "3");
   CHECK(headers["x-usage-completion-tokens"] == "4");
   CHECK(headers["x-usage-total-tokens"] == "7");
+}
+
+// A Responses API or Anthropic stream (the fixtures) through the server in
+// both modes: the model the upstream names is written back to the client's,
+// and the usage is counted under the client's name.
+static void check_stream_through_server(const std::string& path, const std::string& request_fixture,
+                                        const std::string& sse_fixture, std::size_t events_expected,
+                                        const std::vector<std::string>& model_pointers,
+                                        const std::map<std::string, double>& counted) {
+  nlohmann::json request = nlohmann::json::parse(source_file("tests/fixtures/" + request_fixture));
+  request["stream"] = true;
+  const std::string client_model = request["model"];
+  const std::string sse = source_file("tests/fixtures/" + sse_fixture);
+  for (bool streaming : {false, true}) {
+    INFO((streaming ? "streaming" : "buffered"));
+    TempDir dir;
+    ServerProcess server(server_with(dir, kPlugins, streaming));
+    // Streamed: in pieces that cut events anywhere; buffered: one body.
+    const Exchange exchange =
+        streamed_exchange(server, request.dump(), sse, streaming ? 37 : sse.size(), path);
+    REQUIRE(exchange.status.ok());
+    const auto events = sse_data(forwarded_body(exchange));
+    REQUIRE(events.size() == events_expected);
+    std::size_t named = 0;
+    for (const auto& data : events) {
+      const auto event = nlohmann::json::parse(data);
+      for (const auto& pointer : model_pointers) {
+        const nlohmann::json::json_pointer at(pointer);
+        if (!event.contains(at)) continue;
+        CHECK(event[at] == client_model);
+        ++named;
+      }
+      CHECK_FALSE(event.contains("model"));  // nothing added
+    }
+    CHECK(named > 0);
+    const std::string metrics = http_get(server.metrics_port(), "/metrics");
+    INFO(metrics);
+    const std::vector<std::string> labels = {"model=\"" + client_model + "\"",
+                                             "plugin_name=\"usage\""};
+    for (const auto& [metric, value] : counted) {
+      INFO(metric);
+      CHECK(metric_value(metrics, metric, labels) == value);
+    }
+    CHECK(metric_value(metrics, "bbr_usage_responses_total", labels) == 1.0);
+  }
+}
+
+TEST_CASE(
+    "a Responses API stream through the server, both modes: response.model of response.created, "
+    "in_progress and completed back to the client's name, and its usage counted",
+    "[response-plugins][formats]") {
+  check_stream_through_server("/v1/responses", "responses.request.json", "responses.response.sse",
+                              12, {"/response/model"},
+                              {{"bbr_usage_prompt_tokens_total", 38},
+                               {"bbr_usage_completion_tokens_total", 13},
+                               {"bbr_usage_total_tokens_total", 51},
+                               {"bbr_usage_cached_tokens_total", 16}});
+}
+
+TEST_CASE(
+    "an Anthropic stream through the server, both modes: message_start's message.model back to "
+    "the client's name, usage joined from message_start and message_delta",
+    "[response-plugins][formats]") {
+  check_stream_through_server("/v1/messages", "messages.request.json", "messages.response.sse", 9,
+                              {"/message/model"},
+                              {{"bbr_usage_prompt_tokens_total", 1221},
+                               {"bbr_usage_completion_tokens_total", 14},
+                               {"bbr_usage_total_tokens_total", 1235},
+                               {"bbr_usage_cached_tokens_total", 1200}});
 }
 
 TEST_CASE("guardrail refuses a prompt through the server with 403 and a JSON error, in both modes",

@@ -61,7 +61,7 @@ bool content_piece(dom::element content, std::string& piece) {
   return any;
 }
 
-// messages[] (chat) or input items (responses): each one's "content".
+// messages[] (chat, Anthropic) or input items (responses): each one's "content".
 void add_contents(dom::element v, Pieces& pieces) {
   dom::array items;
   if (v.get_array().get(items) != simdjson::SUCCESS) return;
@@ -84,6 +84,43 @@ JsonError read_field(JsonBody& body, std::string_view pointer, dom::parser& pars
   return JsonError::kNone;
 }
 
+// The Responses API's instructions then input, or Anthropic's system then
+// messages. The first field: a string (Anthropic: also text blocks, read as
+// one content); the second: items read as chat messages (Responses: also a
+// string). kNone when either is there.
+JsonError add_preamble_and_items(JsonBody& body, std::string_view preamble, bool preamble_blocks,
+                                 std::string_view items, bool items_string, dom::parser& parser,
+                                 std::string& text, Pieces& pieces) {
+  bool found = false;
+  dom::element field;
+  JsonError err = read_field(body, preamble, parser, text, field);
+  if (err == JsonError::kNone) {
+    found = true;
+    std::string_view s;
+    std::string piece;
+    if (field.get_string().get(s) == simdjson::SUCCESS) {
+      pieces.add(s);
+    } else if (preamble_blocks && content_piece(field, piece)) {
+      pieces.add(piece);
+    }
+  } else if (err != JsonError::kNotFound) {
+    return err;
+  }
+  err = read_field(body, items, parser, text, field);
+  if (err == JsonError::kNone) {
+    found = true;
+    std::string_view s;
+    if (items_string && field.get_string().get(s) == simdjson::SUCCESS) {
+      pieces.add(s);
+    } else {
+      add_contents(field, pieces);
+    }
+  } else if (err != JsonError::kNotFound) {
+    return err;
+  }
+  return found ? JsonError::kNone : JsonError::kNotFound;
+}
+
 }  // namespace
 
 PromptEndpoint prompt_endpoint(std::string_view request_path) {
@@ -92,6 +129,7 @@ PromptEndpoint prompt_endpoint(std::string_view request_path) {
   if (ends_with(path, "/v1/completions")) return PromptEndpoint::kCompletions;
   if (ends_with(path, "/v1/embeddings")) return PromptEndpoint::kEmbeddings;
   if (ends_with(path, "/v1/responses")) return PromptEndpoint::kResponses;
+  if (ends_with(path, "/v1/messages")) return PromptEndpoint::kMessages;
   return PromptEndpoint::kNone;
 }
 
@@ -119,30 +157,12 @@ JsonError prompt_text(JsonBody& body, std::string_view request_path, std::string
       add_strings(field, pieces);
       return JsonError::kNone;
     }
-    case PromptEndpoint::kResponses: {
-      bool found = false;
-      JsonError err = read_field(body, "/instructions", parser, text, field);
-      if (err == JsonError::kNone) {
-        found = true;
-        std::string_view s;
-        if (field.get_string().get(s) == simdjson::SUCCESS) pieces.add(s);
-      } else if (err != JsonError::kNotFound) {
-        return err;
-      }
-      err = read_field(body, "/input", parser, text, field);
-      if (err == JsonError::kNone) {
-        found = true;
-        std::string_view s;
-        if (field.get_string().get(s) == simdjson::SUCCESS) {
-          pieces.add(s);
-        } else {
-          add_contents(field, pieces);
-        }
-      } else if (err != JsonError::kNotFound) {
-        return err;
-      }
-      return found ? JsonError::kNone : JsonError::kNotFound;
-    }
+    case PromptEndpoint::kResponses:
+      return add_preamble_and_items(body, "/instructions", false, "/input", true, parser, text,
+                                    pieces);
+    case PromptEndpoint::kMessages:
+      return add_preamble_and_items(body, "/system", true, "/messages", false, parser, text,
+                                    pieces);
     case PromptEndpoint::kNone:
       break;
   }

@@ -1,4 +1,4 @@
-// The prompt text of an OpenAI-style request, whatever the endpoint: what
+// The prompt text of an OpenAI-style or Anthropic request, whatever the endpoint: what
 // bbr_host_api.prompt_text hands a plugin (see plugin.h for the rules).
 #pragma once
 
@@ -11,7 +11,14 @@ namespace bbr {
 
 // The API a request path names (cut at '?' or '#'; a gateway prefix before
 // /v1/... is allowed).
-enum class PromptEndpoint { kNone, kChatCompletions, kCompletions, kEmbeddings, kResponses };
+enum class PromptEndpoint {
+  kNone,
+  kChatCompletions,
+  kCompletions,
+  kEmbeddings,
+  kResponses,
+  kMessages  // Anthropic Messages
+};
 PromptEndpoint prompt_endpoint(std::string_view request_path);
 
 // Writes the prompt text into `out` (pieces joined with "\n"), by the rules in
@@ -22,6 +29,8 @@ PromptEndpoint prompt_endpoint(std::string_view request_path);
 //   embeddings        input: a string, or a list of strings
 //   responses         instructions, then input: a string, or items whose
 //                     content is a string or parts with "text"
+//   messages          system (a string, or blocks with "text"), then
+//                     messages[].content as chat completions
 // kNotFound for another endpoint or when the endpoint's field is absent (an
 // empty text when it is there but holds none); kNotJson when the body does not
 // parse. Linear in the field's size: the field is read once.

@@ -464,6 +464,8 @@ typedef struct bbr_host_api {
    *   /v1/embeddings        input (a string, or a list of strings)
    *   /v1/responses         instructions, then input (a string, or items
    *                         whose content is a string or parts with "text")
+   *   /v1/messages          (Anthropic) system (a string, or blocks with
+   *                         "text"), then messages[].content as chat's
    * Pieces are joined with "\n". BBR_NOT_FOUND for another endpoint or when no
    * such field is there; BBR_NOT_JSON; BBR_UNSUPPORTED outside the request
    * phase. OWNERSHIP: borrowed until the callback returns. THREADS: message thread. */

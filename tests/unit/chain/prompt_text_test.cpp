@@ -57,6 +57,14 @@ TEST_CASE("responses: instructions, then the input items' text", "[prompt_text]"
                "/v1/responses") == "a");
 }
 
+TEST_CASE("messages (Anthropic): the system blocks, then each message's text", "[prompt_text]") {
+  CHECK(prompt(fixture("messages.request.json"), "/v1/messages") ==
+        "You are a terse assistant for platform engineers.\nWhy route on the request body?\n"
+        "Because the body names the model.\nAnd what do the headers carry?");
+  CHECK(prompt(JsonBody(R"({"system":"s","messages":[{"role":"user","content":"u"}]})"),
+               "/anthropic/v1/messages") == "s\nu");
+}
+
 TEST_CASE(
     "prompt_text: a gateway prefix is allowed; other endpoints, absent fields and non-JSON "
     "bodies are told apart",

@@ -59,6 +59,50 @@ TEST_CASE("usage is read from the Responses API names, also under response.usage
   CHECK(usage->reasoning == 3);
 }
 
+TEST_CASE("Anthropic usage: tokens read from and written to the cache are prompt tokens") {
+  auto usage = usage_of(R"({"type":"message","usage":{"input_tokens":21,
+      "cache_creation_input_tokens":300,"cache_read_input_tokens":1200,"output_tokens":14}})");
+  REQUIRE(usage);
+  CHECK(usage->prompt == 1521);
+  CHECK(usage->cached == 1200);
+  CHECK(usage->completion == 14);
+  CHECK(usage->total == 1535);
+  CHECK_FALSE(usage->reasoning);
+  // Without cache members, input_tokens alone (as the Responses API's).
+  auto plain = usage_of(R"({"usage":{"input_tokens":5,"output_tokens":2}})");
+  REQUIRE(plain);
+  CHECK(plain->prompt == 5);
+  CHECK_FALSE(plain->cached);
+}
+
+TEST_CASE(
+    "Anthropic stream usage: message_start's usage under message, message_delta's count so far "
+    "replaces it, total once both are in") {
+  auto raw = [](const std::string& body) {
+    auto doc = nlohmann::json::parse(body);
+    return bbr_plugins::read_token_usage([&](const std::string& pointer) -> std::optional<int64_t> {
+      nlohmann::json::json_pointer p(pointer);
+      if (!doc.contains(p) || !doc[p].is_number_integer()) return std::nullopt;
+      return doc[p].get<int64_t>();
+    });
+  };
+  auto start = raw(R"({"type":"message_start","message":{"model":"m","usage":{"input_tokens":21,
+      "cache_creation_input_tokens":0,"cache_read_input_tokens":1200,"output_tokens":1}}})");
+  auto delta = raw(R"({"type":"message_delta","delta":{"stop_reason":"end_turn"},
+      "usage":{"output_tokens":14}})");
+  REQUIRE(start);
+  REQUIRE(delta);
+  CHECK_FALSE(start->total);  // as reported: not derived before the stream is done
+  CHECK_FALSE(delta->prompt);
+  usage_metrics::Usage joined = *start;
+  joined.update(*delta);
+  const auto counted = joined.with_total();
+  CHECK(counted.prompt == 1221);
+  CHECK(counted.completion == 14);
+  CHECK(counted.cached == 1200);
+  CHECK(counted.total == 1235);
+}
+
 TEST_CASE("no usage: an event without usage, a null usage, negative counts") {
   CHECK_FALSE(usage_of(R"({"choices":[{"delta":{"content":"hi"}}]})"));
   CHECK_FALSE(usage_of(R"({"usage":null})"));
