@@ -102,6 +102,18 @@ std::string streamed_response(const Exchange& exchange) {
   return out;
 }
 
+// The response body the server sent on: the streamed pieces joined, or the
+// whole body it answered in buffered mode.
+std::string forwarded_body(const Exchange& exchange) {
+  std::string out;
+  for (const auto& r : exchange.responses) {
+    if (!r.has_response_body()) continue;
+    const auto& mutation = r.response_body().response().body_mutation();
+    out += mutation.has_streamed_response() ? mutation.streamed_response().body() : mutation.body();
+  }
+  return out;
+}
+
 Exchange streamed_exchange(const ServerProcess& server, const std::string& request,
                            const std::string& sse, std::size_t chunk,
                            const std::string& path = "/v1/chat/completions") {
