@@ -53,12 +53,16 @@ RequestOutcome request_outcome(const Exchange& exchange) {
   return out;
 }
 
-ServerOptions example_server(bool streaming) {
+ServerOptions config_server(const std::string& config, bool streaming) {
   ServerOptions options;
   options.streaming = streaming;
-  options.extra_args = {"--config",
-                        std::string(BBR_SOURCE_DIR) + "/examples/config/request-plugins.yaml"};
+  options.extra_args = {"--config", config};
   return options;
+}
+
+ServerOptions example_server(bool streaming) {
+  return config_server(std::string(BBR_SOURCE_DIR) + "/examples/config/request-plugins.yaml",
+                       streaming);
 }
 
 // Buffered: the body in one message, as Envoy sends it; streaming: in two
@@ -133,10 +137,7 @@ TEST_CASE(
                                 "{header: x-budget, pointer: /max_tokens, json: true}}\n");
   for (bool streaming : {false, true}) {
     INFO((streaming ? "streaming" : "buffered"));
-    ServerOptions options;
-    options.streaming = streaming;
-    options.extra_args = {"--config", config.string()};
-    ServerProcess server(options);
+    ServerProcess server(config_server(config.string(), streaming));
     const RequestOutcome out =
         request_outcome(run(server.channel(), chat_request(R"({"model":"m","messages":[]})",
                                                            {{"x-budget", "{nope"}}, streaming)));
@@ -147,6 +148,36 @@ TEST_CASE(
                                                            {{"x-budget", "64"}}, streaming)));
     CHECK_FALSE(good.immediate);
     CHECK(nlohmann::json::parse(good.body).at("max_tokens") == 64);
+  }
+}
+
+TEST_CASE(
+    "a model-rewrite rename through the server changes the model's bytes and no other, "
+    "buffered and streaming",
+    "[request-plugins][splice]") {
+  // The edit is spliced (docs/session.md, "Body edits"): the client's spacing,
+  // escapes, number spellings and member order go upstream as sent.
+  TempDir dir;
+  const auto config = dir.write("bbr.yaml",
+                                "apiVersion: inference.networking.x-k8s.io/v1alpha1\n"
+                                "kind: BodyBasedRoutingConfig\n"
+                                "plugins:\n"
+                                "  - {type: model-rewrite, name: rewrite, parameters: "
+                                "{rules: [{match: {prefix: llama-2-}, target: llama-3.1-8b}]}}\n");
+  const std::string head =
+      "{\n  \"stream\" : false,\n  \"messages\": [ {\"role\":\"user\", "
+      "\"content\":\"caf\\u00e9 \\/ <ok> & \\\"q\\\"\"} ],\n  \"model\":\"";
+  const std::string tail = "\",  \"temperature\": 1.0, \"top_p\": 1E+0, \"seed\": -0 }";
+  for (bool streaming : {false, true}) {
+    INFO((streaming ? "streaming" : "buffered"));
+    ServerProcess server(config_server(config.string(), streaming));
+    RequestOutcome out = request_outcome(
+        run(server.channel(), chat_request(head + "llama-2-7b" + tail, {}, streaming)));
+    INFO(server.output());
+    REQUIRE_FALSE(out.immediate);
+    CHECK(out.body == head + "llama-3.1-8b" + tail);
+    CHECK(out.headers["Content-Length"] == std::to_string(out.body.size()));
+    CHECK(out.headers["X-Gateway-Model-Name"] == "llama-3.1-8b");
   }
 }
 
