@@ -76,8 +76,8 @@ void BM_Body_FindNested(benchmark::State& state) {
 }
 BENCHMARK(BM_Body_FindNested);
 
-// set("/model") then raw(): the Go re-encoding of the whole document.
-void BM_Body_EditAndReencode_Chat(benchmark::State& state) {
+// set("/model") then raw(): a splice of the value (docs/session.md, "Body edits").
+void BM_Body_SetModel_Chat(benchmark::State& state) {
   bbr::JsonBody body(fixture("chat-completions.request.json"));
   if (!body.parse()) state.SkipWithError("fixture does not parse");
   std::size_t bytes = 0;
@@ -87,9 +87,9 @@ void BM_Body_EditAndReencode_Chat(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(bytes));
 }
-BENCHMARK(BM_Body_EditAndReencode_Chat);
+BENCHMARK(BM_Body_SetModel_Chat);
 
-void BM_Body_EditAndReencode_1MiB(benchmark::State& state) {
+void BM_Body_SetModel_1MiB(benchmark::State& state) {
   bbr::JsonBody body(bbr_bench::large_prompt_body(bbr_bench::kOneMiB));
   if (!body.parse()) state.SkipWithError("1 MiB body does not parse");
   std::size_t bytes = 0;
@@ -99,7 +99,7 @@ void BM_Body_EditAndReencode_1MiB(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(bytes));
 }
-BENCHMARK(BM_Body_EditAndReencode_1MiB)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Body_SetModel_1MiB)->Unit(benchmark::kMicrosecond);
 
 // Go's syntax check alone (used for error texts), on a valid 1 MiB body.
 void BM_Body_GoDecodeCheck1MiB(benchmark::State& state) {

@@ -167,6 +167,36 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "a model-rewrite rename through the server changes the model's bytes and no other, "
+    "buffered and streaming",
+    "[request-plugins][splice]") {
+  // The edit is spliced (docs/session.md, "Body edits"): the client's spacing,
+  // escapes, number spellings and member order go upstream as sent.
+  TempDir dir;
+  const auto config = dir.write("bbr.yaml",
+                                "apiVersion: inference.networking.x-k8s.io/v1alpha1\n"
+                                "kind: BodyBasedRoutingConfig\n"
+                                "plugins:\n"
+                                "  - {type: model-rewrite, name: rewrite, parameters: "
+                                "{rules: [{match: {prefix: llama-2-}, target: llama-3.1-8b}]}}\n");
+  const std::string head =
+      "{\n  \"stream\" : false,\n  \"messages\": [ {\"role\":\"user\", "
+      "\"content\":\"caf\\u00e9 \\/ <ok> & \\\"q\\\"\"} ],\n  \"model\":\"";
+  const std::string tail = "\",  \"temperature\": 1.0, \"top_p\": 1E+0, \"seed\": -0 }";
+  for (bool streaming : {false, true}) {
+    INFO((streaming ? "streaming" : "buffered"));
+    ServerProcess server(config_server(config.string(), streaming));
+    RequestOutcome out = request_outcome(
+        run(server.channel(), chat_request(head + "llama-2-7b" + tail, {}, streaming)));
+    INFO(server.output());
+    REQUIRE_FALSE(out.immediate);
+    CHECK(out.body == head + "llama-3.1-8b" + tail);
+    CHECK(out.headers["Content-Length"] == std::to_string(out.body.size()));
+    CHECK(out.headers["X-Gateway-Model-Name"] == "llama-3.1-8b");
+  }
+}
+
+TEST_CASE(
     "every config example in docs/plugins.md and examples/config/request-plugins.yaml "
     "passes config check",
     "[request-plugins][docs]") {

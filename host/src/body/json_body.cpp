@@ -7,6 +7,7 @@
 #include "body/dom_view.hpp"
 #include "body/go_json.hpp"
 #include "body/json_pointer.hpp"
+#include "body/json_splice.hpp"
 #include "body/json_text.hpp"
 #include "body/parser_pool.hpp"
 #include "body/slow_path_decode.hpp"
@@ -27,8 +28,9 @@ namespace dom = simdjson::dom;
 // once a lookup needs more than a top-level scalar.
 struct JsonBody::Dom {
   std::unique_ptr<dom::parser> parser;
-  ScanResult scan;         // valid while !dom_built
-  bool dom_built = false;  // root is the DOM of the body
+  ScanResult scan;
+  bool scan_indexed = false;  // the scan accepted the body: `scan` indexes it (kept across splices)
+  bool dom_built = false;     // root is the DOM of the body as it is now
   dom::element root;
   ~Dom() { ParserPool::instance().give_back(std::move(parser)); }
 };
@@ -104,6 +106,7 @@ bool JsonBody::parse() {
   if (dom->parser) {
     // Accepted by the scan: Go decodes it (see validating_scan.hpp).
     bool valid = validating_scan(*dom->parser, raw_, dom->scan);
+    dom->scan_indexed = valid;
     if (!valid) {
       // simdjson's DOM accepts a strict subset of what Go accepts (it also
       // refuses invalid UTF-8, lone surrogate escapes, integers beyond 64
@@ -148,7 +151,17 @@ bool JsonBody::build_dom() {
   if (!dom_) return false;
   if (dom_->dom_built) return true;
   work_counters::count_dom_build();
-  auto root = dom_->parser->parse(raw_.data(), raw_.size(), /*realloc_if_needed=*/false);
+  // Spliced edits may have grown the bytes past what the parser was sized for.
+  if (dom_->parser->capacity() < raw_.size() &&
+      dom_->parser->allocate(raw_.size(), kGoMaxDepth) != simdjson::SUCCESS) {
+    dom_.reset();
+    ++generation_;
+    return false;
+  }
+  // Bytes a splice grew into their padding are parsed from a padded copy:
+  // reallocating them here would move what earlier reads handed out.
+  const bool padded = raw_.capacity() - raw_.size() >= kParsePadding;
+  auto root = dom_->parser->parse(raw_.data(), raw_.size(), /*realloc_if_needed=*/!padded);
   if (root.error() == simdjson::SUCCESS) {
     dom_->root = root.value_unsafe();
     dom_->dom_built = true;
@@ -161,7 +174,8 @@ bool JsonBody::build_dom() {
 
 // A top-level scalar straight from the scan. False: ask the DOM.
 bool JsonBody::read_from_scan(std::string_view pointer, JsonRead& out, JsonError& err) {
-  if (!dom_ || dom_->dom_built || dom_->scan.root != ValueKind::kObject || dom_->scan.keys_escaped)
+  if (!dom_ || !dom_->scan_indexed || dom_->dom_built || dom_->scan.root != ValueKind::kObject ||
+      dom_->scan.keys_escaped)
     return false;
   if (pointer.empty() || pointer.find('/', 1) != std::string_view::npos || !valid_pointer(pointer))
     return false;
@@ -205,9 +219,9 @@ JsonError JsonBody::locate(std::string_view pointer, Located& out) {
 std::string JsonBody::map_decode_error() {
   if (!parse()) return parse_error_;
   bool object_or_null = false;
-  if (dom_ && !dom_->dom_built) {
+  if (dom_ && dom_->scan_indexed) {
     object_or_null = dom_->scan.root == ValueKind::kObject || dom_->scan.root == ValueKind::kNull;
-  } else if (dom_) {
+  } else if (build_dom()) {
     auto type = dom_->root.type();
     object_or_null = type == dom::element_type::OBJECT || type == dom::element_type::NULL_VALUE;
   } else {
@@ -326,12 +340,93 @@ const Json* JsonBody::find(std::string_view pointer, JsonError& err) {
 }
 
 JsonError JsonBody::set(std::string_view pointer, std::string_view json_text) {
+  if (!parse()) return JsonError::kNotJson;
+  if (!valid_pointer(pointer)) return JsonError::kInvalidPointer;
+  Json value;
+  if (!parse_json_text(json_text, kGoMaxDepth, value)) return JsonError::kInvalidValue;
+  if (splicing()) {
+    // The value as Go writes it: the bytes the re-serialised body had for it.
+    if (auto done = splice_set(pointer, to_go_json(value))) return *done;
+  }
+  return set_in_document(pointer, std::move(value));
+}
+
+JsonError JsonBody::set_string(std::string_view pointer, std::string_view utf8) {
+  if (!parse()) return JsonError::kNotJson;
+  if (!valid_pointer(pointer)) return JsonError::kInvalidPointer;
+  if (splicing()) {
+    std::string encoded;
+    encoded.reserve(utf8.size() + 2);
+    append_go_string(encoded, utf8);
+    if (auto done = splice_set(pointer, std::move(encoded))) return *done;
+  }
+  return set_in_document(pointer, Json(std::string(utf8)));
+}
+
+JsonError JsonBody::remove(std::string_view pointer) {
+  if (!parse()) return JsonError::kNotJson;
+  if (!valid_pointer(pointer) || pointer.empty()) return JsonError::kInvalidPointer;
+  if (splicing()) {
+    Splice s;
+    switch (plan_remove(raw_, scan_index(), pointer, s)) {
+      case SplicePlan::kPlanned: apply(s); return JsonError::kNone;
+      case SplicePlan::kNotFound: return JsonError::kNotFound;
+      case SplicePlan::kWrongType: return JsonError::kWrongType;
+      case SplicePlan::kCannotSplice: break;
+    }
+  }
+  return remove_in_document(pointer);
+}
+
+// Spliced edits need the text and its scan, and no edit pending in the
+// document: once an edit went to the document, it holds the body until sent.
+bool JsonBody::splicing() const { return dom_ != nullptr && !dirty_; }
+
+const ScanResult* JsonBody::scan_index() const {
+  if (dom_ == nullptr || !dom_->scan_indexed || dom_->scan.root != ValueKind::kObject) return nullptr;
+  return &dom_->scan;
+}
+
+std::optional<JsonError> JsonBody::splice_set(std::string_view pointer, std::string encoded) {
+  if (pointer.empty()) {
+    // The whole document: the new bytes are what the re-serialisation wrote.
+    raw_ = std::move(encoded);
+    drop_documents();
+    state_ = ParseState::kNotParsed;
+    changed_ = true;
+    return JsonError::kNone;
+  }
+  Splice s;
+  switch (plan_set(raw_, scan_index(), pointer, std::move(encoded), s)) {
+    case SplicePlan::kPlanned: apply(s); return JsonError::kNone;
+    case SplicePlan::kNotFound: return JsonError::kNotFound;
+    case SplicePlan::kWrongType: return JsonError::kWrongType;
+    case SplicePlan::kCannotSplice: break;
+  }
+  return std::nullopt;
+}
+
+// The edit written into the bytes: one memmove of what follows it. The
+// parser's padding is spare capacity a growing edit may use (build_dom then
+// parses a padded copy); only bytes that outgrow their capacity move, with room
+// for more edits. The scan's index follows; the DOM and the mutable document
+// describe the old bytes and are rebuilt when a read needs them.
+void JsonBody::apply(const Splice& s) {
+  const std::size_t size = raw_.size() - (s.end - s.begin) + s.text.size();
+  if (raw_.capacity() < size) raw_.reserve(size + kParsePadding + size / 8);
+  raw_.replace(s.begin, s.end - s.begin, s.text);
+  if (dom_->scan_indexed) update_index(dom_->scan, s, raw_.data());
+  dom_->dom_built = false;
+  doc_ = Json();
+  mutable_ready_ = false;
+  ++generation_;
+  changed_ = true;
+}
+
+JsonError JsonBody::set_in_document(std::string_view pointer, Json value) {
   if (!ensure_mutable()) return JsonError::kNotJson;
   Json::json_pointer ptr;
   if (!make_pointer(pointer, ptr)) return JsonError::kInvalidPointer;
-  Json value;
-  if (!parse_json_text(json_text, kGoMaxDepth, value)) return JsonError::kInvalidValue;
-
   if (ptr.empty()) {
     doc_ = std::move(value);
   } else {
@@ -360,11 +455,10 @@ JsonError JsonBody::set(std::string_view pointer, std::string_view json_text) {
   return JsonError::kNone;
 }
 
-JsonError JsonBody::remove(std::string_view pointer) {
+JsonError JsonBody::remove_in_document(std::string_view pointer) {
   if (!ensure_mutable()) return JsonError::kNotJson;
   Json::json_pointer ptr;
   if (!make_pointer(pointer, ptr)) return JsonError::kInvalidPointer;
-  if (ptr.empty()) return JsonError::kInvalidPointer;  // the document itself cannot go
   JsonError err = JsonError::kNone;
   Json* parent = resolve(doc_, ptr.parent_pointer(), err);
   if (parent == nullptr) return err;

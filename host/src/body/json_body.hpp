@@ -1,8 +1,11 @@
 // The body of one message: its raw bytes plus one lazily built JSON view.
 //
-// Why this shape: the body is parsed at most once, however many plugins read it,
-// and it is re-serialised at most once, after the whole chain, and only when a
-// plugin edited it. When nothing changed, raw() is the bytes the client sent.
+// Why this shape: the body is parsed at most once, however many plugins read
+// it. An edit is a splice (json_splice.hpp): the edited value's bytes are
+// replaced in the text and every other byte stays as the client sent it; only
+// an edit that cannot be spliced moves the body into the mutable document,
+// which is re-serialised once, after the whole chain (docs/session.md, "Body
+// edits", says which). When nothing changed, raw() is the bytes the client sent.
 //
 // Three levels, each reached only when needed:
 //   - a validating scan (simdjson's SIMD stage 1 plus our check of Go's
@@ -12,9 +15,12 @@
 //   - a read-only simdjson DOM (about 2-3 GB/s) serves every other lookup
 //     (get, get_text, member_name) while nothing edited the body;
 //   - a mutable nlohmann document (about 0.1 GB/s) is built from the bytes
-//     only when a plugin edits the body, or when simdjson refuses a body Go
-//     accepts (invalid UTF-8 inside strings, integers beyond 64 bits): then
-//     the old, slower, Go-compatible path decides, and serves the lookups.
+//     only for an edit that cannot be spliced, or when simdjson refuses a
+//     body Go accepts (invalid UTF-8 inside strings, integers beyond 64
+//     bits): then the old, slower, Go-compatible path decides, and serves
+//     the lookups.
+// After a splice the scan's index of top-level members is moved along with
+// the bytes; the DOM is rebuilt from the new bytes when a read needs it.
 #pragma once
 
 #include "body/json_value.hpp"
@@ -22,11 +28,15 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace bbr {
+
+struct ScanResult;
+struct Splice;
 
 class JsonBody {
  public:
@@ -42,8 +52,9 @@ class JsonBody {
   JsonBody& operator=(JsonBody&& other) noexcept;
   ~JsonBody();
 
-  // Current bytes: the original, the replaced body, or the edited document
-  // serialised (serialisation happens here, once, then cached).
+  // Current bytes: the original (with spliced edits), the replaced body, or
+  // the edited document serialised (serialisation happens here, once, then
+  // cached).
   const std::string& raw();
   // Moves the current bytes out and drops both documents, for the encoder
   // once nothing reads the body any more: the parse's memory goes before the
@@ -69,13 +80,14 @@ class JsonBody {
   // sorted, duplicates collapsed to the last); `out` is overwritten.
   JsonError get_text(std::string_view pointer, std::string& out);
   // Name of the index-th distinct member of the object at `pointer`, in
-  // document order (first appearance). After an edit the document is the one
-  // that will be sent, Go-encoded with sorted keys: then that order. The view
+  // document order (first appearance): the order it will be sent in (after an
+  // edit that could not be spliced, the document is Go-encoded with sorted
+  // keys: then that order). The view
   // lives as long as a JsonRead's. Walking index 0, 1, 2, ... costs O(1) a step.
   JsonError member_name(std::string_view pointer, std::size_t index, std::string_view& out);
 
-  // Walks the array or object at `pointer` once, in document order (an edited
-  // document: the order it will be sent in), calling visit(index, name, value)
+  // Walks the array or object at `pointer` once, in the order it will be sent
+  // in (as member_name), calling visit(index, name, value)
   // for each element (name null) or distinct member (duplicates: the last value
   // at the first position, as Go decodes them). O(1) a step: the container is
   // resolved once, never per child. visit returns true to stop. Views live as
@@ -90,8 +102,12 @@ class JsonBody {
   // Lookup in the mutable document; nullptr with `err` set when absent.
   const Json* find(std::string_view pointer, JsonError& err);
 
-  // Edits (mark the body changed; serialised lazily by raw()).
+  // Edits (mark the body changed): spliced into the bytes when they can be,
+  // else applied to the mutable document and serialised lazily by raw().
+  // The value goes in as Go encodes it.
   JsonError set(std::string_view pointer, std::string_view json_text);
+  // set() of a JSON string holding `utf8` (valid UTF-8: the caller checks).
+  JsonError set_string(std::string_view pointer, std::string_view utf8);
   JsonError remove(std::string_view pointer);
   void replace(std::string raw);
 
@@ -115,13 +131,20 @@ class JsonBody {
   bool ensure_mutable();
   void drop_documents();
   void edited();
+  bool splicing() const;
+  const ScanResult* scan_index() const;
+  // nullopt: the edit cannot be spliced (the caller edits the document).
+  std::optional<JsonError> splice_set(std::string_view pointer, std::string encoded);
+  void apply(const Splice& s);
+  JsonError set_in_document(std::string_view pointer, Json value);
+  JsonError remove_in_document(std::string_view pointer);
 
   std::string raw_;
   std::unique_ptr<Dom> dom_;  // set while the simdjson parse serves lookups
   Json doc_;
   bool mutable_ready_ = false;  // doc_ is the document of raw_ (plus edits)
   ParseState state_ = ParseState::kNotParsed;
-  bool dirty_ = false;  // doc_ edited since raw_ was last produced
+  bool dirty_ = false;  // doc_ edited since raw_ was last produced (no more splices)
   bool changed_ = false;
   uint64_t generation_ = 1;  // bumped whenever views into the documents die
   std::string parse_error_;

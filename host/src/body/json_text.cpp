@@ -1,14 +1,21 @@
 #include "body/json_text.hpp"
 
+#include <cstring>
+
 namespace bbr {
 
 std::size_t skip_json_string(std::string_view text, std::size_t open) {
-  for (std::size_t i = open + 1; i < text.size(); ++i) {
-    if (text[i] == '\\') {
-      ++i;
-    } else if (text[i] == '"') {
-      return i + 1;
-    }
+  // memchr to each quote, then the backslashes just before it: an odd run
+  // escapes it. Long strings (a prompt) pass at memchr's speed.
+  std::size_t from = open + 1;
+  while (from < text.size()) {
+    const void* found = std::memchr(text.data() + from, '"', text.size() - from);
+    if (found == nullptr) break;
+    const std::size_t quote = static_cast<std::size_t>(static_cast<const char*>(found) - text.data());
+    std::size_t backslashes = 0;
+    while (quote - backslashes > open + 1 && text[quote - backslashes - 1] == '\\') ++backslashes;
+    if (backslashes % 2 == 0) return quote + 1;
+    from = quote + 1;
   }
   return text.size();
 }

@@ -107,6 +107,7 @@ bool validating_scan(simdjson::dom::parser& parser, std::string_view bytes, Scan
       } else if (c == (stack.back() == '{' ? '}' : ']')) {
         ++i;
         stack.pop_back();
+        if (member != nullptr && stack.size() == 1) member->value_end = idx[i - 1] + 1;
       } else {
         return false;
       }
@@ -125,6 +126,7 @@ bool validating_scan(simdjson::dom::parser& parser, std::string_view bytes, Scan
       ++i;
       if (stack.size() == 1) {
         member = &out.members.emplace_back();
+        member->key_at = begin;
         member->key = key;
         member->key_escaped = escaped;
         out.keys_escaped = out.keys_escaped || escaped;
@@ -139,12 +141,16 @@ bool validating_scan(simdjson::dom::parser& parser, std::string_view bytes, Scan
       if (stack.size() >= static_cast<std::size_t>(kGoMaxDepth)) return false;
       kind = c == '{' ? ValueKind::kObject : ValueKind::kArray;
       if (stack.empty()) out.root = kind;
-      if (top_level_value) member->kind = kind;
+      if (top_level_value) {
+        member->kind = kind;
+        member->value_at = begin;
+      }
       stack.push_back(c);
       ++i;
       if (i < n && data[idx[i]] == (c == '{' ? '}' : ']')) {
         ++i;
         stack.pop_back();
+        if (top_level_value) member->value_end = idx[i - 1] + 1;
         expect = Expect::kAfter;
       } else {
         expect = c == '{' ? Expect::kKey : Expect::kValue;
@@ -170,6 +176,10 @@ bool validating_scan(simdjson::dom::parser& parser, std::string_view bytes, Scan
       member->kind = kind;
       member->value = token;
       member->value_escaped = escaped;
+      member->value_at = begin;
+      // A string's token is its content: the closing quote follows it.
+      member->value_end = static_cast<std::size_t>(token.data() - data) + token.size() +
+                          (kind == ValueKind::kString ? 1 : 0);
     }
     ++i;
     expect = Expect::kAfter;

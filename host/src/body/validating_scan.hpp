@@ -38,6 +38,12 @@ struct RootMember {
   ValueKind kind = ValueKind::kNull;
   std::string_view value;  // scalars: the token (a string: content between the quotes)
   bool value_escaped = false;
+  // Offsets in the body: the name's opening quote, and the value's first byte
+  // and one past its last (a container: past its closing bracket). A splice
+  // of a top-level member starts from these (json_splice.hpp).
+  std::size_t key_at = 0;
+  std::size_t value_at = 0;
+  std::size_t value_end = 0;
 };
 
 struct ScanResult {

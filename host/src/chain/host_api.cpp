@@ -504,14 +504,14 @@ bbr_status_t api_json_set_string(bbr_message_t* msg, const char* pointer, size_t
   static std::atomic<bool> logged{false};
   return guarded(logged, "json_set_string", [&]() -> bbr_status_t {
     if (value == nullptr && value_length != 0) return BBR_INVALID_ARGUMENT;
-    std::string text;
-    try {
-      // nlohmann escapes, and refuses invalid UTF-8 (type_error 316).
-      text = Json(std::string(sv(value, value_length))).dump();
-    } catch (const Json::type_error&) {
-      return BBR_INVALID_ARGUMENT;
-    }
-    return set_json_text(msg, pointer, pointer_length, text);
+    const std::string_view text = sv(value, value_length);
+    if (!is_valid_utf8(text)) return BBR_INVALID_ARGUMENT;
+    if (msg == nullptr) return BBR_INVALID_ARGUMENT;
+    Message& m = *from_handle(msg);
+    if (m.walking()) return BBR_UNSUPPORTED;
+    // The host escapes the string as Go does, straight into the body (a
+    // redaction of a long prompt is one pass over it).
+    return to_status(m.body().set_string(sv(pointer, pointer_length), text));
   });
 }
 

@@ -346,8 +346,8 @@ typedef struct bbr_host_api {
   /* --- body ---
    * OWNERSHIP of every view below: borrowed (see the header comment); pointers
    * and JSON text passed in are copied. THREADS: message thread, all of them. */
-  /* The raw body bytes as they stand now (after replace_body, or re-serialised
-   * after JSON edits). */
+  /* The raw body bytes as they stand now (after replace_body, or after JSON
+   * edits: spliced into the bytes, or re-serialised when they cannot be). */
   bbr_status_t (*get_body)(bbr_message_t *msg, bbr_buffer_t *body_out);
 
   /* Typed lookup by JSON Pointer (RFC 6901, "" is the whole document,
@@ -358,14 +358,21 @@ typedef struct bbr_host_api {
   bbr_status_t (*json_get_text)(bbr_message_t *msg, const char *pointer,
                                 size_t pointer_length, bbr_buffer_t *text_out);
   /* Name of the index-th member of the object at `pointer`, in document order
-   * (a name given twice counts once, at its first place). Once the body was
-   * edited, in the order it will be sent: sorted by name, as Go encodes it. */
+   * (a name given twice counts once, at its first place): the order it will be
+   * sent in. Edits keep it: a member added by json_set goes before the first
+   * name that sorts after it. After an edit the host could not splice (see
+   * below), sorted by name, as Go encodes it. */
   bbr_status_t (*json_member_name)(bbr_message_t *msg, const char *pointer,
                                    size_t pointer_length, size_t index,
                                    bbr_buffer_t *name_out);
 
-  /* --- body edits: visible to later plugins at once, serialised once after
-   * the whole chain ran. --- */
+  /* --- body edits: visible to later plugins at once. An edit replaces the
+   * bytes of the edited value only (every other byte stays as sent; the value
+   * is written as Go's encoding/json writes it). An edit the host cannot
+   * splice that way (a name given twice or written with escapes in an object
+   * on the pointer's way, a body only Go's lenient decoder accepts; the host's
+   * docs/session.md, "Body edits") re-serialises the whole body once after
+   * the chain ran, Go-encoded (sorted keys). --- */
   /* Sets the value at `pointer` to the JSON text `json_value` (e.g. "\"x\"",
    * "42", "{}"). The parent must exist; an object member is created if absent,
    * "/-" appends to an array. */

@@ -1,10 +1,13 @@
 #include "body/json_body.hpp"
 #include "body/go_json.hpp"
 #include "body/string_scan.hpp"
+#include "body/work_counters.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <iterator>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -205,14 +208,23 @@ TEST_CASE("duplicate member names resolve to the last, as Go's decoder keeps it"
   CHECK(body.find("/model", err)->get<std::string>() == "last");  // the mutable document agrees
 }
 
-TEST_CASE("member names follow the document until an edit, then the sorted order sent",
-          "[json_body]") {
+TEST_CASE("member names follow the document, edits included: the order sent", "[json_body]") {
+  // A spliced edit keeps the members where they were; an added one goes
+  // before the first member whose name sorts after it.
   JsonBody body(R"({"stream":false,"model":"m","messages":[]})");
   CHECK(member_names(body, "") == std::vector<std::string>{"stream", "model", "messages"});
   REQUIRE(body.set("/max_tokens", "5") == JsonError::kNone);
   CHECK(member_names(body, "") ==
-        std::vector<std::string>{"max_tokens", "messages", "model", "stream"});
-  CHECK(body.raw() == R"({"max_tokens":5,"messages":[],"model":"m","stream":false})");
+        std::vector<std::string>{"max_tokens", "stream", "model", "messages"});
+  CHECK(body.raw() == R"({"max_tokens":5,"stream":false,"model":"m","messages":[]})");
+}
+
+TEST_CASE("member names after an edit that is not spliced: the sorted order sent", "[json_body]") {
+  // A name given twice: the edit goes to the document, Go-encoded when sent.
+  JsonBody body(R"({"stream":false,"model":"m","messages":[],"stream":true})");
+  REQUIRE(body.set("/stream", "false") == JsonError::kNone);
+  CHECK(member_names(body, "") == std::vector<std::string>{"messages", "model", "stream"});
+  CHECK(body.raw() == R"({"messages":[],"model":"m","stream":false})");
 }
 
 TEST_CASE("views from earlier lookups survive later lookups", "[json_body]") {
@@ -389,4 +401,216 @@ TEST_CASE("a top-level string Go decodes only with U+FFFD is JSON, refused by ty
   CHECK(body.parse());
   CHECK(body.map_decode_error() ==
         "json: cannot unmarshal string into Go value of type map[string]interface {}");
+}
+
+// --- edits as splices -------------------------------------------------------
+
+TEST_CASE("a spliced edit keeps every other byte: white space, escapes, numbers, order",
+          "[json_body][splice]") {
+  const std::string head = "{ \"messages\" : [ {\"role\":\"user\", \"content\":\"caf\\u00e9 \\/ ok\"} ],\n"
+                           "  \"model\":\"";
+  const std::string tail = "\", \"n\": 1.0, \"e\": 1E+2, \"z\": -0, \"big\": 12345678901234567890 }";
+  JsonBody body(head + "llama" + tail);
+  REQUIRE(read(body, "/model").string == "llama");
+  REQUIRE(body.set_string("/model", "qwen-2.5-7b") == JsonError::kNone);
+  CHECK(body.changed());
+  CHECK(body.raw() == head + "qwen-2.5-7b" + tail);
+  CHECK(read(body, "/model").string == "qwen-2.5-7b");
+  CHECK(read(body, "/messages/0/content").string == "caf\xC3\xA9 / ok");
+  // The value goes in as Go writes it: its HTML escapes, compact.
+  REQUIRE(body.set_string("/model", "a<b>&c") == JsonError::kNone);
+  CHECK(body.raw() == head + "a\\u003cb\\u003e\\u0026c" + tail);
+  CHECK(read(body, "/model").string == "a<b>&c");
+  REQUIRE(body.set("/n", " { \"y\" : 1.50, \"x\" : [ ] } ") == JsonError::kNone);
+  CHECK(body.raw() == head + "a\\u003cb\\u003e\\u0026c" +
+                          "\", \"n\": {\"x\":[],\"y\":1.5}, \"e\": 1E+2, \"z\": -0, \"big\": "
+                          "12345678901234567890 }");
+}
+
+TEST_CASE("edits at nested pointers and array elements are spliced", "[json_body][splice]") {
+  JsonBody body(R"({"a": {"b": [10, {"c": "x"}, 30]}, "model": "m"})");
+  REQUIRE(body.set("/a/b/1/c", "\"y\"") == JsonError::kNone);
+  CHECK(body.raw() == R"({"a": {"b": [10, {"c": "y"}, 30]}, "model": "m"})");
+  REQUIRE(body.set("/a/b/0", "11") == JsonError::kNone);
+  REQUIRE(body.set("/a/b/-", "40") == JsonError::kNone);
+  REQUIRE(body.set("/a/b/4", "50") == JsonError::kNone);
+  CHECK(body.set("/a/b/9", "0") == JsonError::kNotFound);
+  CHECK(body.set("/a/b/x", "0") == JsonError::kNotFound);
+  CHECK(body.raw() == R"({"a": {"b": [11, {"c": "y"}, 30,40,50]}, "model": "m"})");
+  REQUIRE(body.remove("/a/b/2") == JsonError::kNone);  // a middle element: its comma before it
+  CHECK(body.raw() == R"({"a": {"b": [11, {"c": "y"},40,50]}, "model": "m"})");
+  REQUIRE(body.remove("/a/b/0") == JsonError::kNone);  // the first: up to the next
+  CHECK(body.raw() == R"({"a": {"b": [{"c": "y"},40,50]}, "model": "m"})");
+  CHECK(read(body, "/a/b/0/c").string == "y");
+  CHECK(read(body, "/a/b").size == 3);
+  CHECK(read(body, "/model").string == "m");
+  CHECK(body.remove("/a/b/3") == JsonError::kNotFound);
+  CHECK(body.remove("/a/b/-") == JsonError::kNotFound);
+  CHECK(body.remove("/model/x") == JsonError::kNotFound);
+  CHECK(body.set("/model/x", "1") == JsonError::kWrongType);
+  CHECK(body.set("/nope/x", "1") == JsonError::kNotFound);
+  CHECK(body.set("/a/b/0/c/d", "1") == JsonError::kWrongType);
+  REQUIRE(body.remove("/a/b/0/c") == JsonError::kNone);  // the only member
+  CHECK(body.raw() == R"({"a": {"b": [{},40,50]}, "model": "m"})");
+}
+
+TEST_CASE("several edits in one chain: over earlier edits, removed then set", "[json_body][splice]") {
+  JsonBody body(R"({"model":"m","o":{"k":"v","w":[1,2]},"x":1})");
+  REQUIRE(body.set("/o", R"({"new":true})") == JsonError::kNone);
+  REQUIRE(body.set("/o/new", "false") == JsonError::kNone);  // inside the value just set
+  CHECK(body.raw() == R"({"model":"m","o":{"new":false},"x":1})");
+  REQUIRE(body.remove("/x") == JsonError::kNone);
+  CHECK(body.raw() == R"({"model":"m","o":{"new":false}})");
+  bbr::JsonRead out;
+  CHECK(body.get("/x", out) == JsonError::kNotFound);
+  REQUIRE(body.set("/x", "\"again\"") == JsonError::kNone);
+  CHECK(body.raw() == R"({"model":"m","o":{"new":false},"x":"again"})");
+  REQUIRE(body.set("/o/a", "\"<b>\"") == JsonError::kNone);  // sorts before "new"
+  CHECK(body.raw() == R"({"model":"m","o":{"a":"\u003cb\u003e","new":false},"x":"again"})");
+  REQUIRE(body.remove("/model") == JsonError::kNone);
+  CHECK(body.raw() == R"({"o":{"a":"\u003cb\u003e","new":false},"x":"again"})");
+  CHECK(read(body, "/x").string == "again");
+  CHECK(text(body, "/o") == R"({"a":"\u003cb\u003e","new":false})");
+  REQUIRE(body.set("/x", "2") == JsonError::kNone);
+  REQUIRE(body.set("/x", "3") == JsonError::kNone);  // the same member again: still one
+  CHECK(body.raw() == R"({"o":{"a":"\u003cb\u003e","new":false},"x":3})");
+  CHECK(member_names(body, "") == std::vector<std::string>{"o", "x"});
+}
+
+TEST_CASE("an added member goes before the first name that sorts after it", "[json_body][splice]") {
+  // So a body in Go's order (compact, sorted) edited here is what the
+  // reference's re-encoding sends: its own test body is.
+  JsonBody sorted(R"({"prompt":"hello"})");
+  REQUIRE(sorted.set_string("/injected", "test-value") == JsonError::kNone);
+  CHECK(sorted.raw() == R"({"injected":"test-value","prompt":"hello"})");
+  JsonBody empty(R"({ "o": { }, "l": [ ] })");
+  REQUIRE(empty.set("/o/k", "1") == JsonError::kNone);
+  REQUIRE(empty.set("/l/-", "1") == JsonError::kNone);
+  REQUIRE(empty.set("/l/1", "2") == JsonError::kNone);
+  CHECK(empty.raw() == R"({ "o": {"k":1 }, "l": [1,2 ] })");
+  JsonBody pretty("{\n  \"b\": 1\n}");
+  REQUIRE(pretty.set("/c", "2") == JsonError::kNone);
+  REQUIRE(pretty.set("/a", "0") == JsonError::kNone);
+  REQUIRE(pretty.set("/~1d", "3") == JsonError::kNone);  // the name "/d", Go-encoded
+  CHECK(pretty.raw() == "{\n  \"/d\":3,\"a\":0,\"b\": 1,\"c\":2\n}");
+  CHECK(read(pretty, "/~1d").integer == 3);
+  CHECK(member_names(pretty, "") == std::vector<std::string>{"/d", "a", "b", "c"});
+}
+
+TEST_CASE("a top-level edit moves the scan's index: later top-level reads build no DOM",
+          "[json_body][splice]") {
+  JsonBody body(R"({"messages":[{"role":"user","content":"hi"}],"model":"m","stream":false})");
+  REQUIRE(read(body, "/model").string == "m");
+  const auto doms = bbr::work_counters::dom_builds.load();
+  REQUIRE(body.set_string("/model", "a much longer model name") == JsonError::kNone);
+  REQUIRE(body.set("/stream", "true") == JsonError::kNone);
+  REQUIRE(body.set("/max_tokens", "64") == JsonError::kNone);
+  REQUIRE(body.remove("/messages") == JsonError::kNone);
+  CHECK(read(body, "/model").string == "a much longer model name");
+  CHECK(read(body, "/stream").boolean);
+  CHECK(read(body, "/max_tokens").integer == 64);
+  bbr::JsonRead out;
+  CHECK(body.get("/messages", out) == JsonError::kNotFound);
+  CHECK(bbr::work_counters::dom_builds.load() == doms);
+  CHECK(body.raw() == R"({"max_tokens":64,"model":"a much longer model name","stream":true})");
+  CHECK(body.map_decode_error().empty());
+}
+
+TEST_CASE("reads after a nested splice see the edit, in document order", "[json_body][splice]") {
+  JsonBody body(R"({"model":"m","messages":[{"role":"user","content":"my card is 4111"}]})");
+  REQUIRE(read(body, "/messages/0/content").string == "my card is 4111");  // the DOM, before
+  REQUIRE(body.set_string("/messages/0/content", "my card is [REDACTED]") == JsonError::kNone);
+  CHECK(read(body, "/messages/0/content").string == "my card is [REDACTED]");
+  CHECK(member_names(body, "/messages/0") == std::vector<std::string>{"role", "content"});
+  std::vector<std::string> seen;
+  REQUIRE(body.for_each("/messages/0", [&](std::size_t, const std::string_view* name,
+                                           const bbr::JsonRead& v) {
+    seen.push_back(std::string(*name) + "=" + std::string(v.string));
+    return false;
+  }) == JsonError::kNone);
+  CHECK(seen == std::vector<std::string>{"role=user", "content=my card is [REDACTED]"});
+  CHECK(body.raw() == R"({"model":"m","messages":[{"role":"user","content":"my card is [REDACTED]"}]})");
+  JsonError err;
+  CHECK(body.find("/messages/0/content", err)->get<std::string>() == "my card is [REDACTED]");
+}
+
+TEST_CASE("a splice that outgrows the bytes' capacity still parses after", "[json_body][splice]") {
+  JsonBody body(R"({"model":"m","messages":[{"role":"user"}]})");
+  REQUIRE(read(body, "/messages/0/role").string == "user");
+  const std::string big(200000, 'x');
+  REQUIRE(body.set_string("/model", big) == JsonError::kNone);
+  CHECK(read(body, "/messages/0/role").string == "user");
+  CHECK(read(body, "/model").string == big);
+  CHECK(body.raw() == R"({"model":")" + big + R"(","messages":[{"role":"user"}]})");
+}
+
+TEST_CASE("edits that cannot be spliced go to the document, Go-encoded", "[json_body][splice]") {
+  SECTION("the name given twice on the way: Go keeps the last, the others go") {
+    JsonBody body(R"({"o":{"k":1},"o":{"k":2},"z":0})");
+    REQUIRE(body.set("/o/k", "5") == JsonError::kNone);
+    CHECK(body.raw() == R"({"o":{"k":5},"z":0})");
+  }
+  SECTION("a name given twice off the way is left as sent") {
+    JsonBody body(R"({"d":{"a":1,"a":2},"model":"m"})");
+    REQUIRE(body.set_string("/model", "n") == JsonError::kNone);
+    CHECK(body.raw() == R"({"d":{"a":1,"a":2},"model":"n"})");
+  }
+  SECTION("a name written with escapes in an object on the way") {
+    JsonBody body(R"({"z":0,"mo\u0064el":"m"})");
+    REQUIRE(body.set("/z", "1") == JsonError::kNone);
+    CHECK(body.raw() == R"({"model":"m","z":1})");
+  }
+  SECTION("a body only the Go-compatible slow path decodes (invalid UTF-8)") {
+    JsonBody body(std::string("{\"n\":1,\"model\":\"a\xff") + "b\"}");
+    REQUIRE(body.set("/n", "2") == JsonError::kNone);
+    CHECK(body.raw() == "{\"model\":\"a\xEF\xBF\xBD" "b\",\"n\":2}");
+  }
+  SECTION("once an edit went to the document, later ones follow it") {
+    JsonBody body(R"({"b":1,"a":1,"b":2})");
+    REQUIRE(body.set("/b", "3") == JsonError::kNone);
+    REQUIRE(body.set("/a", "4") == JsonError::kNone);
+    CHECK(read(body, "/a").integer == 4);
+    CHECK(body.raw() == R"({"a":4,"b":3})");
+    REQUIRE(body.set("/c", "5") == JsonError::kNone);  // after raw(): still the document
+    CHECK(body.raw() == R"({"a":4,"b":3,"c":5})");
+  }
+  SECTION("the whole document set: the value as Go writes it, later edits spliced again") {
+    JsonBody body(R"({"x":1})");
+    REQUIRE(body.set("", R"({"b":1, "a":[2]})") == JsonError::kNone);
+    CHECK(body.raw() == R"({"a":[2],"b":1})");
+    REQUIRE(body.set("/0", "3") == JsonError::kNone);
+    CHECK(body.raw() == R"({"0":3,"a":[2],"b":1})");
+    CHECK(body.remove("") == JsonError::kInvalidPointer);
+  }
+}
+
+TEST_CASE("spliced edits decode to what the document edits give, error for error",
+          "[json_body][splice]") {
+  // `dup` is given twice: an edit naming it cannot be spliced, so `doc` is
+  // moved into the document by its first edit; `spliced` never is.
+  const std::string original =
+      R"({"a": {"b": [1, {"c": "\u00e9"}], "s": "t"}, "l": [[], {}, 3], "s": 1.50,)"
+      R"( "~1odd": null, "dup": 0, "dup": 1})";
+  JsonBody spliced(original);
+  JsonBody doc(original);
+  REQUIRE(doc.set("/dup", "1") == JsonError::kNone);
+  const char* pointers[] = {"/a",     "/a/b",   "/a/b/0", "/a/b/1",   "/a/b/1/c", "/a/b/-",
+                            "/a/b/5", "/a/s",   "/a/new", "/l",       "/l/0",     "/l/0/-",
+                            "/l/1/k", "/l/2",   "/l/-",   "/l/9",     "/s",       "/s/x",
+                            "/new",   "/~0odd", "/~1odd", "/l/1/k/z", "/a/b/1/c/d"};
+  const char* values[] = {"1", "\"str\"", R"({"k":[1,{"j":2}]})", "[]", "null", "{}", "-0.5e2"};
+  std::mt19937 random(20261202);
+  for (int step = 0; step < 400; ++step) {
+    const char* pointer = pointers[random() % std::size(pointers)];
+    const bool removal = random() % 3 == 0;
+    const char* value = values[random() % std::size(values)];
+    INFO(step << (removal ? " remove " : " set ") << pointer << " " << value);
+    const JsonError a = removal ? spliced.remove(pointer) : spliced.set(pointer, value);
+    const JsonError b = removal ? doc.remove(pointer) : doc.set(pointer, value);
+    REQUIRE(a == b);
+    JsonBody decoded(spliced.raw());
+    REQUIRE(decoded.document() == doc.document());
+    REQUIRE(spliced.document() == doc.document());
+  }
+  CHECK(spliced.raw().find("\"dup\": 0, \"dup\": 1") != std::string::npos);  // never re-encoded
 }

@@ -199,8 +199,9 @@ TEST_CASE("json_member_name walks members in document order, each name once", "[
 }
 
 TEST_CASE("json_member_name after an edit: the order the body will be sent in", "[host_api]") {
-  // plugin.h: document order until the body is edited; then sorted by name, as
-  // the edited body is Go-encoded (docs/session.md), so a later plugin reads
+  // plugin.h: the order the body will be sent in. A spliced edit keeps every
+  // member where it was and puts an added one before the first name that
+  // sorts after it (docs/session.md, "Body edits"), so a later plugin reads
   // the members in the order the upstream will.
   Fixture f(R"({"stream":true,"model":"m","b":{"y":1,"x":2}})");
   REQUIRE(api().json_set(f.handle(), "/a", 2, "0", 1) == BBR_OK);
@@ -209,9 +210,13 @@ TEST_CASE("json_member_name after an edit: the order the body will be sent in", 
   for (std::size_t i = 0; api().json_member_name(f.handle(), "", 0, i, &name) == BBR_OK; ++i) {
     names.push_back(str(name));
   }
-  CHECK(names == std::vector<std::string>{"a", "b", "model", "stream"});
+  CHECK(names == std::vector<std::string>{"a", "stream", "model", "b"});
   REQUIRE(api().json_member_name(f.handle(), "/b", 2, 0, &name) == BBR_OK);
-  CHECK(str(name) == "x");
+  CHECK(str(name) == "y");
+  bbr_buffer_t body{};
+  REQUIRE(api().get_body(f.handle(), &body) == BBR_OK);
+  CHECK(str(body) == R"({"a":0,"stream":true,"model":"m","b":{"y":1,"x":2}})");
+  // json_get_text is Go's encoding of the value, whatever the bytes.
   bbr_buffer_t text{};
   REQUIRE(api().json_get_text(f.handle(), "", 0, &text) == BBR_OK);
   CHECK(str(text) == R"({"a":0,"b":{"x":2,"y":1},"model":"m","stream":true})");

@@ -569,6 +569,24 @@ TEST_CASE(
   CHECK(cases > 1000);
 }
 
+TEST_CASE("an edited event's JSON keeps its bytes and member order: only the edit changes",
+          "[session][stream]") {
+  if (!host_has_event_calls()) return;
+  // The event's data goes through JsonBody like a request body: spliced
+  // (docs/session.md, "Body edits"), the model replaced in place and the
+  // added member before the first name that sorts after it.
+  auto chain = make_chain({{"test-event-editor", "editor",
+                            R"({"setModel":"client-model","sequenceField":"seq"})", false, true}});
+  const std::string stream =
+      "data: {\"z\": 0, \"model\":\"upstream\", \"id\":\"caf\\u00e9\", \"n\":1.0}\n\n";
+  for (bool streamed : {false, true}) {
+    INFO((streamed ? "streamed" : "buffered"));
+    bbr::Session session(*chain, streamed ? streamed_mode() : buffered_mode());
+    CHECK(response_out(session, streamed, stream, {}) ==
+          "data: {\"seq\":0,\"z\": 0, \"model\":\"client-model\", \"id\":\"caf\\u00e9\", \"n\":1.0}\n\n");
+  }
+}
+
 TEST_CASE("every plugin sees the same sequence number for the same event, chunk hooks included",
           "[session][stream][sequence]") {
   if (!host_has_event_calls()) return;
