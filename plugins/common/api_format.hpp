@@ -15,6 +15,7 @@
 
 #include "common/json_text.hpp"
 
+#include <bbr/api_endpoint.hpp>
 #include <bbr/plugin.hpp>
 
 #include <optional>
@@ -22,25 +23,11 @@
 
 namespace bbr_plugins {
 
-enum class ApiFormat {
-  kUnknown,
-  kChatCompletions,  // OpenAI /v1/chat/completions
-  kCompletions,      // OpenAI /v1/completions
-  kEmbeddings,       // OpenAI /v1/embeddings
-  kResponses,        // OpenAI Responses API, /v1/responses
-  kMessages,         // Anthropic Messages, /v1/messages
-};
+// The request side's rule is the SDK's (bbr/api_endpoint.hpp), shared with
+// the host's prompt text; the response side's is below.
+using ApiFormat = bbr::ApiEndpoint;
 
-// The API a request path names.
-inline ApiFormat request_format(std::string_view path) {
-  path = path.substr(0, path.find_first_of("?#"));
-  if (ends_with(path, "/v1/chat/completions")) return ApiFormat::kChatCompletions;
-  if (ends_with(path, "/v1/completions")) return ApiFormat::kCompletions;
-  if (ends_with(path, "/v1/embeddings")) return ApiFormat::kEmbeddings;
-  if (ends_with(path, "/v1/responses")) return ApiFormat::kResponses;
-  if (ends_with(path, "/v1/messages")) return ApiFormat::kMessages;
-  return ApiFormat::kUnknown;
-}
+inline ApiFormat request_format(std::string_view path) { return bbr::api_endpoint(path); }
 
 // The API a response body or one SSE event's data is shaped by: its "type"
 // (the Responses API's events are "response.*", Anthropic's a fixed set) or

@@ -1,15 +1,13 @@
 #include "body/prompt_text.hpp"
 
+#include <bbr/api_endpoint.hpp>
+
 #include <simdjson.h>
 
 namespace bbr {
 namespace {
 
 namespace dom = simdjson::dom;
-
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
 
 // Collects pieces, "\n" between them.
 class Pieces {
@@ -123,47 +121,38 @@ JsonError add_preamble_and_items(JsonBody& body, std::string_view preamble, bool
 
 }  // namespace
 
-PromptEndpoint prompt_endpoint(std::string_view request_path) {
-  std::string_view path = request_path.substr(0, request_path.find_first_of("?#"));
-  if (ends_with(path, "/v1/chat/completions")) return PromptEndpoint::kChatCompletions;
-  if (ends_with(path, "/v1/completions")) return PromptEndpoint::kCompletions;
-  if (ends_with(path, "/v1/embeddings")) return PromptEndpoint::kEmbeddings;
-  if (ends_with(path, "/v1/responses")) return PromptEndpoint::kResponses;
-  if (ends_with(path, "/v1/messages")) return PromptEndpoint::kMessages;
-  return PromptEndpoint::kNone;
-}
 
 JsonError prompt_text(JsonBody& body, std::string_view request_path, std::string& out) {
-  PromptEndpoint endpoint = prompt_endpoint(request_path);
-  if (endpoint == PromptEndpoint::kNone) return JsonError::kNotFound;
+  const ApiEndpoint endpoint = api_endpoint(request_path);
+  if (endpoint == ApiEndpoint::kUnknown) return JsonError::kNotFound;
   if (!body.parse()) return JsonError::kNotJson;
   dom::parser parser;
   std::string text;
   dom::element field;
   Pieces pieces(out);
   switch (endpoint) {
-    case PromptEndpoint::kChatCompletions: {
+    case ApiEndpoint::kChatCompletions: {
       JsonError err = read_field(body, "/messages", parser, text, field);
       if (err != JsonError::kNone) return err;
       add_contents(field, pieces);
       return JsonError::kNone;
     }
-    case PromptEndpoint::kCompletions:
-    case PromptEndpoint::kEmbeddings: {
+    case ApiEndpoint::kCompletions:
+    case ApiEndpoint::kEmbeddings: {
       JsonError err =
-          read_field(body, endpoint == PromptEndpoint::kCompletions ? "/prompt" : "/input", parser,
+          read_field(body, endpoint == ApiEndpoint::kCompletions ? "/prompt" : "/input", parser,
                      text, field);
       if (err != JsonError::kNone) return err;
       add_strings(field, pieces);
       return JsonError::kNone;
     }
-    case PromptEndpoint::kResponses:
+    case ApiEndpoint::kResponses:
       return add_preamble_and_items(body, "/instructions", false, "/input", true, parser, text,
                                     pieces);
-    case PromptEndpoint::kMessages:
+    case ApiEndpoint::kMessages:
       return add_preamble_and_items(body, "/system", true, "/messages", false, parser, text,
                                     pieces);
-    case PromptEndpoint::kNone:
+    case ApiEndpoint::kUnknown:
       break;
   }
   return JsonError::kNotFound;

@@ -9,17 +9,6 @@
 
 namespace bbr {
 
-// The API a request path names (cut at '?' or '#'; a gateway prefix before
-// /v1/... is allowed).
-enum class PromptEndpoint {
-  kNone,
-  kChatCompletions,
-  kCompletions,
-  kEmbeddings,
-  kResponses,
-  kMessages  // Anthropic Messages
-};
-PromptEndpoint prompt_endpoint(std::string_view request_path);
 
 // Writes the prompt text into `out` (pieces joined with "\n"), by the rules in
 // docs/prompt-text.md (plugins/common/request_text.hpp follows them too):
